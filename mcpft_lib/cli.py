@@ -1,0 +1,96 @@
+"""`mcpft` command line: run the pipeline, check params, list reports, regenerate catalogs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _params(args):
+    from .config import load_params
+
+    return load_params(args.params, args.set)
+
+
+def cmd_run(args) -> int:
+    from .report import run_pipeline, select_notebooks
+
+    params = _params(args)  # validated before anything heavy happens
+    select_notebooks(args.only)
+    run = run_pipeline(params, args.params, args.set, only=args.only, upstream=args.upstream,
+                       notebooks_dir=Path(args.notebooks) if args.notebooks else None, timeout=args.cell_timeout)
+    return 0 if run.info().get("status") == "ok" else 1
+
+
+def cmd_check(args) -> int:
+    params = _params(args)
+    print(f"{args.params}: ok (profile {params.run.profile}, params hash {params.hash()})")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_index
+    from .runs import list_runs
+
+    index = write_index()
+    for r in list_runs()[: args.limit]:
+        print(f"{r.get('status', '?'):8} {r.get('id')}")
+    print(f"index: {index}")
+    return 0
+
+
+def cmd_catalogs(args) -> int:
+    from .catalogs import regenerate_harvested
+
+    for p in regenerate_harvested():
+        print(f"wrote {p}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="mcpft", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def with_params(p):
+        p.add_argument("params", help="params YAML profile, e.g. params/default.yaml")
+        p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                       help="override a param (repeatable), e.g. --set train.max_steps=10")
+
+    p = sub.add_parser("run", help="execute the notebooks into reports/<run-id>/ and publish the report")
+    with_params(p)
+    p.add_argument("--only", help="comma-separated notebooks, e.g. 00,02 (default: all six)")
+    p.add_argument("--upstream", help="earlier run whose artifacts the selected notebooks may use")
+    p.add_argument("--notebooks", help="folder with the notebooks (default: notebooks/)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: none)")
+    p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("check", help="validate a params file (and overrides) without running anything")
+    with_params(p)
+    p.set_defaults(fn=cmd_check)
+
+    p = sub.add_parser("report", help="regenerate reports/index.html and list runs")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")
+    p.set_defaults(fn=cmd_catalogs)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .config import ParamsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ParamsError, ValueError, FileNotFoundError) as e:
+        print(f"mcpft: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mcpft: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

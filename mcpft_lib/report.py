@@ -1,0 +1,249 @@
+"""The runner: papermill executes the notebooks into a run folder, nbconvert renders HTML, index.html lists runs."""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import Params
+from .runs import Run, create_run, list_runs, open_run, project_root, reports_root, write_json
+
+NOTEBOOKS = (
+    "00_gpu_check",
+    "01_data_exploration",
+    "02_training",
+    "03_merging",
+    "04_evaluation",
+    "05_documentation",
+)
+HIDE_INPUT_TAGS = {"hide-input", "hide_input"}
+REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
+
+
+def setup_notebook() -> None:
+    """Call at the top of every notebook: plotly charts that work in JupyterLab and in offline HTML."""
+    import plotly.io as pio
+
+    # mimetype for JupyterLab, plus an embedded plotly.js (no CDN) so nbconvert's HTML works offline
+    pio.renderers.default = "plotly_mimetype+notebook"
+
+
+def select_notebooks(only: str | list[str] | None) -> list[str]:
+    """`--only 00,02` -> the matching notebook stems, in pipeline order."""
+    if not only:
+        return list(NOTEBOOKS)
+    keys = [k.strip() for k in (only.split(",") if isinstance(only, str) else only) if k.strip()]
+    chosen = []
+    for k in keys:
+        match = [nb for nb in NOTEBOOKS if nb == k or nb.startswith(f"{k}_") or nb[:2] == k.zfill(2)]
+        if not match:
+            raise ValueError(f"--only: no notebook matches {k!r}; choose from {', '.join(NOTEBOOKS)}")
+        chosen.extend(m for m in match if m not in chosen)
+    return [nb for nb in NOTEBOOKS if nb in chosen]
+
+
+def to_html(ipynb: Path) -> Path:
+    """Render an executed notebook as standalone HTML (images embedded; tagged inputs hidden)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(ipynb, as_version=4)
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(
+            remove_input_tags=HIDE_INPUT_TAGS, remove_cell_tags=REMOVE_CELL_TAGS, enabled=True
+        ),
+        enabled=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    out = ipynb.with_suffix(".html")
+    from .runs import atomic_write_text
+
+    atomic_write_text(out, body)
+    return out
+
+
+def _kernel_env() -> None:
+    """Make the kernel papermill starts use this interpreter (a `python3` kernelspec runs `python` from PATH)."""
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[:1] != [bindir]:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def execute(run: Run, notebooks: list[str], notebooks_dir: Path | None = None, timeout: int | None = None,
+            log=print) -> bool:
+    """Execute `notebooks` in order into `run`; stop at the first failure. True when all succeeded."""
+    import papermill as pm
+
+    _kernel_env()
+    os.environ["MCPFT_RUN_DIR"] = str(run.report_dir)
+    nb_dir = Path(notebooks_dir or project_root() / "notebooks")
+    states = run.info().get("notebooks", {})
+    for nb in notebooks:
+        states[nb] = {"status": "pending"}
+    run.update(notebooks=states)
+    ok = True
+    for i, nb in enumerate(notebooks, 1):
+        src = nb_dir / f"{nb}.ipynb"
+        out = run.report_dir / f"{nb}.ipynb"
+        if not ok:
+            states[nb] = {"status": "skipped"}
+            run.update(notebooks=states)
+            continue
+        log(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
+        t0 = time.time()
+        states[nb] = {"status": "running", "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        run.update(notebooks=states)
+        error = None
+        try:
+            pm.execute_notebook(
+                str(src),
+                str(out),
+                parameters={"params_file": str(run.params_file), "overrides": [], "run_dir": str(run.report_dir)},
+                cwd=str(nb_dir),
+                progress_bar=sys.stderr.isatty(),
+                execution_timeout=timeout,
+                kernel_name="python3",
+            )
+        except Exception as e:  # papermill wraps cell errors; anything else (missing notebook) is a failure too
+            error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+            ok = False
+        elapsed = round(time.time() - t0, 1)
+        html_path = None
+        if out.exists():
+            try:
+                html_path = to_html(out).name
+            except Exception as e:  # a broken render must not hide the notebook's own status
+                error = (error or "") + f" (HTML render failed: {e})"
+        states[nb] = {
+            "status": "ok" if error is None else "failed",
+            "seconds": elapsed,
+            "html": html_path,
+            "error": error,
+        }
+        run.update(notebooks=states)
+        log(f"[{i}/{len(notebooks)}] {nb} {'ok' if error is None else 'FAILED'} in {elapsed:.1f}s"
+            + (f": {error}" if error else ""), flush=True)
+    return ok
+
+
+def run_pipeline(params: Params, params_source: str, overrides: list[str] | None = None,
+                 only: str | None = None, upstream: str | None = None, notebooks_dir: Path | None = None,
+                 timeout: int | None = None, log=print) -> Run:
+    """Create a run folder, execute the selected notebooks, write run.json/metrics.json and the index."""
+    notebooks = select_notebooks(only)
+    if upstream:
+        open_run(upstream)  # fail early on a wrong id
+    run = create_run(params, params_source, overrides, mode="batch", upstream=upstream)
+    log(f"run {run.id}\n  reports:   {run.report_dir}\n  artifacts: {run.artifact_dir}", flush=True)
+    t0 = time.time()
+    try:
+        ok = execute(run, notebooks, notebooks_dir=notebooks_dir, timeout=timeout, log=log)
+    except BaseException:
+        run.update(status="failed", finished=datetime.now(UTC).isoformat(timespec="seconds"))
+        write_index()
+        raise
+    if not (run.report_dir / "metrics.json").exists():
+        write_json(run.report_dir / "metrics.json", {})
+    run.update(
+        status="ok" if ok else "failed",
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=round(time.time() - t0, 1),
+    )
+    write_run_page(run)
+    write_index()
+    log(f"run {run.id}: {'ok' if ok else 'FAILED'} in {time.time() - t0:.0f}s -> {run.report_dir / 'index.html'}")
+    return run
+
+
+# --- report pages ---------------------------------------------------------------------------------
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:75rem}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f4f4f4}
+.ok{color:#080}.failed{color:#b00}.running{color:#a60}code{font-size:.9em}"""
+
+
+def key_metrics(metrics: dict) -> dict:
+    """The few figures the index shows for a run."""
+    out = {}
+    ev = metrics.get("eval", {})
+    for model in ("base", "fine_tuned"):
+        for m in ("well_formed", "tool_selection"):
+            v = ev.get(model, {}).get(m)
+            if isinstance(v, dict):
+                v = v.get("value")
+            if v is not None:
+                out[f"{model}.{m}"] = v
+    tr = metrics.get("train", {})
+    for k in ("final_loss", "final_val_loss"):
+        if k in tr:
+            out[f"train.{k}"] = tr[k]
+    if "version" in metrics.get("registry", {}):
+        out["model"] = metrics["registry"]["version"]
+    return out
+
+
+def _fmt(v) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
+
+
+def write_run_page(run: Run) -> Path:
+    info, metrics = run.info(), run.metrics()
+    rows = "".join(
+        f"<tr><td>{html.escape(nb)}</td><td class='{s.get('status')}'>{s.get('status')}</td>"
+        f"<td>{s.get('seconds', '')}</td><td>"
+        + (f"<a href='{html.escape(s['html'])}'>html</a> · <a href='{nb}.ipynb'>ipynb</a>" if s.get("html") else "")
+        + f"</td><td>{html.escape(s.get('error') or '')}</td></tr>"
+        for nb, s in info.get("notebooks", {}).items()
+    )
+    km = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in key_metrics(metrics).items())
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(run.id)}</title><style>{_CSS}</style>"
+        f"<p><a href='../index.html'>all runs</a></p><h1>Run {html.escape(run.id)}</h1>"
+        f"<p>status <b class='{info.get('status')}'>{info.get('status')}</b> · profile "
+        f"<code>{html.escape(str(info.get('profile')))}</code> · git <code>{html.escape(str(info.get('git', {}).get('short')))}"
+        f"{'-dirty' if info.get('git', {}).get('dirty') else ''}</code> · {info.get('seconds', '?')} s</p>"
+        f"<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>seconds</th><th>report</th><th>error</th></tr>{rows}</table>"
+        f"<h2>Key metrics</h2><table>{km or '<tr><td>none recorded</td></tr>'}</table>"
+        "<p><a href='run.json'>run.json</a> · <a href='metrics.json'>metrics.json</a> · <a href='params.yaml'>params.yaml</a></p>"
+    )
+    from .runs import atomic_write_text
+
+    out = run.report_dir / "index.html"
+    atomic_write_text(out, page)
+    return out
+
+
+def write_index() -> Path:
+    """reports/index.html: every run, newest first, with status and key metrics."""
+    runs = list_runs()
+    rows = []
+    for info in runs:
+        rid = info.get("id") or Path(info["_dir"]).name
+        try:
+            metrics = open_run(info["_dir"]).metrics()
+        except (FileNotFoundError, ValueError):
+            metrics = {}
+        km = ", ".join(f"{k}={_fmt(v)}" for k, v in key_metrics(metrics).items())
+        link = f"{rid}/index.html" if (Path(info["_dir"]) / "index.html").exists() else f"{rid}/run.json"
+        rows.append(
+            f"<tr><td><a href='{html.escape(link)}'>{html.escape(rid)}</a></td>"
+            f"<td class='{info.get('status')}'>{html.escape(str(info.get('status')))}</td>"
+            f"<td>{html.escape(str(info.get('profile')))}</td><td>{html.escape(str(info.get('started', '')))}</td>"
+            f"<td>{info.get('seconds', '')}</td><td>{km}</td></tr>"
+        )
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>mcpft reports</title><style>{_CSS}</style>"
+        f"<h1>mcpft reports</h1><p>{len(runs)} run(s)</p><table><tr><th>run</th><th>status</th><th>profile</th>"
+        f"<th>started (UTC)</th><th>seconds</th><th>key metrics</th></tr>{''.join(rows)}</table>"
+    )
+    from .runs import atomic_write_text
+
+    out = reports_root() / "index.html"
+    atomic_write_text(out, page)
+    return out

@@ -1,0 +1,244 @@
+"""Runs: one run-id, one report folder, one artifact folder; atomic JSON writes; artifact lookup."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .config import Params, load_params
+
+TRACKED_PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "mcp")
+
+
+def project_root() -> Path:
+    """The checkout: $MCPFT_ROOT, else the folder above mcpft_lib that holds params/ and notebooks/."""
+    if env := os.environ.get("MCPFT_ROOT"):
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parent.parent
+    if (here / "notebooks").is_dir():
+        return here
+    return Path.cwd().resolve()
+
+
+def reports_root() -> Path:
+    return Path(os.environ.get("MCPFT_REPORTS", project_root() / "reports")).resolve()
+
+
+def artifacts_root() -> Path:
+    return Path(os.environ.get("MCPFT_ARTIFACTS", project_root() / "artifacts")).resolve()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: str | Path, default: Any = None) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        return default
+    return json.loads(path.read_text())
+
+
+def git_info(root: Path | None = None) -> dict:
+    root = root or project_root()
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    sha = git("rev-parse", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {"sha": sha or None, "short": sha[:7] if sha else "nogit", "dirty": dirty, "branch": git("branch", "--show-current")}
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in TRACKED_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def new_run_id(profile: str, git: dict | None = None) -> str:
+    git = git or git_info()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{git['short']}{'-dirty' if git['dirty'] else ''}-{profile}"
+
+
+@dataclass
+class Run:
+    """A run's two folders: light outputs (reports/<id>) and heavy artifacts (artifacts/<id>)."""
+
+    report_dir: Path
+    artifact_dir: Path
+
+    @property
+    def id(self) -> str:
+        return self.report_dir.name
+
+    @property
+    def run_json(self) -> Path:
+        return self.report_dir / "run.json"
+
+    @property
+    def params_file(self) -> Path:
+        return self.report_dir / "params.yaml"
+
+    def info(self) -> dict:
+        return read_json(self.run_json, {})
+
+    def update(self, **fields: Any) -> dict:
+        """Merge fields into run.json (atomic)."""
+        info = self.info()
+        info.update(fields)
+        write_json(self.run_json, info)
+        return info
+
+    def metrics(self) -> dict:
+        return read_json(self.report_dir / "metrics.json", {})
+
+    def record_metrics(self, section: str, values: dict) -> dict:
+        """Store a stage's metrics under `section` in metrics.json (atomic, other sections kept)."""
+        m = self.metrics()
+        m[section] = values
+        write_json(self.report_dir / "metrics.json", m)
+        return m
+
+    def path(self, name: str) -> Path:
+        """Where this run writes artifact `name` (created parent)."""
+        p = self.artifact_dir / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def find(self, name: str) -> Path:
+        """Artifact `name` from this run, else from its upstream runs (``--upstream``); clear error if absent."""
+        searched = []
+        run: Run | None = self
+        while run is not None:
+            p = run.artifact_dir / name
+            searched.append(str(p))
+            if p.exists():
+                return p
+            up = run.info().get("upstream")
+            run = open_run(up) if up else None
+        raise FileNotFoundError(
+            f"artifact {name!r} not found (looked in {searched}); run the notebook that makes it first, "
+            "or start this run with --upstream RUN_ID"
+        )
+
+
+def _exclusive_dir(parent: Path, name: str) -> Path:
+    parent.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 1000):
+        cand = parent / (name if i == 1 else f"{name}-{i}")
+        try:
+            cand.mkdir()
+            return cand
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a fresh run folder for {name} in {parent}")
+
+
+def create_run(params: Params, source: str, overrides: list[str] | None = None, mode: str = "batch",
+               upstream: str | None = None) -> Run:
+    """Make a fresh run folder pair (never shared), save resolved params and an initial run.json."""
+    git = git_info()
+    report_dir = _exclusive_dir(reports_root(), new_run_id(params.run.profile, git))
+    artifact_dir = artifacts_root() / report_dir.name
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    run = Run(report_dir, artifact_dir)
+    from . import secrets  # local: keeps tokens out of anything we write
+
+    atomic_write_text(run.params_file, "# resolved params of this run\n" + params.to_yaml())
+    run.update(
+        id=run.id,
+        status="running",
+        mode=mode,
+        profile=params.run.profile,
+        params_source=str(source),
+        overrides=secrets.redact(list(overrides or [])),
+        params=params.model_dump(mode="json"),
+        params_hash=params.hash(),
+        git=git,
+        versions=versions(),
+        upstream=upstream,
+        artifact_dir=str(artifact_dir),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        notebooks={},
+        hostname_hash=None,
+        created_unix=time.time(),
+    )
+    return run
+
+
+def open_run(run_id_or_dir: str | Path) -> Run:
+    p = Path(run_id_or_dir)
+    report_dir = p if p.is_dir() else reports_root() / str(run_id_or_dir)
+    if not (report_dir / "run.json").is_file():
+        raise FileNotFoundError(f"no run at {report_dir} (missing run.json)")
+    info = read_json(report_dir / "run.json")
+    return Run(report_dir.resolve(), Path(info.get("artifact_dir") or artifacts_root() / report_dir.name))
+
+
+def list_runs() -> list[dict]:
+    """run.json of every run under reports/, newest first."""
+    root = reports_root()
+    out = []
+    for d in sorted(root.glob("*/run.json"), reverse=True):
+        try:
+            info = json.loads(d.read_text())
+        except (OSError, json.JSONDecodeError):
+            info = {"id": d.parent.name, "status": "unreadable"}
+        info["_dir"] = str(d.parent)
+        out.append(info)
+    return out
+
+
+def attach(run_dir: str, params_file: str, overrides: list[str] | None = None) -> tuple[Params, Run]:
+    """Entry point of every notebook: validate params, then join the run (papermill) or start one (lab).
+
+    With `run_dir` empty (interactive use) the folder comes from $MCPFT_RUN_DIR if set; otherwise a new
+    interactive run is created whose upstream is the newest finished run of the same profile.
+    """
+    params = load_params(params_file, overrides)
+    run_dir = run_dir or os.environ.get("MCPFT_RUN_DIR", "")
+    if run_dir:
+        return params, open_run(run_dir)
+    upstream = next(
+        (r["id"] for r in list_runs() if r.get("profile") == params.run.profile and r.get("status") == "ok"),
+        None,
+    )
+    run = create_run(params, params_file, overrides, mode="interactive", upstream=upstream)
+    os.environ["MCPFT_RUN_DIR"] = str(run.report_dir)
+    return params, run

@@ -1,0 +1,92 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mcpft_lib import report, runs
+from mcpft_lib.config import load_params
+
+from .conftest import mcpft_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_run_id_and_folders_are_unique(isolated_reports):
+    p = load_params(ROOT / "params" / "smoke.yaml")
+    a, b = runs.create_run(p, "x"), runs.create_run(p, "x")
+    assert a.report_dir != b.report_dir and a.artifact_dir != b.artifact_dir
+    assert a.id.endswith("-smoke") and b.id.startswith(a.id)  # same second: suffixed, never shared
+    info = a.info()
+    assert info["status"] == "running" and info["params_hash"] == p.hash()
+    assert set(runs.TRACKED_PACKAGES) <= set(info["versions"])
+    assert (a.report_dir / "params.yaml").read_text().startswith("# resolved params")
+
+
+def test_metrics_sections_merge(isolated_reports):
+    run = runs.create_run(load_params(ROOT / "params" / "smoke.yaml"), "x")
+    run.record_metrics("a", {"x": 1})
+    run.record_metrics("b", {"y": 2})
+    assert run.metrics() == {"a": {"x": 1}, "b": {"y": 2}}
+
+
+def test_find_follows_upstream(isolated_reports):
+    p = load_params(ROOT / "params" / "smoke.yaml")
+    up = runs.create_run(p, "x")
+    up.path("data/train.jsonl").write_text("{}\n")
+    down = runs.create_run(p, "x", upstream=up.id)
+    assert down.find("data/train.jsonl") == up.artifact_dir / "data/train.jsonl"
+    with pytest.raises(FileNotFoundError, match="--upstream"):
+        down.find("train/adapter")
+
+
+def test_select_notebooks():
+    assert report.select_notebooks("00,2") == ["00_gpu_check", "02_training"]
+    assert report.select_notebooks(None) == list(report.NOTEBOOKS)
+    with pytest.raises(ValueError, match="no notebook matches"):
+        report.select_notebooks("09")
+
+
+def test_secrets_redacted(monkeypatch):
+    from mcpft_lib.secrets import redact
+
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnopqrstuvwxyz0123")
+    assert "abcdefghijklmnop" not in json.dumps(redact({"a": ["token hf_abcdefghijklmnopqrstuvwxyz0123"]}))
+
+
+def _nb(path, code):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('params_file = ""\noverrides = []\nrun_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, path)
+
+
+def test_failing_notebook_marks_run_failed(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "00_gpu_check.ipynb", "print('first notebook ran')")
+    _nb(nbs / "01_data_exploration.ipynb", "print('before the error')\nraise RuntimeError('deliberate failure')")
+    _nb(nbs / "02_training.ipynb", "print('never runs')")
+    r = subprocess.run(
+        [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml"), "--only", "00,01,02",
+         "--notebooks", str(nbs)],
+        capture_output=True, text=True, env=mcpft_env(tmp_path), timeout=300,
+    )
+    assert r.returncode == 1, r.stdout + r.stderr
+    (run_dir,) = (tmp_path / "reports").glob("*-smoke")
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "failed"
+    states = info["notebooks"]
+    assert states["00_gpu_check"]["status"] == "ok"
+    assert states["01_data_exploration"]["status"] == "failed"
+    assert "deliberate failure" in states["01_data_exploration"]["error"]
+    assert states["02_training"]["status"] == "skipped"
+    html = (run_dir / "01_data_exploration.html").read_text()
+    assert "before the error" in html and "deliberate failure" in html
+    assert (run_dir / "00_gpu_check.html").exists()  # earlier artifacts intact
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert run_dir.name in index and "failed" in index

@@ -109,6 +109,7 @@ class TrainParams(_Section):
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     gradient_checkpointing: bool = False
+    mixed_precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast where the hardware is fast at it
     logging_steps: int = Field(5, ge=1)
     eval_steps: int = Field(20, ge=1)
     save_steps: int = Field(50, ge=1)

@@ -19,12 +19,16 @@ def turn_items(examples: list[Example], dialect: str = "xml", compact: bool = Fa
     items = []
     for ex in examples:
         chat = dialects.to_chat(ex, dialect, compact)
-        refs = [m for m in ex.messages if m.role == "assistant"]
+        mistakes = set(ex.meta.get("context_turns", []))
+        refs = [(i, m) for i, m in enumerate(ex.messages) if m.role == "assistant"]
         k = 0
         for i, m in enumerate(chat):
             if m["role"] != "assistant":
                 continue
-            items.append({"id": f"{ex.id}#{k}", "example": ex, "chat": chat[:i], "ref": refs[k], "turn": k,
+            if refs[k][0] in mistakes:  # a deliberate mistake is context, not a reference
+                k += 1
+                continue
+            items.append({"id": f"{ex.id}#{k}", "example": ex, "chat": chat[:i], "ref": refs[k][1], "turn": k,
                           "category": ex.category})
             k += 1
     return items

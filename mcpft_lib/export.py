@@ -26,8 +26,18 @@ def merge_adapter(mp: ModelParams, adapter_dir: str | Path, prompts: list[str]) 
     with torch.no_grad():
         after = merged(**enc).logits.float()
     mask = enc["attention_mask"].bool()
-    diff = (before - after).abs()[mask].max().item()
-    return merged, tok, {"max_abs_logit_diff": diff, "prompts": len(prompts), "dtype": "float32"}
+    before, after = before[mask], after[mask]
+    diff = (before - after).abs().max().item()
+    scale = before.abs().max().item()
+    return merged, tok, {
+        "max_abs_logit_diff": diff,
+        "max_abs_logit": scale,
+        "relative_diff": diff / max(scale, 1e-12),
+        "top1_agreement": (before.argmax(-1) == after.argmax(-1)).float().mean().item(),
+        "positions": int(mask.sum()),
+        "prompts": len(prompts),
+        "dtype": "float32",
+    }
 
 
 def dir_size(path: str | Path) -> int:

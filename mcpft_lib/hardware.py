@@ -804,6 +804,15 @@ def write_hardware_json(path: str | os.PathLike[str], /, **sections: Any) -> Pat
     return path
 
 
+def cpu_has_fast_bf16() -> bool:
+    """True when the CPU has bf16 matrix instructions (AMX or AVX512-BF16): autocast to bf16 pays off there."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 # --- params-driven entry points (notebook 00) -----------------------------------------------------
 
 
@@ -850,7 +859,7 @@ def measure_for_params(params: Any, plan_in: PlanInput) -> dict[str, Any]:
     out: dict[str, Any] = {"predicted_gib": predicted.total_gib, "measured": measured}
     if params.hardware.probe:
         out["probe"] = probe_max_batch(
-            lambda bs: measure_lora_step_peak(model, bs, plan_in.seq_len, "cuda"), start=1, limit=64
+            lambda bs, m=model: measure_lora_step_peak(m, bs, plan_in.seq_len, "cuda"), start=1, limit=64
         )
     del model
     torch.cuda.empty_cache()

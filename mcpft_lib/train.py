@@ -13,6 +13,8 @@ from .config import LoraParams, ModelParams, TrainParams
 def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | None, str | None]:
     """Token ids + labels for one chat: every assistant turn is learned (labels), everything else is -100.
 
+    An assistant turn marked `learn: False` (a deliberate mistake an error-handling example recovers from)
+    stays in the context but is not learned.
     Each piece is tokenized as the model sees it at inference (prompt up to the generation prompt, then the
     reply), so the learned tokens are exactly what generation must produce. Returns (row, None) or
     (None, reason) when the example is dropped: too long (never cut inside a target) or nothing to learn.
@@ -30,7 +32,7 @@ def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | No
         ctx_ids = tok(prompt[len(done):], add_special_tokens=False)["input_ids"]
         tgt_ids = tok(full[len(prompt):], add_special_tokens=False)["input_ids"]
         input_ids += ctx_ids + tgt_ids
-        labels += [-100] * len(ctx_ids) + list(tgt_ids)
+        labels += [-100] * len(ctx_ids) + (list(tgt_ids) if m.get("learn", True) else [-100] * len(tgt_ids))
         done = full
     if not any(lbl != -100 for lbl in labels):
         return None, "no_assistant_tokens"
@@ -140,13 +142,14 @@ def train_lora(model, tok, train_rows: list[dict], val_rows: list[dict], mp: Mod
         dataset_kwargs={"skip_prepare_dataset": True},
         train_sampling_strategy="group_by_length",
         use_cpu=not _cuda(),
-        bf16=_cuda() and mp.dtype == "bfloat16",
+        bf16=use_bf16(mp, tp),
+        fp16=tp.mixed_precision == "fp16",
         disable_tqdm=False,
         remove_unused_columns=False,
     )
     ds_train = Dataset.from_list(train_rows)
     ds_val = Dataset.from_list(val_rows) if val_rows else None
-    trainer = SFTTrainer(
+    trainer = _trainer_class(SFTTrainer)(
         model=peft_model, args=args, train_dataset=ds_train, eval_dataset=ds_val, processing_class=tok,
         callbacks=[_JsonlLogger(log_path)],
     )
@@ -175,11 +178,67 @@ def train_lora(model, tok, train_rows: list[dict], val_rows: list[dict], mp: Mod
     }, peft_model
 
 
+def target_only_loss(model, inputs: dict, num_items_in_batch=None):
+    """Causal-LM loss that applies the LM head only at positions whose next token is learned.
+
+    With a 262k vocabulary the head dominates compute; prompts and tool results (label -100) never reach it.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    labels = inputs["labels"]
+    body_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
+    hidden = base.get_decoder()(**body_inputs, use_cache=False).last_hidden_state
+    shift = labels[:, 1:]
+    mask = shift != -100
+    head = base.get_output_embeddings()
+    # the head runs in fp32 even under bf16 autocast: bf16 logits (8-bit mantissa) cannot tell <end_of_turn>
+    # from the near-identical unused-token embeddings of a 262k vocabulary, and the model learns to end turns
+    # with the wrong token
+    with torch.autocast(device_type=hidden.device.type, enabled=False):
+        h = hidden[:, :-1][mask].float()
+        logits = F.linear(h, head.weight.float(), None if head.bias is None else head.bias.float())
+    cap = getattr(base.config.get_text_config(), "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    total = F.cross_entropy(logits, shift[mask], reduction="sum")
+    n = num_items_in_batch if num_items_in_batch is not None else mask.sum()
+    return total / torch.as_tensor(n, device=total.device).clamp(min=1)
+
+
+def _trainer_class(base):
+    """SFTTrainer whose loss runs the LM head on target positions only (see `target_only_loss`)."""
+
+    class TargetOnlySFTTrainer(base):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            with self.accelerator.autocast():
+                loss = target_only_loss(model, inputs, num_items_in_batch)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes
+            return (loss, None) if return_outputs else loss
+
+    return TargetOnlySFTTrainer
+
+
 def read_log(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def use_bf16(mp: ModelParams, tp: TrainParams) -> bool:
+    """bf16 autocast: as asked, or (auto) on a bf16-capable GPU or a CPU with AMX/AVX512-BF16."""
+    if tp.mixed_precision != "auto":
+        return tp.mixed_precision == "bf16"
+    import torch
+
+    from .hardware import cpu_has_fast_bf16
+
+    if _cuda():
+        return torch.cuda.is_bf16_supported()
+    return mp.dtype == "float32" and cpu_has_fast_bf16()
 
 
 def _cuda() -> bool:

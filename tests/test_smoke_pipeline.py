@@ -1,0 +1,63 @@
+"""Papermill run of all six notebooks on params/smoke.yaml; the report and metrics are read back and checked."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import mcpft_env
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ["00_gpu_check", "01_data_exploration", "02_training", "03_merging", "04_evaluation", "05_documentation"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smoke")
+    r = subprocess.run(
+        [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml")],
+        capture_output=True, text=True, env=mcpft_env(tmp), timeout=900, cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    (run_dir,) = (tmp / "reports").glob("*-smoke")
+    return tmp, run_dir
+
+
+@pytest.mark.notebook
+def test_report_files(smoke_run):
+    tmp, run_dir = smoke_run
+    for nb in NOTEBOOKS:
+        assert (run_dir / f"{nb}.ipynb").is_file()
+        html = (run_dir / f"{nb}.html").read_text()
+        assert "<html" in html and "Traceback" not in html
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "ok" and all(s["status"] == "ok" for s in info["notebooks"].values())
+    assert info["versions"]["torch"] and info["versions"]["transformers"] and info["git"]["short"]
+    assert (run_dir / "hardware.json").is_file() and (run_dir / "MODEL_CARD.md").is_file()
+    index = (tmp / "reports" / "index.html").read_text()
+    assert f"{run_dir.name}/index.html" in index
+
+
+@pytest.mark.notebook
+def test_metrics_are_sane(smoke_run):
+    _, run_dir = smoke_run
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["data"]["train"] > 0 and m["data"]["test"] > 0 and m["data"]["quarantined"] == 0
+    assert m["train"]["steps"] == 3 and m["train"]["final_loss"] > 0
+    assert 0 < m["train"]["target_token_fraction"] < 1
+    assert m["export"]["merge"]["max_abs_logit_diff"] <= 1e-4
+    for model in ("base", "fine_tuned"):
+        for metric in ("well_formed", "tool_selection"):
+            v = m["eval"][model][metric]
+            assert 0.0 <= v["value"] <= 1.0 and v["lo"] <= v["value"] <= v["hi"]
+    assert 0 <= m["eval"]["tests"]["well_formed"]["p_value"] <= 1
+
+
+@pytest.mark.notebook
+def test_plotly_embedded_offline(smoke_run):
+    _, run_dir = smoke_run
+    html = (run_dir / "01_data_exploration.html").read_text()
+    assert "Plotly.newPlot" in html or "plotly" in html.lower()
+    assert "cdn.plot.ly" not in html  # charts must open offline

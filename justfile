@@ -29,13 +29,13 @@ test *ARGS:
 lint:
     {{venv}}/ruff check .
     {{venv}}/ruff format --check mcpft_lib tests
-    {{venv}}/nbstripout --verify notebooks/*.ipynb
+    {{venv}}/nbstripout --keep-id --verify notebooks/*.ipynb
 
 # format python and notebooks, strip notebook outputs
 fmt:
     {{venv}}/ruff check --fix .
     {{venv}}/ruff format mcpft_lib tests
-    {{venv}}/nbstripout notebooks/*.ipynb
+    {{venv}}/nbstripout --keep-id notebooks/*.ipynb
 
 # log in to the Hugging Face hub (token stored by huggingface_hub, never in reports)
 login:

@@ -11,7 +11,7 @@ from typing import Any
 from . import dialects
 from .schema import RESOURCE_TOOL, Example, Message
 
-METRICS = ("well_formed", "tool_selection", "schema_valid", "args_match")
+METRICS = ("well_formed", "call_well_formed", "tool_selection", "schema_valid", "args_match")
 
 
 def turn_items(examples: list[Example], dialect: str = "xml", compact: bool = False) -> list[dict]:
@@ -79,6 +79,8 @@ def _cut(text: str, stop: list[str], tok) -> str:
 
 
 def _norm(v: Any) -> Any:
+    if isinstance(v, bool):  # True == 1 in Python; a boolean argument must stay a boolean
+        return ("bool", v)
     if isinstance(v, str):
         return " ".join(v.strip().split()).lower()
     if isinstance(v, dict):
@@ -99,11 +101,12 @@ def score_turn(pred: str, ref: Message, ex: Example, dialect: str = "xml") -> di
     out: dict[str, Any] = {"expected_call": expect_call, "n_pred_calls": len(parsed.calls)}
     if not expect_call:
         out["well_formed"] = not parsed.has_markup or parsed.well_formed
+        out["call_well_formed"] = None  # the rate of well-formed calls counts turns that expect one
         out["tool_selection"] = not parsed.calls
         out["schema_valid"] = None
         out["args_match"] = None
         return out
-    out["well_formed"] = parsed.well_formed and bool(parsed.calls)
+    out["well_formed"] = out["call_well_formed"] = parsed.well_formed and bool(parsed.calls)
     if not parsed.calls:
         out.update(tool_selection=False, schema_valid=False, args_match=False)
         return out
@@ -130,7 +133,7 @@ def score_turn(pred: str, ref: Message, ex: Example, dialect: str = "xml") -> di
 def bootstrap_ci(values: list[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean."""
     if not values:
-        return (float("nan"), float("nan"))
+        return (None, None)
     rng = random.Random(seed)
     n = len(values)
     means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_boot))

@@ -10,12 +10,14 @@ from .config import ModelParams
 from .models import load_model, save_model, torch_dtype
 
 
-def merge_adapter(mp: ModelParams, adapter_dir: str | Path, prompts: list[str]) -> tuple[object, object, dict]:
-    """Load the base in full precision (a QLoRA adapter too), apply the adapter, merge; report logit agreement."""
+def merge_adapter(mp: ModelParams, adapter_dir: str | Path, prompts: list[str],
+                  dtype: str = "float32") -> tuple[object, object, dict]:
+    """Load the base unquantized in `dtype` (a QLoRA adapter too: never merge into 4-bit weights), apply the
+    adapter, merge, and report how closely merged logits agree with base+adapter on `prompts`."""
     import torch
     from peft import PeftModel
 
-    base, tok = load_model(mp, dtype="float32", quantization="none")
+    base, tok = load_model(mp, dtype=dtype, quantization="none")
     peft_model = PeftModel.from_pretrained(base, str(adapter_dir))
     peft_model.eval()
     enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(base.device)
@@ -36,7 +38,7 @@ def merge_adapter(mp: ModelParams, adapter_dir: str | Path, prompts: list[str]) 
         "top1_agreement": (before.argmax(-1) == after.argmax(-1)).float().mean().item(),
         "positions": int(mask.sum()),
         "prompts": len(prompts),
-        "dtype": "float32",
+        "dtype": dtype,
     }
 
 

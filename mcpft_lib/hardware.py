@@ -89,7 +89,7 @@ def nvidia_smi() -> dict[str, Any] | None:
     }
 
 
-def _cpu_info() -> dict[str, Any]:
+def cpu_info() -> dict[str, Any]:
     """CPU model, logical/usable cores and RAM (from /proc where available)."""
     model = platform.processor() or platform.machine()
     try:
@@ -206,7 +206,7 @@ def environment_report() -> dict[str, Any]:
         "driver_cuda": smi["driver_cuda"] if smi else None,
         "nvidia_smi_gpus": smi["gpus"] if smi else [],
         "devices": devices,
-        "cpu": _cpu_info(),
+        "cpu": cpu_info(),
         "torch_threads": torch.get_num_threads(),
         "compatible": compatible,
         "warnings": warnings,
@@ -302,7 +302,7 @@ def micro_benchmark(
         torch.cuda.empty_cache()
     return {
         "device": str(dev),
-        "device_name": torch.cuda.get_device_name(dev) if on_gpu else _cpu_info()["model"],
+        "device_name": torch.cuda.get_device_name(dev) if on_gpu else cpu_info()["model"],
         "threads": torch.get_num_threads(),
         "results": results,
         "skipped": skipped,

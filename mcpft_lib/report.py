@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -70,6 +71,7 @@ def to_html(ipynb: Path) -> Path:
 
 def _kernel_env() -> None:
     """Make the kernel papermill starts use this interpreter (a `python3` kernelspec runs `python` from PATH)."""
+    os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")  # this environment's kernelspec, not a user-level one
     bindir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[:1] != [bindir]:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
@@ -120,6 +122,7 @@ def execute(run: Run, notebooks: list[str], notebooks_dir: Path | None = None, t
                 html_path = to_html(out).name
             except Exception as e:  # a broken render must not hide the notebook's own status
                 error = (error or "") + f" (HTML render failed: {e})"
+                ok = False
         states[nb] = {
             "status": "ok" if error is None else "failed",
             "seconds": elapsed,
@@ -142,12 +145,22 @@ def run_pipeline(params: Params, params_source: str, overrides: list[str] | None
     run = create_run(params, params_source, overrides, mode="batch", upstream=upstream)
     log(f"run {run.id}\n  reports:   {run.report_dir}\n  artifacts: {run.artifact_dir}", flush=True)
     t0 = time.time()
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         ok = execute(run, notebooks, notebooks_dir=notebooks_dir, timeout=timeout, log=log)
-    except BaseException:
-        run.update(status="failed", finished=datetime.now(UTC).isoformat(timespec="seconds"))
+    except BaseException as e:
+        run.update(status="failed", error=f"{type(e).__name__}: {e}",
+                   finished=datetime.now(UTC).isoformat(timespec="seconds"))
+        write_run_page(run)
         write_index()
         raise
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     if not (run.report_dir / "metrics.json").exists():
         write_json(run.report_dir / "metrics.json", {})
     run.update(
@@ -173,7 +186,7 @@ def key_metrics(metrics: dict) -> dict:
     out = {}
     ev = metrics.get("eval", {})
     for model in ("base", "fine_tuned"):
-        for m in ("well_formed", "tool_selection"):
+        for m in ("call_well_formed", "tool_selection"):
             v = ev.get(model, {}).get(m)
             if isinstance(v, dict):
                 v = v.get("value")

@@ -93,6 +93,14 @@ def versions() -> dict:
     return out
 
 
+def hardware_summary() -> dict:
+    """Cheap facts for run.json (the full report is notebook 00's hardware.json)."""
+    from .hardware import cpu_info, nvidia_smi
+
+    smi = nvidia_smi()
+    return {"cpu": cpu_info(), "gpus": (smi or {}).get("gpus", []), "driver": (smi or {}).get("driver_version")}
+
+
 def new_run_id(profile: str, git: dict | None = None) -> str:
     git = git or git_info()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -183,7 +191,7 @@ def create_run(params: Params, source: str, overrides: list[str] | None = None, 
     run = Run(report_dir, artifact_dir)
     from . import secrets  # local: keeps tokens out of anything we write
 
-    atomic_write_text(run.params_file, "# resolved params of this run\n" + params.to_yaml())
+    atomic_write_text(run.params_file, "# resolved params of this run\n" + secrets.redact(params.to_yaml()))
     run.update(
         id=run.id,
         status="running",
@@ -191,7 +199,7 @@ def create_run(params: Params, source: str, overrides: list[str] | None = None, 
         profile=params.run.profile,
         params_source=str(source),
         overrides=secrets.redact(list(overrides or [])),
-        params=params.model_dump(mode="json"),
+        params=secrets.redact(params.model_dump(mode="json")),
         params_hash=params.hash(),
         git=git,
         versions=versions(),
@@ -199,7 +207,9 @@ def create_run(params: Params, source: str, overrides: list[str] | None = None, 
         artifact_dir=str(artifact_dir),
         started=datetime.now(UTC).isoformat(timespec="seconds"),
         notebooks={},
-        hostname_hash=None,
+        hardware=hardware_summary(),
+        pid=os.getpid(),
+        host=platform.node(),
         created_unix=time.time(),
     )
     return run
@@ -223,25 +233,44 @@ def list_runs() -> list[dict]:
             info = json.loads(d.read_text())
         except (OSError, json.JSONDecodeError):
             info = {"id": d.parent.name, "status": "unreadable"}
+        if info.get("status") == "running" and info.get("mode") == "batch" and not _alive(info):
+            info["status"] = "interrupted"  # its runner died without a word (SIGKILL, OOM killer, power)
         info["_dir"] = str(d.parent)
         out.append(info)
     return out
 
 
+def _alive(info: dict) -> bool:
+    if info.get("host") != platform.node() or not info.get("pid"):
+        return True  # cannot tell from here
+    try:
+        os.kill(int(info["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def attach(run_dir: str, params_file: str, overrides: list[str] | None = None) -> tuple[Params, Run]:
     """Entry point of every notebook: validate params, then join the run (papermill) or start one (lab).
 
-    With `run_dir` empty (interactive use) the folder comes from $MCPFT_RUN_DIR if set; otherwise a new
-    interactive run is created whose upstream is the newest finished run of the same profile.
+    With `run_dir` empty (interactive use) the folder comes from $MCPFT_RUN_DIR if set; otherwise the notebook
+    joins the newest interactive run with the same params (each JupyterLab notebook has its own kernel, so
+    this is how 02 finds what 01 built), or starts one whose upstream is the newest finished batch run.
     """
     params = load_params(params_file, overrides)
     run_dir = run_dir or os.environ.get("MCPFT_RUN_DIR", "")
     if run_dir:
         return params, open_run(run_dir)
-    upstream = next(
-        (r["id"] for r in list_runs() if r.get("profile") == params.run.profile and r.get("status") == "ok"),
-        None,
-    )
-    run = create_run(params, params_file, overrides, mode="interactive", upstream=upstream)
+    runs = list_runs()
+    same = [r for r in runs if r.get("profile") == params.run.profile]
+    joined = next((r for r in same if r.get("mode") == "interactive" and r.get("params_hash") == params.hash()), None)
+    if joined:
+        run = open_run(joined["_dir"])
+    else:
+        upstream = next((r["id"] for r in same if r.get("status") == "ok"), None)
+        run = create_run(params, params_file, overrides, mode="interactive", upstream=upstream)
+        run.update(status="interactive")
     os.environ["MCPFT_RUN_DIR"] = str(run.report_dir)
     return params, run

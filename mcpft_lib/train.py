@@ -117,6 +117,7 @@ def train_lora(model, tok, train_rows: list[dict], val_rows: list[dict], mp: Mod
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "train_log.jsonl"
+    log_path.unlink(missing_ok=True)  # a re-run starts a fresh log
     peft_model = prepare_peft(model, mp, tp)
     args = SFTConfig(
         output_dir=str(out_dir / "checkpoints"),

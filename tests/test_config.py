@@ -50,6 +50,14 @@ def _write(tmp_path, text):
         ("model:\n  source: ftp\n", "model.source"),
         ("- a\n- b\n", "expected a mapping"),
         ("train: [unclosed\n", "not valid YAML"),
+        ("data:\n  servers: [nope]\n", "data.servers"),
+        ("train:\n  lora:\n    target_modules: []\n", "train.lora.target_modules"),
+        ("model:\n  tiny:\n    num_heads: 5\n", "model.tiny"),
+        ("model:\n  source: local\n  id: /no/such/folder\n", "no such local folder"),
+        ("model:\n  device: cpu\ntrain:\n  optimizer: paged_adamw_8bit\n", "needs a GPU"),
+        ("train:\n  mixed_precision: no\n", "train.mixed_precision"),
+        ("export:\n  formats: [gguf_q8_0]\n", "not built yet"),
+        ("data:\n  dialect: native\n", "data.dialect"),
     ],
 )
 def test_bad_params_name_key_and_file(tmp_path, text, needle):
@@ -74,8 +82,8 @@ def test_missing_file():
 
 def test_overrides_are_typed_and_validated(tmp_path):
     f = _write(tmp_path, "train:\n  max_steps: 5\n")
-    p = load_params(f, ["train.max_steps=7", "train.lora.target_modules=[q_proj]", "data.dialect=native"])
-    assert p.train.max_steps == 7 and p.train.lora.target_modules == ["q_proj"] and p.data.dialect == "native"
+    p = load_params(f, ["train.max_steps=7", "train.lora.target_modules=[q_proj]", "data.compact_schemas=false"])
+    assert p.train.max_steps == 7 and p.train.lora.target_modules == ["q_proj"] and p.data.compact_schemas is False
     with pytest.raises(ParamsError, match="--set: train.nope: unknown key"):
         load_params(f, ["train.nope=1"])
     with pytest.raises(ParamsError, match="KEY.PATH=VALUE"):

@@ -18,11 +18,39 @@ def test_run_id_and_folders_are_unique(isolated_reports):
     p = load_params(ROOT / "params" / "smoke.yaml")
     a, b = runs.create_run(p, "x"), runs.create_run(p, "x")
     assert a.report_dir != b.report_dir and a.artifact_dir != b.artifact_dir
-    assert a.id.endswith("-smoke") and b.id.startswith(a.id)  # same second: suffixed, never shared
+    assert a.id.endswith("-smoke") and b.id.endswith(("-smoke", "-smoke-2"))
     info = a.info()
     assert info["status"] == "running" and info["params_hash"] == p.hash()
     assert set(runs.TRACKED_PACKAGES) <= set(info["versions"])
     assert (a.report_dir / "params.yaml").read_text().startswith("# resolved params")
+
+
+def test_same_second_gets_a_suffix(isolated_reports, monkeypatch):
+    monkeypatch.setattr(runs, "new_run_id", lambda profile, git=None: f"20260101T000000Z-abc1234-{profile}")
+    p = load_params(ROOT / "params" / "smoke.yaml")
+    a, b = runs.create_run(p, "x"), runs.create_run(p, "x")
+    assert (a.id, b.id) == ("20260101T000000Z-abc1234-smoke", "20260101T000000Z-abc1234-smoke-2")
+
+
+def test_interactive_notebooks_share_one_run(isolated_reports):
+    path = ROOT / "params" / "smoke.yaml"
+    _, first = runs.attach("", str(path))
+    import os
+
+    os.environ.pop("MCPFT_RUN_DIR")  # a second JupyterLab kernel starts without it
+    _, second = runs.attach("", str(path))
+    assert first.report_dir == second.report_dir and first.info()["status"] == "interactive"
+    os.environ.pop("MCPFT_RUN_DIR")
+    _, other = runs.attach("", str(path), ["run.seed=5"])  # other params: another run
+    os.environ.pop("MCPFT_RUN_DIR")
+    assert other.report_dir != first.report_dir
+
+
+def test_dead_batch_run_shows_interrupted(isolated_reports):
+    run = runs.create_run(load_params(ROOT / "params" / "smoke.yaml"), "x")
+    run.update(pid=2**22 + 12345)  # no such process
+    (info,) = runs.list_runs()
+    assert info["status"] == "interrupted"
 
 
 def test_metrics_sections_merge(isolated_reports):

@@ -49,8 +49,10 @@ def model_card(params: Params, run_id: str, metrics: dict, dataset_version: str 
     """Render the card; its YAML metadata validates (ModelCardData)."""
     base_model = params.model.card_base_model or params.model.id
     ev = metrics.get("eval", {})
-    rows = [(m, _fmt(ev.get("base", {}).get(m)), _fmt(ev.get("fine_tuned", {}).get(m)))
-            for m in ("well_formed", "call_well_formed", "tool_selection", "schema_valid", "args_match")]
+    rows = [
+        (m, _fmt(ev.get("base", {}).get(m)), _fmt(ev.get("fine_tuned", {}).get(m)))
+        for m in ("well_formed", "call_well_formed", "tool_selection", "schema_valid", "args_match")
+    ]
     data = ModelCardData(
         base_model=base_model,
         library_name="peft",

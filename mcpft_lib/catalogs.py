@@ -84,7 +84,10 @@ def _tool_from_sdk(tool: Any) -> Tool:
 def _resource_from_sdk(res: Any) -> Resource:
     d = res.model_dump(by_alias=True, exclude_none=True, mode="json")
     return Resource(
-        uri=str(d["uri"]), name=d.get("name", ""), description=d.get("description", ""), mimeType=d.get("mimeType")
+        uri=str(d["uri"]),
+        name=d.get("name", ""),
+        description=d.get("description", ""),
+        mimeType=d.get("mimeType"),
     )
 
 
@@ -99,7 +102,9 @@ async def aharvest(server_name: str, timeout: float = 60.0) -> Server:
     spec = HARVESTABLE[server_name]
     version = package_version(spec.package)
     if version is None:
-        raise RuntimeError(f"{spec.package} is not installed in this environment (pip install {spec.package})")
+        raise RuntimeError(
+            f"{spec.package} is not installed in this environment (pip install {spec.package})"
+        )
     with tempfile.TemporaryDirectory(prefix=f"mcpft-harvest-{server_name}-") as tmp:
         repo = None
         if spec.needs_repo:
@@ -128,14 +133,19 @@ async def aharvest(server_name: str, timeout: float = 60.0) -> Server:
                             if init.capabilities.resources is not None:
                                 try:
                                     resources = [
-                                        _resource_from_sdk(r) for r in (await session.list_resources()).resources
+                                        _resource_from_sdk(r)
+                                        for r in (await session.list_resources()).resources
                                     ]
-                                except Exception:  # a server may advertise resources and still refuse the list
+                                except (
+                                    Exception
+                                ):  # a server may advertise resources and still refuse the list
                                     resources = []
             except Exception as exc:
                 errlog.seek(0)
                 tail = errlog.read()[-2000:]
-                raise RuntimeError(f"harvesting {server_name!r} ({command} {' '.join(args)}) failed: {exc!r}\n{tail}") from exc
+                raise RuntimeError(
+                    f"harvesting {server_name!r} ({command} {' '.join(args)}) failed: {exc!r}\n{tail}"
+                ) from exc
     return Server(
         name=server_name,
         description=spec.description,
@@ -196,18 +206,9 @@ def dumps_catalog(server: Server) -> str:
 
 def save_catalog(server: Server, directory: Path | str | None = None) -> Path:
     """Write `<directory>/<server.name>.json` atomically (tmp file + os.replace)."""
-    path = catalog_path(server.name, directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(dumps_catalog(server))
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from .fsutil import atomic_write
+
+    return atomic_write(catalog_path(server.name, directory), dumps_catalog(server))
 
 
 def catalog_names(directory: Path | str | None = None) -> list[str]:
@@ -228,6 +229,8 @@ def load_catalogs(names: Iterable[str] | None = None, directory: Path | str | No
     return [load_catalog(n, directory) for n in (catalog_names(directory) if names is None else names)]
 
 
-def regenerate_harvested(directory: Path | str | None = None, names: Iterable[str] | None = None) -> list[Path]:
+def regenerate_harvested(
+    directory: Path | str | None = None, names: Iterable[str] | None = None
+) -> list[Path]:
     """Re-harvest the real servers (default: all of HARVESTABLE) into the catalogs folder."""
     return [save_catalog(harvest(n), directory) for n in (names or list(HARVESTABLE))]

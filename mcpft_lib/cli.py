@@ -18,8 +18,15 @@ def cmd_run(args) -> int:
 
     params = _params(args)  # validated before anything heavy happens
     select_notebooks(args.only)
-    run = run_pipeline(params, args.params, args.set, only=args.only, upstream=args.upstream,
-                       notebooks_dir=Path(args.notebooks) if args.notebooks else None, timeout=args.cell_timeout)
+    run = run_pipeline(
+        params,
+        args.params,
+        args.set,
+        only=args.only,
+        upstream=args.upstream,
+        notebooks_dir=Path(args.notebooks) if args.notebooks else None,
+        timeout=args.cell_timeout,
+    )
     return 0 if run.info().get("status") == "ok" else 1
 
 
@@ -54,8 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_params(p):
         p.add_argument("params", help="params YAML profile, e.g. params/default.yaml")
-        p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
-                       help="override a param (repeatable), e.g. --set train.max_steps=10")
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY.PATH=VALUE",
+            help="override a param (repeatable), e.g. --set train.max_steps=10",
+        )
 
     p = sub.add_parser("run", help="execute the notebooks into reports/<run-id>/ and publish the report")
     with_params(p)

@@ -80,7 +80,9 @@ class ModelParams(_Section):
 
 
 class DataParams(_Section):
-    servers: list[str] = Field(default_factory=lambda: ["time", "git", "filesystem", "github", "sqlite", "memory"])
+    servers: list[str] = Field(
+        default_factory=lambda: ["time", "git", "filesystem", "github", "sqlite", "memory"]
+    )
     categories: list[str] = Field(default_factory=lambda: list(CATEGORIES[:5]))
     n_examples: int = Field(400, ge=10)
     val_fraction: float = Field(0.2, gt=0, lt=0.5)
@@ -107,7 +109,9 @@ class DataParams(_Section):
     @classmethod
     def _dialect_ready(cls, v: str) -> str:
         if v == "native":
-            raise ValueError("the native dialect is not wired into training yet (chat templates need tools=); use xml")
+            raise ValueError(
+                "the native dialect is not wired into training yet (chat templates need tools=); use xml"
+            )
         return v
 
     @field_validator("categories")
@@ -144,7 +148,9 @@ class TrainParams(_Section):
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     gradient_checkpointing: bool = False
-    mixed_precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast where the hardware is fast at it
+    mixed_precision: Literal["auto", "fp32", "bf16", "fp16"] = (
+        "auto"  # auto: bf16 autocast where the hardware is fast at it
+    )
     logging_steps: int = Field(5, ge=1)
     eval_steps: int = Field(20, ge=1)
     save_steps: int = Field(50, ge=1)
@@ -199,7 +205,9 @@ class Params(_Section):
         if mpe is not None and self.data.max_length > mpe:
             raise ValueError(f"data.max_length={self.data.max_length} exceeds the model's {mpe} positions")
         if self.model.device == "cpu" and self.train.optimizer == "paged_adamw_8bit":
-            raise ValueError("train.optimizer=paged_adamw_8bit needs a GPU (model.device=cpu); use adamw_torch")
+            raise ValueError(
+                "train.optimizer=paged_adamw_8bit needs a GPU (model.device=cpu); use adamw_torch"
+            )
         if self.model.device == "cpu" and self.train.mixed_precision == "fp16":
             raise ValueError("train.mixed_precision=fp16 needs a GPU (model.device=cpu); use auto or bf16")
         return self
@@ -293,7 +301,9 @@ def load_params(path: str | Path, overrides: list[str] | None = None) -> Params:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}")
+        raise ParamsError(
+            f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}"
+        )
     data, touched = apply_overrides(data, overrides)
     try:
         return Params.model_validate(data)

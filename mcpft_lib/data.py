@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from .fsutil import atomic_write
 from .schema import CATEGORIES, RESOURCE_TOOL, Example, Message, Server, ToolCall
 
 SPLITS = ("train", "val", "test")
@@ -154,12 +154,29 @@ PEOPLE = [
     "Radia Perlman", "Donald Knuth", "Hedy Lamarr", "Anita Borg", "John McCarthy", "Sophie Wilson",
     "Joan Clarke", "Lin Wei", "Priya Raman", "Mateo García", "Amara Okafor", "Yuki Tanaka", "Lars Eriksson",
 ]  # fmt: skip
-FS_ROOTS = ["/workspace/app", "/home/dev/projects/site", "/Users/sam/Documents/notes", "/srv/data", "/projects/api"]
+FS_ROOTS = [
+    "/workspace/app",
+    "/home/dev/projects/site",
+    "/Users/sam/Documents/notes",
+    "/srv/data",
+    "/projects/api",
+]
 FS_FILES = CODE_FILES + [
     "notes/meeting-2024-05-02.md", "data/sales.csv", "logs/app.log", "TODO.md", "docs/architecture.md",
     ".env.example", "src/config.json", "notes/ideas.txt",
 ]  # fmt: skip
-FS_DIRS = ["src", "tests", "docs", "config", "notes", "data", "scripts", "logs", "src/components", "src/utils"]
+FS_DIRS = [
+    "src",
+    "tests",
+    "docs",
+    "config",
+    "notes",
+    "data",
+    "scripts",
+    "logs",
+    "src/components",
+    "src/utils",
+]
 GLOBS = [
     ("*.py", "Python files"), ("**/*.ts", "TypeScript files"), ("**/*.md", "Markdown files"),
     ("**/test_*.py", "test files"), ("**/Dockerfile", "Dockerfiles"), ("**/*.yaml", "YAML files"),
@@ -213,7 +230,14 @@ SQL_TABLES: dict[str, list[tuple[str, str, int]]] = {  # name -> (column, type, 
     "events": [("id", "INTEGER", 1), ("user_id", "INTEGER", 0), ("kind", "TEXT", 0), ("ts", "TEXT", 0)],
 }  # fmt: skip
 ENTITY_TYPES = ["person", "project", "organization", "service"]
-PROJECTS = ["billing-service", "Project Apollo", "search-revamp", "mobile-app", "data-warehouse", "auth-gateway"]
+PROJECTS = [
+    "billing-service",
+    "Project Apollo",
+    "search-revamp",
+    "mobile-app",
+    "data-warehouse",
+    "auth-gateway",
+]
 ORGS = ["Acme Corp", "Globex", "Initech", "Umbrella Labs", "Stark Industries"]
 OBSERVATIONS = [
     "Prefers async communication", "Speaks German and English", "Owns the payments integration",
@@ -324,7 +348,9 @@ def _time_now(r: Random) -> Scenario:
         "It's {hm} on {dow} in {city} ({tz}).", "The current time in {city} is {hm} ({dow}).",
         "Right now it is {hm} in {city}, {dow}{dst}.",
     ), hm=hm, dow=res["day_of_week"], city=city, tz=tz, dst=", daylight saving time" if res["is_dst"] else "")  # fmt: skip
-    return Scenario(user, [Step(call("time", "get_current_time", timezone=tz), _jdump(res), text=_preface(r))], answer)
+    return Scenario(
+        user, [Step(call("time", "get_current_time", timezone=tz), _jdump(res), text=_preface(r))], answer
+    )
 
 
 def _hhmm(r: Random) -> str:
@@ -347,7 +373,9 @@ def _time_convert(r: Random) -> Scenario:
         "{t} in {c1} is {hm} in {c2} ({diff}).", "That's {hm} in {c2} ({dow}); {c2} is {diff} relative to {c1}.",
         "When it's {t} in {c1}, it's {hm} in {c2}.",
     ), t=hhmm, c1=c1, c2=c2, hm=tgt[11:16], dow=res["target"]["day_of_week"], diff=res["time_difference"])  # fmt: skip
-    step = Step(call("time", "convert_time", source_timezone=tz1, time=hhmm, target_timezone=tz2), _jdump(res))
+    step = Step(
+        call("time", "convert_time", source_timezone=tz1, time=hhmm, target_timezone=tz2), _jdump(res)
+    )
     return Scenario(user, [step], answer, difficulty="medium" if spoken != hhmm else "easy")
 
 
@@ -370,7 +398,9 @@ def _time_now_then_convert(r: Random) -> Scenario:
         Step(call("time", "convert_time", source_timezone=tz1, time=hhmm, target_timezone=tz2), _jdump(conv),
              text=f"It's {hhmm} in {c1}. Now I'll convert that to {c2} time."),
     ]  # fmt: skip
-    answer = f"It's {hhmm} in {c1} ({now['day_of_week']}), which is {conv['target']['datetime'][11:16]} in {c2}."
+    answer = (
+        f"It's {hhmm} in {c1} ({now['day_of_week']}), which is {conv['target']['datetime'][11:16]} in {c2}."
+    )
     return Scenario(user, steps, answer, difficulty="medium")
 
 
@@ -425,7 +455,10 @@ def _repo_name(repo: str) -> str:
 def _git_status(r: Random, branch: str, modified: Sequence[str], untracked: Sequence[str] = ()) -> str:
     lines = [f"On branch {branch}"]
     if modified:
-        lines += ["Changes not staged for commit:", '  (use "git add <file>..." to update what will be committed)']
+        lines += [
+            "Changes not staged for commit:",
+            '  (use "git add <file>..." to update what will be committed)',
+        ]
         lines += [f"\tmodified:   {f}" for f in modified]
     if untracked:
         lines += ["", "Untracked files:", '  (use "git add <file>..." to include in what will be committed)']
@@ -464,10 +497,16 @@ def _git_status_intent(r: Random) -> Scenario:
         "Check the working tree of {repo} please.", "git status in {repo}",
     ), repo=repo)  # fmt: skip
     if modified:
-        answer = f"You're on `{branch}` with {len(modified)} modified file(s): " + ", ".join(f"`{f}`" for f in modified) + "."
+        answer = (
+            f"You're on `{branch}` with {len(modified)} modified file(s): "
+            + ", ".join(f"`{f}`" for f in modified)
+            + "."
+        )
     else:
         answer = f"The working tree of {_repo_name(repo)} is clean (branch `{branch}`)."
-    return Scenario(user, [Step(call("git", "git_status", repo_path=repo), _git_status(r, branch, modified))], answer)
+    return Scenario(
+        user, [Step(call("git", "git_status", repo_path=repo), _git_status(r, branch, modified))], answer
+    )
 
 
 @_intent("single_call", "git/git_log")
@@ -664,7 +703,9 @@ def _git_log_then_show(r: Random) -> Scenario:
              f"commit {sha}\nAuthor: {r.choice(PEOPLE)}\n\n    {msg}\n" + _diff(r, path),
              text=f"The latest commit is {sha[:7]} (\"{msg}\"). Let me look at its changes."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"The latest commit `{sha[:7]}` (\"{msg}\") modifies `{path}`.", difficulty="medium")
+    return Scenario(
+        user, steps, f'The latest commit `{sha[:7]}` ("{msg}") modifies `{path}`.', difficulty="medium"
+    )
 
 
 @_intent("multi_step", "git/git_status", "git/git_add", "git/git_commit")
@@ -685,7 +726,9 @@ def _git_status_add_commit(r: Random) -> Scenario:
              text="Modified: " + ", ".join(modified) + ". Staging them."),
         Step(call("git", "git_commit", repo_path=repo, message=msg), f"Changes committed successfully with hash {sha}"),
     ]  # fmt: skip
-    return Scenario(user, steps, f"Committed {len(modified)} file(s) on `{branch}` as `{sha[:7]}`.", difficulty="hard")
+    return Scenario(
+        user, steps, f"Committed {len(modified)} file(s) on `{branch}` as `{sha[:7]}`.", difficulty="hard"
+    )
 
 
 @_intent("error_handling", "git/git_checkout", "git/git_branch")
@@ -707,7 +750,12 @@ def _git_checkout_missing(r: Random) -> Scenario:
         Step(call("git", "git_checkout", repo_path=repo, branch_name=real), f"Switched to branch '{real}'",
              text=f"The matching branch is '{real}'."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"There was no `{wrong}` branch; I switched to `{real}`, the one that matches.", difficulty="hard")
+    return Scenario(
+        user,
+        steps,
+        f"There was no `{wrong}` branch; I switched to `{real}`, the one that matches.",
+        difficulty="hard",
+    )
 
 
 # ==========================================================================================================
@@ -728,7 +776,7 @@ FILE_SNIPPETS = {
     ".go": 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("server starting")\n}\n',
     ".sh": "#!/usr/bin/env bash\nset -euo pipefail\nrsync -a build/ deploy@host:/srv/app\n",
     ".tsx": "export const Header = () => <header>Acme</header>;\n",
-    "": "FROM python:3.12-slim\nCOPY . /app\nRUN pip install /app\nCMD [\"app\"]\n",
+    "": 'FROM python:3.12-slim\nCOPY . /app\nRUN pip install /app\nCMD ["app"]\n',
 }
 
 
@@ -815,7 +863,9 @@ def _fs_search(r: Random) -> Scenario:
     last = pattern.rsplit("/", 1)[-1]
     stems = r.sample(("utils", "api", "main", "models", "report", "client", "auth"), 2)
     if pattern.startswith("**/"):
-        hits = [f"{root}/{d}/{last.replace('*', st)}" for d, st in zip(r.sample(FS_DIRS, 2), stems, strict=True)]
+        hits = [
+            f"{root}/{d}/{last.replace('*', st)}" for d, st in zip(r.sample(FS_DIRS, 2), stems, strict=True)
+        ]
     else:
         hits = [f"{root}/{last.replace('*', st)}" for st in stems]
     if exclude is None:
@@ -829,7 +879,11 @@ def _fs_search(r: Random) -> Scenario:
             "Where are the {w} in {root}? Ignore {ex}.",
         ), root=root, w=what, pat=pattern, ex=exclude[0])  # fmt: skip
     c = call("filesystem", "search_files", path=root, pattern=pattern, excludePatterns=exclude)
-    return Scenario(user, [Step(c, "\n".join(hits))], f"Found {len(hits)} match(es):\n" + "\n".join(f"- {h}" for h in hits))
+    return Scenario(
+        user,
+        [Step(c, "\n".join(hits))],
+        f"Found {len(hits)} match(es):\n" + "\n".join(f"- {h}" for h in hits),
+    )
 
 
 @_intent("single_call", "filesystem/get_file_info")
@@ -875,8 +929,16 @@ def _fs_edit(r: Random) -> Scenario:
         "Update {p} so that `{o}` reads `{n}`.", "Please swap `{o}` for `{n}` in {p}.",
     ), p=path, o=old, n=new) + (" Just show me the diff first, don't apply it." if dry else "")  # fmt: skip
     diff = f"```diff\n--- {path}\n+++ {path}\n@@ -1 +1 @@\n-{old}\n+{new}\n```"
-    c = call("filesystem", "edit_file", path=path, edits=[{"oldText": old, "newText": new}], dryRun=True if dry else None)
-    return Scenario(user, [Step(c, diff)], ("Preview (not applied):" if dry else "Applied the edit:") + f"\n{diff}")
+    c = call(
+        "filesystem",
+        "edit_file",
+        path=path,
+        edits=[{"oldText": old, "newText": new}],
+        dryRun=True if dry else None,
+    )
+    return Scenario(
+        user, [Step(c, diff)], ("Preview (not applied):" if dry else "Applied the edit:") + f"\n{diff}"
+    )
 
 
 @_intent("single_call", "filesystem/move_file")
@@ -969,7 +1031,9 @@ def _fs_missing_file(r: Random) -> Scenario:
              text=f"{wrong} doesn't exist. Let me look for a file with a similar name."),
         Step(call("filesystem", "read_text_file", path=right), content, text=f"There is {right} instead."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"`{wrong}` doesn't exist, but `{right}` does:\n```\n{content}```", difficulty="hard")
+    return Scenario(
+        user, steps, f"`{wrong}` doesn't exist, but `{right}` does:\n```\n{content}```", difficulty="hard"
+    )
 
 
 # ==========================================================================================================
@@ -1028,11 +1092,16 @@ def _gh_get_issue(r: Random) -> Scenario:
                     f"#{number} \"{title}\" is {state} (label: {labels[0]}), opened by {res['user']['login']} with {res['comments']} comment(s).")  # fmt: skip
 
 
-def _issue_list(r: Random, owner: str, repo: str, state: str, labels: Sequence[str] | None, k: int) -> list[dict[str, Any]]:
+def _issue_list(
+    r: Random, owner: str, repo: str, state: str, labels: Sequence[str] | None, k: int
+) -> list[dict[str, Any]]:
     nums = sorted(r.sample(range(1, 2000), k), reverse=True)
     titles = r.sample(ISSUE_TITLES, k)
     st = "open" if state == "all" else state
-    return [_gh_issue(owner, repo, n, t, state=st, labels=list(labels or r.sample(LABELS, 1))) for n, t in zip(nums, titles, strict=True)]
+    return [
+        _gh_issue(owner, repo, n, t, state=st, labels=list(labels or r.sample(LABELS, 1)))
+        for n, t in zip(nums, titles, strict=True)
+    ]
 
 
 @_intent("single_call", "github/list_issues")
@@ -1087,8 +1156,19 @@ def _gh_create_pr(r: Random) -> Scenario:
     number = r.randrange(1, 3000)
     res = {"number": number, "title": title, "state": "open", "draft": bool(draft), "head": {"ref": head},
            "base": {"ref": base}, "html_url": f"https://github.com/{full}/pull/{number}"}  # fmt: skip
-    c = call("github", "create_pull_request", owner=owner, repo=repo, title=title, head=head, base=base, draft=draft)
-    return Scenario(user, [Step(c, _jdump(res))], f"Opened {'draft ' if draft else ''}PR #{number}: {res['html_url']}")
+    c = call(
+        "github",
+        "create_pull_request",
+        owner=owner,
+        repo=repo,
+        title=title,
+        head=head,
+        base=base,
+        draft=draft,
+    )
+    return Scenario(
+        user, [Step(c, _jdump(res))], f"Opened {'draft ' if draft else ''}PR #{number}: {res['html_url']}"
+    )
 
 
 @_intent("single_call", "github/get_file_contents")
@@ -1101,7 +1181,14 @@ def _gh_file(r: Random) -> Scenario:
         "Get the contents of {p} in {full}{on}.", "Open {full}/{p}{on} on GitHub.",
     ), full=full, p=path, on=f" on the {branch} branch" if branch else "")  # fmt: skip
     content = _snippet(path)
-    res = {"type": "file", "name": path.rsplit("/", 1)[-1], "path": path, "size": len(content), "encoding": "utf-8", "content": content}
+    res = {
+        "type": "file",
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "size": len(content),
+        "encoding": "utf-8",
+        "content": content,
+    }
     return Scenario(user, [Step(call("github", "get_file_contents", owner=owner, repo=repo, path=path, branch=branch), _jdump(res))],
                     f"`{path}` in {full}:\n```\n{content}```")  # fmt: skip
 
@@ -1118,7 +1205,11 @@ def _gh_comment(r: Random) -> Scenario:
         'Post "{b}" on issue #{n} in {full}.', 'Leave this comment on {full} issue {n}: "{b}"',
     ), full=full, n=number, b=body)  # fmt: skip
     cid = r.randrange(10**8, 10**9)
-    res = {"id": cid, "body": body, "html_url": f"https://github.com/{full}/issues/{number}#issuecomment-{cid}"}
+    res = {
+        "id": cid,
+        "body": body,
+        "html_url": f"https://github.com/{full}/issues/{number}#issuecomment-{cid}",
+    }
     return Scenario(user, [Step(call("github", "add_issue_comment", owner=owner, repo=repo, issue_number=number, body=body), _jdump(res))],
                     f"Comment posted: {res['html_url']}")  # fmt: skip
 
@@ -1187,7 +1278,12 @@ def _gh_search_code(r: Random) -> Scenario:
         "Code search: `{t}` in {full}.",
     ), full=full, t=term)  # fmt: skip
     files = r.sample(CODE_FILES, 2)
-    res = {"total_count": 2, "items": [{"name": f.rsplit("/", 1)[-1], "path": f, "repository": {"full_name": full}} for f in files]}
+    res = {
+        "total_count": 2,
+        "items": [
+            {"name": f.rsplit("/", 1)[-1], "path": f, "repository": {"full_name": full}} for f in files
+        ],
+    }
     return Scenario(user, [Step(call("github", "search_code", q=q), _jdump(res))],
                     f"`{term}` appears in " + " and ".join(f"`{f}`" for f in files) + ".")  # fmt: skip
 
@@ -1211,7 +1307,12 @@ def _gh_latest_bug(r: Random) -> Scenario:
         Step(call("github", "get_issue", owner=owner, repo=repo, issue_number=top["number"]), _jdump(detail),
              text=f"The newest one is #{top['number']}. Fetching its details."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"#{top['number']} \"{top['title']}\" ({detail['comments']} comments):\n{detail['body']}", difficulty="hard")
+    return Scenario(
+        user,
+        steps,
+        f'#{top["number"]} "{top["title"]}" ({detail["comments"]} comments):\n{detail["body"]}',
+        difficulty="hard",
+    )
 
 
 @_intent("multi_step", "github/search_repositories", "github/get_file_contents")
@@ -1225,7 +1326,10 @@ def _gh_search_then_readme(r: Random) -> Scenario:
         "Look up `{q}` on GitHub, then fetch README.md from the top result.",
         "I want to know about {w}: search, take the first repository and show its README.",
     ), q=query, w=what)  # fmt: skip
-    res = {"total_count": r.randrange(10, 900), "items": [{"full_name": f"{owner}/{repo}", "stargazers_count": r.randrange(100, 90000)}]}
+    res = {
+        "total_count": r.randrange(10, 900),
+        "items": [{"full_name": f"{owner}/{repo}", "stargazers_count": r.randrange(100, 90000)}],
+    }
     readme = f"# {repo}\n\n{what.capitalize()}.\n\n## Install\n\npip install {repo}\n"
     steps = [
         Step(call("github", "search_repositories", query=query), _jdump(res)),
@@ -1245,7 +1349,10 @@ def _gh_missing_path(r: Random) -> Scenario:
         "Show me {p} from {full}.", "Fetch {p} in {full}.", "What does {p} in {full} say?",
         "Open {p} from the {full} repository.", "Read {full}/{p} on GitHub.",
     ), full=full, p=wrong)  # fmt: skip
-    listing = [{"type": "file", "name": right.split("/")[1], "path": right}, {"type": "dir", "name": "images", "path": "docs/images"}]
+    listing = [
+        {"type": "file", "name": right.split("/")[1], "path": right},
+        {"type": "dir", "name": "images", "path": "docs/images"},
+    ]
     content = "# Setup\n\n1. Clone the repo\n2. Run `make install`\n"
     steps = [
         Step(call("github", "get_file_contents", owner=owner, repo=repo, path=wrong), "Not Found: Resource not found", is_error=True),
@@ -1255,7 +1362,12 @@ def _gh_missing_path(r: Random) -> Scenario:
         Step(call("github", "get_file_contents", owner=owner, repo=repo, path=right), _jdump({"type": "file", "path": right, "content": content}),
              text=f"The closest match is {right}."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"`{wrong}` doesn't exist in {full}; the setup guide is `{right}`:\n\n{content}", difficulty="hard")
+    return Scenario(
+        user,
+        steps,
+        f"`{wrong}` doesn't exist in {full}; the setup guide is `{right}`:\n\n{content}",
+        difficulty="hard",
+    )
 
 
 # ==========================================================================================================
@@ -1282,7 +1394,12 @@ def _sql_read(r: Random) -> tuple[str, str, str, str]:
         rows.sort(key=lambda x: -x["price"])
         user = fmt(r, ("Show me the {k} most expensive products.", "What are our top {k} products by price?",
                        "List the {k} priciest products in the products table."), k=k)  # fmt: skip
-        return user, sql, _rows(rows), "\n".join(f"{i + 1}. {x['name']}: ${x['price']}" for i, x in enumerate(rows))
+        return (
+            user,
+            sql,
+            _rows(rows),
+            "\n".join(f"{i + 1}. {x['name']}: ${x['price']}" for i, x in enumerate(rows)),
+        )
     if kind == 2:
         status, total = r.choice(ORDER_STATUSES), round(r.uniform(1000, 250000), 2)
         sql = f"SELECT SUM(total) AS revenue FROM orders WHERE status = '{status}'"
@@ -1302,18 +1419,32 @@ def _sql_read(r: Random) -> tuple[str, str, str, str]:
         rows = [{"status": s, "n": r.randrange(1, 900)} for s in sorted(r.sample(ORDER_STATUSES, 3))]
         user = r.choice(("Break down our orders by status.", "How many orders are there per status?",
                          "Give me order counts grouped by status."))  # fmt: skip
-        return user, sql, _rows(rows), "Orders by status: " + ", ".join(f"{x['status']} {x['n']}" for x in rows) + "."
+        return (
+            user,
+            sql,
+            _rows(rows),
+            "Orders by status: " + ", ".join(f"{x['status']} {x['n']}" for x in rows) + ".",
+        )
     if kind == 5:
         k = r.choice((5, 10, 20))
         sql = f"SELECT name, stock FROM products WHERE stock < {k} ORDER BY stock"
-        rows = sorted(({"name": p, "stock": r.randrange(0, k)} for p in r.sample(PRODUCTS, 2)), key=lambda x: x["stock"])
+        rows = sorted(
+            ({"name": p, "stock": r.randrange(0, k)} for p in r.sample(PRODUCTS, 2)), key=lambda x: x["stock"]
+        )
         user = fmt(r, ("Which products have fewer than {k} items in stock?", "Find products with stock below {k}.",
                        "What's running low? Show products with under {k} units."), k=k)  # fmt: skip
-        return user, sql, _rows(rows), "Low stock: " + ", ".join(f"{x['name']} ({x['stock']})" for x in rows) + "."
+        return (
+            user,
+            sql,
+            _rows(rows),
+            "Low stock: " + ", ".join(f"{x['name']} ({x['stock']})" for x in rows) + ".",
+        )
     cat = r.choice(PRODUCT_CATEGORIES)
     sql = f"SELECT AVG(price) AS avg_price FROM products WHERE category = '{cat}'"
     avg = round(r.uniform(5, 400), 2)
-    user = r.choice((f"Run this query: {sql}", f"Execute `{sql};` on the database.", f"What does `{sql}` return?"))
+    user = r.choice(
+        (f"Run this query: {sql}", f"Execute `{sql};` on the database.", f"What does `{sql}` return?")
+    )
     return user, sql, _rows([{"avg_price": avg}]), f"The average {cat} price is ${avg}."
 
 
@@ -1346,7 +1477,9 @@ def _sql_write_query(r: Random) -> Scenario:
                        "Remove the events with a timestamp before {d}."), d=day)  # fmt: skip
         affected = r.randrange(0, 40000)
         answer = f"Deleted {affected} event(s) older than {day}."
-    return Scenario(user, [Step(call("sqlite", "write_query", query=sql), _rows([{"affected_rows": affected}]))], answer)
+    return Scenario(
+        user, [Step(call("sqlite", "write_query", query=sql), _rows([{"affected_rows": affected}]))], answer
+    )
 
 
 @_intent("single_call", "sqlite/list_tables")
@@ -1371,7 +1504,11 @@ def _sql_describe(r: Random) -> Scenario:
         "What's the structure of table {t}?", "Which fields are in {t}?",
     ), t=table)  # fmt: skip
     cols = ", ".join(f"`{c}` {t}" for c, t, _ in SQL_TABLES[table])
-    return Scenario(user, [Step(call("sqlite", "describe_table", table_name=table), _pragma(table))], f"`{table}` has: {cols}.")
+    return Scenario(
+        user,
+        [Step(call("sqlite", "describe_table", table_name=table), _pragma(table))],
+        f"`{table}` has: {cols}.",
+    )
 
 
 @_intent("single_call", "sqlite/create_table")
@@ -1412,7 +1549,9 @@ def _sql_memo(r: Random) -> Scenario:
                      "Read the insights memo.", "Open memo://insights.", "What's in the insights document?"))  # fmt: skip
     items = r.sample(("Electronics have the highest average order value.", "Most cancelled orders come from first-time buyers.",
                       "Stock-outs cluster on Mondays."), 2)  # fmt: skip
-    memo = "📊 Business Intelligence Memo 📊\n\nKey Insights Discovered:\n\n" + "\n".join(f"- {i}" for i in items)
+    memo = "📊 Business Intelligence Memo 📊\n\nKey Insights Discovered:\n\n" + "\n".join(
+        f"- {i}" for i in items
+    )
     return Scenario(user, [Step(call("sqlite", RESOURCE_TOOL, uri="memo://insights"), memo)],
                     "The memo lists:\n" + "\n".join(f"- {i}" for i in items))  # fmt: skip
 
@@ -1498,7 +1637,13 @@ def _mem_create(r: Random) -> Scenario:
 @_intent("single_call", "memory/create_relations")
 def _mem_relate(r: Random) -> Scenario:
     person, rel = r.choice(PEOPLE), r.choice(RELATIONS)
-    other = r.choice(ORGS) if rel == "works_at" else r.choice(PEOPLE) if rel in ("reports_to", "collaborates_with") else r.choice(PROJECTS)
+    other = (
+        r.choice(ORGS)
+        if rel == "works_at"
+        else r.choice(PEOPLE)
+        if rel in ("reports_to", "collaborates_with")
+        else r.choice(PROJECTS)
+    )
     if other == person:
         other = "Grace Hopper" if person != "Grace Hopper" else "Alan Turing"
     words = rel.replace("_", " ")
@@ -1590,7 +1735,7 @@ def _mem_search_then_add(r: Random) -> Scenario:
         Step(call("memory", "add_observations", observations=[{"entityName": person, "contents": [fact]}]),
              _jdump([{"entityName": person, "addedObservations": [fact]}]), text=f"Found {person}. Adding the observation."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"Added \"{fact}\" to {person}.", difficulty="medium")
+    return Scenario(user, steps, f'Added "{fact}" to {person}.', difficulty="medium")
 
 
 @_intent("error_handling", "memory/add_observations", "memory/create_entities")
@@ -1608,7 +1753,12 @@ def _mem_missing_entity(r: Random) -> Scenario:
         Step(call("memory", "create_entities", entities=[ent]), _jdump([ent]),
              text=f"{name} isn't in the knowledge graph yet, so I'll create it with this observation."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"{name} didn't exist yet; I created it as a {kind} with that observation.", difficulty="medium")
+    return Scenario(
+        user,
+        steps,
+        f"{name} didn't exist yet; I created it as a {kind} with that observation.",
+        difficulty="medium",
+    )
 
 
 # ==========================================================================================================
@@ -1635,7 +1785,7 @@ def _todo_to_issue(r: Random) -> Scenario:
         Step(call("github", "create_issue", owner=owner, repo=repo, title=todos[0]),
              _jdump(_gh_issue(owner, repo, number, todos[0])), text=f"The first item is \"{todos[0]}\". Creating the issue."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"Opened #{number} \"{todos[0]}\" in {full}.", difficulty="hard")
+    return Scenario(user, steps, f'Opened #{number} "{todos[0]}" in {full}.', difficulty="hard")
 
 
 @_intent("multi_step", "git/git_log", "github/create_issue")
@@ -1644,7 +1794,7 @@ def _commit_to_issue(r: Random) -> Scenario:
     owner, repo, full = _gh(r)
     text, commits = _git_log(r, 1)
     sha, msg = commits[0]
-    title = f"Regression after \"{msg}\""
+    title = f'Regression after "{msg}"'
     number = r.randrange(1, 2000)
     user = fmt(r, (
         'The last commit in {rp} broke something. Open an issue in {full} titled: Regression after "<commit message>".',
@@ -1760,7 +1910,9 @@ def _clar_which_file(r: Random) -> Clarification:
                          "There may be several config files. Which path should I read?"))  # fmt: skip
     reply = fmt(r, ("{p}", "The one at {p}.", "{p}, please."), p=path)
     content = _snippet(path)
-    then = Scenario("", [Step(call("filesystem", "read_text_file", path=path), content)], f"`{path}`:\n```\n{content}```")
+    then = Scenario(
+        "", [Step(call("filesystem", "read_text_file", path=path), content)], f"`{path}`:\n```\n{content}```"
+    )
     return Clarification(user, question, reply, then)
 
 
@@ -1772,7 +1924,9 @@ def _clar_delete(r: Random) -> Clarification:
     question = r.choice(("Which table, and what counts as old? Please give me a cutoff date.",
                          "Before I delete anything: which table, and older than what date?",
                          "That's destructive, so let's be precise. Which table and which cutoff date?"))  # fmt: skip
-    reply = fmt(r, ("Events before {d}.", "The events table, everything older than {d}.", "events, cutoff {d}"), d=day)
+    reply = fmt(
+        r, ("Events before {d}.", "The events table, everything older than {d}.", "events, cutoff {d}"), d=day
+    )
     n = r.randrange(0, 40000)
     then = Scenario("", [Step(call("sqlite", "write_query", query=f"DELETE FROM events WHERE ts < '{day}'"),
                               _rows([{"affected_rows": n}]))], f"Deleted {n} event(s) older than {day}.")  # fmt: skip
@@ -1784,7 +1938,9 @@ def _clar_who(r: Random) -> Clarification:
     name, fact = r.choice(PEOPLE), r.choice(OBSERVATIONS)
     user = fmt(r, ("Remember that they: {o}.", "Note this down: {o}.", "Add to their profile: {o}.",
                    "Save this about her: {o}.", "Keep in mind: {o}."), o=fact.lower())  # fmt: skip
-    question = r.choice(("Who should I attach this to?", "Which person or entity is this about?", "Sure, who is this about?"))
+    question = r.choice(
+        ("Who should I attach this to?", "Which person or entity is this about?", "Sure, who is this about?")
+    )
     reply = fmt(r, ("{n}.", "It's about {n}.", "{n}, of course."), n=name)
     then = Scenario("", [Step(call("memory", "add_observations", observations=[{"entityName": name, "contents": [fact]}]),
                               _jdump([{"entityName": name, "addedObservations": [fact]}]))], f"Noted for {name}.")  # fmt: skip
@@ -2040,7 +2196,9 @@ def generate(n: int, seed: int, servers: list[Server], categories: list[str] | N
             raise ValueError(f"unknown categories {unknown}; known: {list(CATEGORIES)}")
         missing = [c for c in cats if c not in supported_categories()]
         if missing:
-            raise ValueError(f"the generator does not produce {missing} yet; supported: {supported_categories()}")
+            raise ValueError(
+                f"the generator does not produce {missing} yet; supported: {supported_categories()}"
+            )
         empty = [c for c in cats if not pools[c]]
         if empty:
             raise ValueError(f"no intent for {empty} with servers {sorted(by_name)} "
@@ -2156,19 +2314,7 @@ def load_jsonl(path: str | os.PathLike[str]) -> tuple[list[Example], list[dict[s
 
 
 def _atomic_write(path: str | os.PathLike[str], lines: Iterable[str]) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            for line in lines:
-                f.write(line)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write(path, lines)
 
 
 def write_jsonl(path: str | os.PathLike[str], examples: Iterable[Example | dict[str, Any]]) -> Path:
@@ -2248,7 +2394,9 @@ def dataset_version(examples: list[Example], gen_params: dict[str, Any]) -> str:
         h.update(_canonical(ex.model_dump(mode="json", exclude={"servers"})).encode())
         for s in ex.servers:
             if id(s) not in server_hash:
-                server_hash[id(s)] = hashlib.sha256(_canonical(s.model_dump(mode="json")).encode()).hexdigest()
+                server_hash[id(s)] = hashlib.sha256(
+                    _canonical(s.model_dump(mode="json")).encode()
+                ).hexdigest()
             h.update(server_hash[id(s)].encode())
     return h.hexdigest()[:12]
 

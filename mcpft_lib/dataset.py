@@ -29,7 +29,9 @@ def gen_params(p: Params) -> dict:
 def build_dataset(p: Params, servers: list[Server], out_dir: str | Path) -> dict:
     """Generate, validate, split and write the dataset as JSONL (+ quarantine, dataset.json)."""
     out_dir = Path(out_dir)
-    examples = data.generate(p.data.n_examples, p.run.seed, servers, p.data.categories, p.data.max_servers_per_example)
+    examples = data.generate(
+        p.data.n_examples, p.run.seed, servers, p.data.categories, p.data.max_servers_per_example
+    )
     good, quarantine = [], []
     for ex in examples:
         reasons = data.validate_example(ex)
@@ -70,7 +72,9 @@ def load_splits(data_dir: str | Path) -> dict[str, list[Example]]:
         examples, bad = data.load_jsonl(data_dir / f"{name}.jsonl")
         if bad:
             first = bad[0]
-            raise ValueError(f"{data_dir / f'{name}.jsonl'}:{first['line']}: {first['reason']} ({len(bad)} bad rows)")
+            raise ValueError(
+                f"{data_dir / f'{name}.jsonl'}:{first['line']}: {first['reason']} ({len(bad)} bad rows)"
+            )
         out[name] = examples
     return out
 
@@ -114,9 +118,18 @@ def token_lengths(tok, splits: dict[str, list[Example]], p: Params) -> list[dict
         for ex, chat in zip(exs, chats(exs, p), strict=True):
             row, reason = tokenize_chat(tok, chat, max_length=10**9)
             if row is None:
-                rows.append({"split": name, "category": ex.category, "total": 0, "target": 0, "dropped": reason})
+                rows.append(
+                    {"split": name, "category": ex.category, "total": 0, "target": 0, "dropped": reason}
+                )
                 continue
             target = sum(1 for x in row["labels"] if x != -100)
-            rows.append({"split": name, "category": ex.category, "total": len(row["input_ids"]),
-                         "target": target, "prompt": len(row["input_ids"]) - target})
+            rows.append(
+                {
+                    "split": name,
+                    "category": ex.category,
+                    "total": len(row["input_ids"]),
+                    "target": target,
+                    "prompt": len(row["input_ids"]) - target,
+                }
+            )
     return rows

@@ -195,7 +195,11 @@ def system_prompt(servers: list[Server], compact: bool = False) -> str:
             lines.append("### Direct Resources")
             for r in s.resources:
                 name = f" ({r.name})" if r.name else ""
-                desc = f": {_first_sentence(r.description) if compact else r.description}" if r.description else ""
+                desc = (
+                    f": {_first_sentence(r.description) if compact else r.description}"
+                    if r.description
+                    else ""
+                )
                 lines.append(f"- {r.uri}{name}{desc}")
         parts.append("\n".join(lines) + "\n")
     return "".join(parts).rstrip() + "\n"
@@ -404,7 +408,9 @@ def _parse_xml(text: str) -> ParseResult:
     if any(tok in outside for tok in _MARKUP):
         errors.append("call markup outside a complete <use_mcp_tool>/<access_mcp_resource> block")
     has_markup = any(tok in text for tok in _MARKUP)
-    return ParseResult(calls=calls, well_formed=not errors, errors=errors, has_markup=has_markup, text=outside.strip())
+    return ParseResult(
+        calls=calls, well_formed=not errors, errors=errors, has_markup=has_markup, text=outside.strip()
+    )
 
 
 def parse(text: str) -> ParseResult:
@@ -441,7 +447,14 @@ def tools_for(servers: list[Server]) -> list[dict[str, Any]]:
         for t in s.tools:
             desc = f"{s.name}: {t.description}" if t.description else s.name
             out.append(
-                {"type": "function", "function": {"name": native_name(s.name, t.name), "description": desc, "parameters": t.inputSchema}}
+                {
+                    "type": "function",
+                    "function": {
+                        "name": native_name(s.name, t.name),
+                        "description": desc,
+                        "parameters": t.inputSchema,
+                    },
+                }
             )
         if s.resources:
             uris = ", ".join(r.uri for r in s.resources)
@@ -484,11 +497,18 @@ def _native_chat(example: Example) -> list[dict[str, Any]]:
                     k += 1
                     pending.append((c, cid))
                     d["tool_calls"].append(
-                        {"id": cid, "type": "function", "function": {"name": native_name(c), "arguments": c.arguments}}
+                        {
+                            "id": cid,
+                            "type": "function",
+                            "function": {"name": native_name(c), "arguments": c.arguments},
+                        }
                     )
             out.append(d)
         else:
-            idx = next((n for n, (c, _) in enumerate(pending) if m.call is not None and c == m.call), 0 if pending else -1)
+            idx = next(
+                (n for n, (c, _) in enumerate(pending) if m.call is not None and c == m.call),
+                0 if pending else -1,
+            )
             call, cid = pending.pop(idx) if idx >= 0 else (m.call, _call_id(example.id, -1))
             content = ("Error:\n" + m.content) if m.is_error else m.content
             d = {"role": "tool", "tool_call_id": cid, "content": content}

@@ -28,14 +28,28 @@ def turn_items(examples: list[Example], dialect: str = "xml", compact: bool = Fa
             if refs[k][0] in mistakes:  # a deliberate mistake is context, not a reference
                 k += 1
                 continue
-            items.append({"id": f"{ex.id}#{k}", "example": ex, "chat": chat[:i], "ref": refs[k][1], "turn": k,
-                          "category": ex.category})
+            items.append(
+                {
+                    "id": f"{ex.id}#{k}",
+                    "example": ex,
+                    "chat": chat[:i],
+                    "ref": refs[k][1],
+                    "turn": k,
+                    "category": ex.category,
+                }
+            )
             k += 1
     return items
 
 
-def generate(model, tok, chats: list[list[dict]], max_new_tokens: int = 96, batch_size: int = 8,
-             stop: list[str] | None = None) -> tuple[list[str], dict]:
+def generate(
+    model,
+    tok,
+    chats: list[list[dict]],
+    max_new_tokens: int = 96,
+    batch_size: int = 8,
+    stop: list[str] | None = None,
+) -> tuple[list[str], dict]:
     """Batched greedy decoding (left padding, longest-first batches) that stops when a call closes."""
     import torch
 
@@ -48,10 +62,16 @@ def generate(model, tok, chats: list[list[dict]], max_new_tokens: int = 96, batc
     device = next(model.parameters()).device
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
-        enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(
+            device
+        )
         with torch.no_grad():
             gen = model.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=False, stop_strings=stop or None, tokenizer=tok,
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                stop_strings=stop or None,
+                tokenizer=tok,
                 pad_token_id=tok.pad_token_id,
             )
         for j, i in enumerate(idx):
@@ -59,7 +79,11 @@ def generate(model, tok, chats: list[list[dict]], max_new_tokens: int = 96, batc
             new_tokens += int((new != tok.pad_token_id).sum())
             outs[i] = _cut(tok.decode(new, skip_special_tokens=False), stop, tok)
     secs = time.time() - t0
-    return outs, {"seconds": round(secs, 2), "new_tokens": new_tokens, "tokens_per_s": new_tokens / max(secs, 1e-9)}
+    return outs, {
+        "seconds": round(secs, 2),
+        "new_tokens": new_tokens,
+        "tokens_per_s": new_tokens / max(secs, 1e-9),
+    }
 
 
 def _cut(text: str, stop: list[str], tok) -> str:
@@ -130,7 +154,9 @@ def score_turn(pred: str, ref: Message, ex: Example, dialect: str = "xml") -> di
     return out
 
 
-def bootstrap_ci(values: list[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+def bootstrap_ci(
+    values: list[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean."""
     if not values:
         return (None, None)
@@ -167,14 +193,29 @@ def mcnemar(a: list[bool], b: list[bool]) -> dict:
     return {"b_only": n01, "a_only": n10, "p_value": p}
 
 
-def evaluate_model(model, tok, items: list[dict], dialect: str = "xml", max_new_tokens: int = 96,
-                   batch_size: int = 8, turn_end: str | None = None) -> tuple[list[dict], dict]:
+def evaluate_model(
+    model,
+    tok,
+    items: list[dict],
+    dialect: str = "xml",
+    max_new_tokens: int = 96,
+    batch_size: int = 8,
+    turn_end: str | None = None,
+) -> tuple[list[dict], dict]:
     """Generate and score every item; returns per-item rows and generation stats."""
     stop = ["</use_mcp_tool>", "</access_mcp_resource>"] + ([turn_end] if turn_end else [])
     preds, stats = generate(model, tok, [it["chat"] for it in items], max_new_tokens, batch_size, stop)
     rows = []
     for it, pred in zip(items, preds, strict=True):
         s = score_turn(pred, it["ref"], it["example"], dialect)
-        rows.append({"id": it["id"], "category": it["category"], "turn": it["turn"], "prediction": pred,
-                     "reference": dialects.render_assistant(it["ref"]), **s})
+        rows.append(
+            {
+                "id": it["id"],
+                "category": it["category"],
+                "turn": it["turn"],
+                "prediction": pred,
+                "reference": dialects.render_assistant(it["ref"]),
+                **s,
+            }
+        )
     return rows, stats

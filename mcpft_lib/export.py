@@ -10,8 +10,9 @@ from .config import ModelParams
 from .models import load_model, save_model, torch_dtype
 
 
-def merge_adapter(mp: ModelParams, adapter_dir: str | Path, prompts: list[str],
-                  dtype: str = "float32") -> tuple[object, object, dict]:
+def merge_adapter(
+    mp: ModelParams, adapter_dir: str | Path, prompts: list[str], dtype: str = "float32"
+) -> tuple[object, object, dict]:
     """Load the base unquantized in `dtype` (a QLoRA adapter too: never merge into 4-bit weights), apply the
     adapter, merge, and report how closely merged logits agree with base+adapter on `prompts`."""
     import torch
@@ -31,15 +32,19 @@ def merge_adapter(mp: ModelParams, adapter_dir: str | Path, prompts: list[str],
     before, after = before[mask], after[mask]
     diff = (before - after).abs().max().item()
     scale = before.abs().max().item()
-    return merged, tok, {
-        "max_abs_logit_diff": diff,
-        "max_abs_logit": scale,
-        "relative_diff": diff / max(scale, 1e-12),
-        "top1_agreement": (before.argmax(-1) == after.argmax(-1)).float().mean().item(),
-        "positions": int(mask.sum()),
-        "prompts": len(prompts),
-        "dtype": dtype,
-    }
+    return (
+        merged,
+        tok,
+        {
+            "max_abs_logit_diff": diff,
+            "max_abs_logit": scale,
+            "relative_diff": diff / max(scale, 1e-12),
+            "top1_agreement": (before.argmax(-1) == after.argmax(-1)).float().mean().item(),
+            "positions": int(mask.sum()),
+            "prompts": len(prompts),
+            "dtype": dtype,
+        },
+    )
 
 
 def dir_size(path: str | Path) -> int:
@@ -62,10 +67,17 @@ def export_safetensors(merged, tok, out_dir: str | Path, dtype: str = "float32")
     """Save the merged model as safetensors in `dtype`; returns path, size and checksums."""
     model = merged.to(torch_dtype(dtype))
     path = save_model(model, tok, out_dir)
-    return {"format": f"safetensors-{dtype}", "path": str(path), "bytes": dir_size(path), "sha256": checksums(path)}
+    return {
+        "format": f"safetensors-{dtype}",
+        "path": str(path),
+        "bytes": dir_size(path),
+        "sha256": checksums(path),
+    }
 
 
-def load_back_and_generate(path: str | Path, prompt: str, max_new_tokens: int = 24, quantization: str = "none") -> dict:
+def load_back_and_generate(
+    path: str | Path, prompt: str, max_new_tokens: int = 24, quantization: str = "none"
+) -> dict:
     """Reload an export from disk and generate: proof that it is usable."""
     mp = ModelParams(source="local", id=str(path), chat_template="auto", quantization=quantization)
     t0 = time.time()
@@ -73,5 +85,5 @@ def load_back_and_generate(path: str | Path, prompt: str, max_new_tokens: int = 
     load_s = time.time() - t0
     enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(next(model.parameters()).device)
     out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-    text = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=False)
+    text = tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=False)
     return {"load_seconds": round(load_s, 2), "generation": text}

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -790,18 +789,9 @@ def write_hardware_json(path: str | os.PathLike[str], /, **sections: Any) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(sections, indent=2, default=_jsonable, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from .fsutil import atomic_write
+
+    return atomic_write(path, text)
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -827,7 +817,9 @@ def shape_for(params: Any) -> ModelShape:
 
 def plan_input_for(params: Any, shape: ModelShape) -> PlanInput:
     """PlanInput from the run's params (quantization, LoRA, optimizer, batch) for the target card."""
-    bits = {"nf4": 4, "int8": 8}.get(params.model.quantization) or (32 if params.model.dtype == "float32" else 16)
+    bits = {"nf4": 4, "int8": 8}.get(params.model.quantization) or (
+        32 if params.model.dtype == "float32" else 16
+    )
     optimizer = params.train.optimizer if params.train.optimizer != "sgd" else "adamw_torch"
     return PlanInput(
         model=shape,
@@ -854,7 +846,9 @@ def measure_for_params(params: Any, plan_in: PlanInput) -> dict[str, Any]:
     model, _ = load_model(params.model)
     model = prepare_peft(model, params.model, params.train)
     model.train()
-    predicted = plan_memory(plan_in.model_copy(update={"logits_mode": "full"}))  # the probe computes full logits
+    predicted = plan_memory(
+        plan_in.model_copy(update={"logits_mode": "full"})
+    )  # the probe computes full logits
     measured = measure_lora_step_peak(model, plan_in.batch_size, plan_in.seq_len, "cuda")
     out: dict[str, Any] = {"predicted_gib": predicted.total_gib, "measured": measured}
     if params.hardware.probe:

@@ -143,7 +143,9 @@ def _gguf_package_dir(mp: ModelParams) -> Path:
     model.save_pretrained(tmp)
     tok.save_pretrained(tmp)
     (tmp / "mcpft_source.json").write_text(
-        json.dumps({"package": mp.id, "version": version, "gguf": str(gguf_path), "seconds": time.time() - t0})
+        json.dumps(
+            {"package": mp.id, "version": version, "gguf": str(gguf_path), "seconds": time.time() - t0}
+        )
     )
     if out.exists():  # another process won the race
         import shutil
@@ -175,20 +177,32 @@ def _tiny_dir(mp: ModelParams) -> Path:
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=mp.tiny.vocab_size, special_tokens=TINY_SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=mp.tiny.vocab_size,
+        special_tokens=TINY_SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     bpe.train_from_iterator(corpus, trainer)
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>",
+        tokenizer_object=bpe,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        unk_token="<unk>",
         additional_special_tokens=["<start_of_turn>", "<end_of_turn>"],
     )
     tok.chat_template = CHAT_TEMPLATES["gemma"]
     cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=mp.tiny.hidden_size, intermediate_size=mp.tiny.intermediate_size,
-        num_hidden_layers=mp.tiny.num_layers, num_attention_heads=mp.tiny.num_heads,
-        num_key_value_heads=mp.tiny.num_kv_heads, max_position_embeddings=4096,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        hidden_size=mp.tiny.hidden_size,
+        intermediate_size=mp.tiny.intermediate_size,
+        num_hidden_layers=mp.tiny.num_layers,
+        num_attention_heads=mp.tiny.num_heads,
+        num_key_value_heads=mp.tiny.num_kv_heads,
+        max_position_embeddings=4096,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
         tie_word_embeddings=True,
     )
     torch.manual_seed(0)

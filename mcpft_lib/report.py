@@ -71,14 +71,17 @@ def to_html(ipynb: Path) -> Path:
 
 def _kernel_env() -> None:
     """Make the kernel papermill starts use this interpreter (a `python3` kernelspec runs `python` from PATH)."""
-    os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")  # this environment's kernelspec, not a user-level one
+    os.environ.setdefault(
+        "JUPYTER_PREFER_ENV_PATH", "1"
+    )  # this environment's kernelspec, not a user-level one
     bindir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[:1] != [bindir]:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def execute(run: Run, notebooks: list[str], notebooks_dir: Path | None = None, timeout: int | None = None,
-            log=print) -> bool:
+def execute(
+    run: Run, notebooks: list[str], notebooks_dir: Path | None = None, timeout: int | None = None, log=print
+) -> bool:
     """Execute `notebooks` in order into `run`; stop at the first failure. True when all succeeded."""
     import papermill as pm
 
@@ -106,13 +109,19 @@ def execute(run: Run, notebooks: list[str], notebooks_dir: Path | None = None, t
             pm.execute_notebook(
                 str(src),
                 str(out),
-                parameters={"params_file": str(run.params_file), "overrides": [], "run_dir": str(run.report_dir)},
+                parameters={
+                    "params_file": str(run.params_file),
+                    "overrides": [],
+                    "run_dir": str(run.report_dir),
+                },
                 cwd=str(nb_dir),
                 progress_bar=sys.stderr.isatty(),
                 execution_timeout=timeout,
                 kernel_name="python3",
             )
-        except Exception as e:  # papermill wraps cell errors; anything else (missing notebook) is a failure too
+        except (
+            Exception
+        ) as e:  # papermill wraps cell errors; anything else (missing notebook) is a failure too
             error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
             ok = False
         elapsed = round(time.time() - t0, 1)
@@ -130,14 +139,24 @@ def execute(run: Run, notebooks: list[str], notebooks_dir: Path | None = None, t
             "error": error,
         }
         run.update(notebooks=states)
-        log(f"[{i}/{len(notebooks)}] {nb} {'ok' if error is None else 'FAILED'} in {elapsed:.1f}s"
-            + (f": {error}" if error else ""), flush=True)
+        log(
+            f"[{i}/{len(notebooks)}] {nb} {'ok' if error is None else 'FAILED'} in {elapsed:.1f}s"
+            + (f": {error}" if error else ""),
+            flush=True,
+        )
     return ok
 
 
-def run_pipeline(params: Params, params_source: str, overrides: list[str] | None = None,
-                 only: str | None = None, upstream: str | None = None, notebooks_dir: Path | None = None,
-                 timeout: int | None = None, log=print) -> Run:
+def run_pipeline(
+    params: Params,
+    params_source: str,
+    overrides: list[str] | None = None,
+    only: str | None = None,
+    upstream: str | None = None,
+    notebooks_dir: Path | None = None,
+    timeout: int | None = None,
+    log=print,
+) -> Run:
     """Create a run folder, execute the selected notebooks, write run.json/metrics.json and the index."""
     notebooks = select_notebooks(only)
     if upstream:
@@ -153,8 +172,11 @@ def run_pipeline(params: Params, params_source: str, overrides: list[str] | None
     try:
         ok = execute(run, notebooks, notebooks_dir=notebooks_dir, timeout=timeout, log=log)
     except BaseException as e:
-        run.update(status="failed", error=f"{type(e).__name__}: {e}",
-                   finished=datetime.now(UTC).isoformat(timespec="seconds"))
+        run.update(
+            status="failed",
+            error=f"{type(e).__name__}: {e}",
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
         write_run_page(run)
         write_index()
         raise
@@ -170,7 +192,9 @@ def run_pipeline(params: Params, params_source: str, overrides: list[str] | None
     )
     write_run_page(run)
     write_index()
-    log(f"run {run.id}: {'ok' if ok else 'FAILED'} in {time.time() - t0:.0f}s -> {run.report_dir / 'index.html'}")
+    log(
+        f"run {run.id}: {'ok' if ok else 'FAILED'} in {time.time() - t0:.0f}s -> {run.report_dir / 'index.html'}"
+    )
     return run
 
 
@@ -210,11 +234,17 @@ def write_run_page(run: Run) -> Path:
     rows = "".join(
         f"<tr><td>{html.escape(nb)}</td><td class='{s.get('status')}'>{s.get('status')}</td>"
         f"<td>{s.get('seconds', '')}</td><td>"
-        + (f"<a href='{html.escape(s['html'])}'>html</a> · <a href='{nb}.ipynb'>ipynb</a>" if s.get("html") else "")
+        + (
+            f"<a href='{html.escape(s['html'])}'>html</a> · <a href='{nb}.ipynb'>ipynb</a>"
+            if s.get("html")
+            else ""
+        )
         + f"</td><td>{html.escape(s.get('error') or '')}</td></tr>"
         for nb, s in info.get("notebooks", {}).items()
     )
-    km = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in key_metrics(metrics).items())
+    km = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in key_metrics(metrics).items()
+    )
     page = (
         f"<!doctype html><meta charset=utf-8><title>{html.escape(run.id)}</title><style>{_CSS}</style>"
         f"<p><a href='../index.html'>all runs</a></p><h1>Run {html.escape(run.id)}</h1>"

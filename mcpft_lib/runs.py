@@ -6,7 +6,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Params, load_params
+from .fsutil import atomic_write
 
 TRACKED_PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "mcp")
 
@@ -38,22 +38,7 @@ def artifacts_root() -> Path:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; reports are meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -80,7 +65,12 @@ def git_info(root: Path | None = None) -> dict:
 
     sha = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"sha": sha or None, "short": sha[:7] if sha else "nogit", "dirty": dirty, "branch": git("branch", "--show-current")}
+    return {
+        "sha": sha or None,
+        "short": sha[:7] if sha else "nogit",
+        "dirty": dirty,
+        "branch": git("branch", "--show-current"),
+    }
 
 
 def versions() -> dict:
@@ -98,7 +88,11 @@ def hardware_summary() -> dict:
     from .hardware import cpu_info, nvidia_smi
 
     smi = nvidia_smi()
-    return {"cpu": cpu_info(), "gpus": (smi or {}).get("gpus", []), "driver": (smi or {}).get("driver_version")}
+    return {
+        "cpu": cpu_info(),
+        "gpus": (smi or {}).get("gpus", []),
+        "driver": (smi or {}).get("driver_version"),
+    }
 
 
 def new_run_id(profile: str, git: dict | None = None) -> str:
@@ -181,8 +175,13 @@ def _exclusive_dir(parent: Path, name: str) -> Path:
     raise RuntimeError(f"could not create a fresh run folder for {name} in {parent}")
 
 
-def create_run(params: Params, source: str, overrides: list[str] | None = None, mode: str = "batch",
-               upstream: str | None = None) -> Run:
+def create_run(
+    params: Params,
+    source: str,
+    overrides: list[str] | None = None,
+    mode: str = "batch",
+    upstream: str | None = None,
+) -> Run:
     """Make a fresh run folder pair (never shared), save resolved params and an initial run.json."""
     git = git_info()
     report_dir = _exclusive_dir(reports_root(), new_run_id(params.run.profile, git))
@@ -265,7 +264,9 @@ def attach(run_dir: str, params_file: str, overrides: list[str] | None = None) -
         return params, open_run(run_dir)
     runs = list_runs()
     same = [r for r in runs if r.get("profile") == params.run.profile]
-    joined = next((r for r in same if r.get("mode") == "interactive" and r.get("params_hash") == params.hash()), None)
+    joined = next(
+        (r for r in same if r.get("mode") == "interactive" and r.get("params_hash") == params.hash()), None
+    )
     if joined:
         run = open_run(joined["_dir"])
     else:

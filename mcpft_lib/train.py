@@ -29,8 +29,8 @@ def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | No
         full = tok.apply_chat_template(messages[: i + 1], tokenize=False)
         if not prompt.startswith(done) or not full.startswith(prompt):
             return None, "template_not_prefix_stable"
-        ctx_ids = tok(prompt[len(done):], add_special_tokens=False)["input_ids"]
-        tgt_ids = tok(full[len(prompt):], add_special_tokens=False)["input_ids"]
+        ctx_ids = tok(prompt[len(done) :], add_special_tokens=False)["input_ids"]
+        tgt_ids = tok(full[len(prompt) :], add_special_tokens=False)["input_ids"]
         input_ids += ctx_ids + tgt_ids
         labels += [-100] * len(ctx_ids) + (list(tgt_ids) if m.get("learn", True) else [-100] * len(tgt_ids))
         done = full
@@ -94,7 +94,11 @@ class _JsonlLogger:
             def on_log(self, args, state, control, logs=None, **kw):
                 import torch
 
-                rec = {"step": state.global_step, "epoch": state.epoch, "time": round(time.time() - self.t0, 2)}
+                rec = {
+                    "step": state.global_step,
+                    "epoch": state.epoch,
+                    "time": round(time.time() - self.t0, 2),
+                }
                 rec.update({k: v for k, v in (logs or {}).items() if isinstance(v, int | float)})
                 if torch.cuda.is_available():
                     rec["gpu_mem_gib"] = torch.cuda.max_memory_allocated() / 2**30
@@ -108,8 +112,16 @@ class _JsonlLogger:
         return Cb()
 
 
-def train_lora(model, tok, train_rows: list[dict], val_rows: list[dict], mp: ModelParams, tp: TrainParams,
-               out_dir: str | Path, seed: int = 42) -> tuple[dict, object]:
+def train_lora(
+    model,
+    tok,
+    train_rows: list[dict],
+    val_rows: list[dict],
+    mp: ModelParams,
+    tp: TrainParams,
+    out_dir: str | Path,
+    seed: int = 42,
+) -> tuple[dict, object]:
     """Fine-tune a LoRA adapter with TRL's SFTTrainer on pre-tokenized rows; save the adapter; return a summary."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -151,7 +163,11 @@ def train_lora(model, tok, train_rows: list[dict], val_rows: list[dict], mp: Mod
     ds_train = Dataset.from_list(train_rows)
     ds_val = Dataset.from_list(val_rows) if val_rows else None
     trainer = _trainer_class(SFTTrainer)(
-        model=peft_model, args=args, train_dataset=ds_train, eval_dataset=ds_val, processing_class=tok,
+        model=peft_model,
+        args=args,
+        train_dataset=ds_train,
+        eval_dataset=ds_val,
+        processing_class=tok,
         callbacks=[_JsonlLogger(log_path)],
     )
     t0 = time.time()

@@ -82,8 +82,14 @@ def test_missing_file():
 
 def test_overrides_are_typed_and_validated(tmp_path):
     f = _write(tmp_path, "train:\n  max_steps: 5\n")
-    p = load_params(f, ["train.max_steps=7", "train.lora.target_modules=[q_proj]", "data.compact_schemas=false"])
-    assert p.train.max_steps == 7 and p.train.lora.target_modules == ["q_proj"] and p.data.compact_schemas is False
+    p = load_params(
+        f, ["train.max_steps=7", "train.lora.target_modules=[q_proj]", "data.compact_schemas=false"]
+    )
+    assert (
+        p.train.max_steps == 7
+        and p.train.lora.target_modules == ["q_proj"]
+        and p.data.compact_schemas is False
+    )
     with pytest.raises(ParamsError, match="--set: train.nope: unknown key"):
         load_params(f, ["train.nope=1"])
     with pytest.raises(ParamsError, match="KEY.PATH=VALUE"):
@@ -106,7 +112,9 @@ def test_cli_rejects_bad_params_fast_without_run_folder(tmp_path):
     env_reports = tmp_path / "reports"
     t0 = time.time()
     r = subprocess.run(
-        [sys.executable, "-m", "mcpft_lib.cli", "run", str(f)], capture_output=True, text=True,
+        [sys.executable, "-m", "mcpft_lib.cli", "run", str(f)],
+        capture_output=True,
+        text=True,
         env={"MCPFT_REPORTS": str(env_reports), "PATH": "/usr/bin:/bin"},
     )
     assert time.time() - t0 < 5

@@ -98,7 +98,9 @@ def test_multi_step_uses_a_value_from_the_first_result() -> None:
         calls = [(i, c) for i, m in enumerate(e.messages) for c in m.calls]
         (i1, _), (_, c2) = calls[0], calls[1]
         first_result = e.messages[i1 + 1].content
-        values = [v for leaf in _leaves(c2.arguments) for v in (leaf, *re.findall(r'"([^"]+)"', leaf)) if len(v) > 2]
+        values = [
+            v for leaf in _leaves(c2.arguments) for v in (leaf, *re.findall(r'"([^"]+)"', leaf)) if len(v) > 2
+        ]
         assert any(v in first_result for v in values), e.meta
 
 
@@ -145,6 +147,7 @@ def test_generator_arguments_checked() -> None:
 
 def test_load_jsonl_quarantines_every_bad_line(tmp_path: Path) -> None:
     good = data.generate(5, 2, SERVERS, categories=["single_call"])
+
     def row(e: Example, **changes: object) -> str:
         d = json.loads(e.model_dump_json())
         d.update(changes)
@@ -188,7 +191,13 @@ def test_validate_example_reasons() -> None:
     e = data.generate(1, 0, SERVERS, categories=["single_call"])[0]
     assert data.validate_example(e) == []
     assert "no assistant turn" in data.validate_example(e.model_copy(update={"messages": e.messages[:1]}))
-    other = e.model_copy(update={"servers": [s for s in SERVERS if s.name not in {c.server for m in e.messages for c in m.calls}][:1]})
+    other = e.model_copy(
+        update={
+            "servers": [s for s in SERVERS if s.name not in {c.server for m in e.messages for c in m.calls}][
+                :1
+            ]
+        }
+    )
     assert any("unknown server" in r for r in data.validate_example(other))
     assert any("unknown category" in r for r in data.validate_example(e.model_copy(update={"category": "x"})))
 
@@ -214,7 +223,11 @@ def test_split_deterministic_stratified_no_overlap() -> None:
     assert [e.id for e in a["test"]] != [e.id for e in c["test"]]
     assert sum(len(v) for v in a.values()) == len(exs)
     keys = {k: {data.dedup_key(e) for e in v} for k, v in a.items()}
-    assert not keys["train"] & keys["val"] and not keys["train"] & keys["test"] and not keys["val"] & keys["test"]
+    assert (
+        not keys["train"] & keys["val"]
+        and not keys["train"] & keys["test"]
+        and not keys["val"] & keys["test"]
+    )
     for cat in {e.category for e in exs}:
         for name in ("train", "val", "test"):
             assert any(e.category == cat for e in a[name]), (cat, name)

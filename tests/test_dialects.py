@@ -22,7 +22,9 @@ TIME = Server(
             inputSchema={
                 "type": "object",
                 "title": "get_current_timeArguments",
-                "properties": {"timezone": {"type": "string", "title": "Timezone", "description": "IANA name. More."}},
+                "properties": {
+                    "timezone": {"type": "string", "title": "Timezone", "description": "IANA name. More."}
+                },
                 "required": ["timezone"],
             },
         )
@@ -30,17 +32,37 @@ TIME = Server(
 )
 SQLITE = Server(
     name="sqlite",
-    tools=[Tool(name="read_query", inputSchema={"type": "object", "properties": {"query": {"type": "string"}}})],
+    tools=[
+        Tool(name="read_query", inputSchema={"type": "object", "properties": {"query": {"type": "string"}}})
+    ],
     resources=[Resource(uri="memo://insights", name="Memo", description="Insights.")],
 )
 
 HAND_CASES = [
     ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Europe/Berlin"}),
-    ToolCall(server="git", tool="git_commit", arguments={"repo_path": "/r", "message": 'say "hi"\nsecond line\ttab'}),
-    ToolCall(server="fs", tool="write_file", arguments={"path": "/ü/日本.txt", "content": "naïve café 🚀 \\ backslash"}),
-    ToolCall(server="fs", tool="write_file", arguments={"path": "/x", "content": "</arguments> inside </arguments>"}),
-    ToolCall(server="fs", tool="write_file", arguments={"path": "/x", "content": "</use_mcp_tool><use_mcp_tool>"}),
-    ToolCall(server="gh", tool="create_issue", arguments={"labels": ["a", "b"], "meta": {"x": [1, 2.5, None, True]}}),
+    ToolCall(
+        server="git",
+        tool="git_commit",
+        arguments={"repo_path": "/r", "message": 'say "hi"\nsecond line\ttab'},
+    ),
+    ToolCall(
+        server="fs",
+        tool="write_file",
+        arguments={"path": "/ü/日本.txt", "content": "naïve café 🚀 \\ backslash"},
+    ),
+    ToolCall(
+        server="fs",
+        tool="write_file",
+        arguments={"path": "/x", "content": "</arguments> inside </arguments>"},
+    ),
+    ToolCall(
+        server="fs", tool="write_file", arguments={"path": "/x", "content": "</use_mcp_tool><use_mcp_tool>"}
+    ),
+    ToolCall(
+        server="gh",
+        tool="create_issue",
+        arguments={"labels": ["a", "b"], "meta": {"x": [1, 2.5, None, True]}},
+    ),
     ToolCall(server="sqlite", tool="list_tables", arguments={}),
     ToolCall(server="html", tool="t", arguments={"s": "&amp; &lt;tag&gt; <b>bold</b> <![CDATA[x]]>"}),
     ToolCall(server="sqlite", tool=RESOURCE_TOOL, arguments={"uri": "memo://insights"}),
@@ -76,7 +98,7 @@ def test_text_around_and_several_blocks() -> None:
 
 
 def test_field_order_and_whitespace_tolerated() -> None:
-    text = "<use_mcp_tool>\n <tool_name> t </tool_name><arguments>  {\"a\": 1}  </arguments>\n<server_name>s</server_name></use_mcp_tool>"
+    text = '<use_mcp_tool>\n <tool_name> t </tool_name><arguments>  {"a": 1}  </arguments>\n<server_name>s</server_name></use_mcp_tool>'
     r = parse(text)
     assert r.well_formed and r.calls == [ToolCall(server="s", tool="t", arguments={"a": 1})]
 
@@ -84,14 +106,35 @@ def test_field_order_and_whitespace_tolerated() -> None:
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{}</arguments>", "unclosed"),
-        ("<use_mcp_tool><tool_name>t</tool_name><arguments>{}</arguments></use_mcp_tool>", "missing <server_name>"),
-        ("<use_mcp_tool><server_name>s</server_name><arguments>{}</arguments></use_mcp_tool>", "missing <tool_name>"),
-        ("<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name></use_mcp_tool>", "missing <arguments>"),
-        ("<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{'a': 1}</arguments></use_mcp_tool>", "not valid JSON"),
-        ("<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>[1, 2]</arguments></use_mcp_tool>", "JSON object"),
+        (
+            "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{}</arguments>",
+            "unclosed",
+        ),
+        (
+            "<use_mcp_tool><tool_name>t</tool_name><arguments>{}</arguments></use_mcp_tool>",
+            "missing <server_name>",
+        ),
+        (
+            "<use_mcp_tool><server_name>s</server_name><arguments>{}</arguments></use_mcp_tool>",
+            "missing <tool_name>",
+        ),
+        (
+            "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name></use_mcp_tool>",
+            "missing <arguments>",
+        ),
+        (
+            "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{'a': 1}</arguments></use_mcp_tool>",
+            "not valid JSON",
+        ),
+        (
+            "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>[1, 2]</arguments></use_mcp_tool>",
+            "JSON object",
+        ),
         ("<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{}", "unclosed"),
-        ("<use_mcp_tool><server_name></server_name><tool_name>t</tool_name><arguments>{}</arguments></use_mcp_tool>", "empty <server_name>"),
+        (
+            "<use_mcp_tool><server_name></server_name><tool_name>t</tool_name><arguments>{}</arguments></use_mcp_tool>",
+            "empty <server_name>",
+        ),
         ("<access_mcp_resource><server_name>s</server_name></access_mcp_resource>", "missing <uri>"),
         ("<tool_name>t</tool_name>", "outside"),
         ("</use_mcp_tool>", "outside"),
@@ -121,16 +164,22 @@ HOSTILE = [
     "<use_mcp_tool>" * 50_000,
     "</use_mcp_tool>" * 50_000,
     "<use_mcp_tool><arguments>" * 30_000 + "</use_mcp_tool>",
-    "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>" + "[" * 200_000 + "</arguments></use_mcp_tool>",
-    "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{\"a\": \"" + "x" * 500_000,
+    "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>"
+    + "[" * 200_000
+    + "</arguments></use_mcp_tool>",
+    '<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{"a": "' + "x" * 500_000,
     '<use_mcp_tool><arguments>{"a": "' * 20_000,
     "<access_mcp_resource>" * 40_000 + "</access_mcp_resource>",
     "&amp;&lt;use_mcp_tool&gt;" * 10_000 + '<!DOCTYPE x [<!ENTITY a "aaaa">]>&a;&a;',
-    "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{\"n\": " + "9" * 100_000 + "}</arguments></use_mcp_tool>",
+    '<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{"n": '
+    + "9" * 100_000
+    + "}</arguments></use_mcp_tool>",
     "\x00\ud800\uffff" * 1000,
     # these were quadratic before (JSON error positions counted from the start of the text; uncached finds)
-    '<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{"a": "x</arguments></use_mcp_tool>' * 20_000,
-    '<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{"a": 1}</arguments></use_mcp_tool>' * 20_000,
+    '<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{"a": "x</arguments></use_mcp_tool>'
+    * 20_000,
+    '<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>{"a": 1}</arguments></use_mcp_tool>'
+    * 20_000,
 ]
 
 
@@ -147,7 +196,19 @@ def test_one_megabyte_of_garbage() -> None:
     import random
 
     rng = random.Random(0)
-    alphabet = ["<use_mcp_tool>", "</use_mcp_tool>", "<arguments>", "</arguments>", "<server_name>", "{", "}", '"', "x", "\n", "&amp;"]
+    alphabet = [
+        "<use_mcp_tool>",
+        "</use_mcp_tool>",
+        "<arguments>",
+        "</arguments>",
+        "<server_name>",
+        "{",
+        "}",
+        '"',
+        "x",
+        "\n",
+        "&amp;",
+    ]
     text = "".join(rng.choice(alphabet) for _ in range(120_000))
     assert len(text) > 500_000
     t0 = time.perf_counter()
@@ -225,16 +286,34 @@ def _example() -> Example:
 
 def test_to_chat_xml() -> None:
     chat = to_chat(_example())
-    assert [m["role"] for m in chat] == ["system", "user", "assistant", "user", "assistant", "user", "assistant"]
+    assert [m["role"] for m in chat] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+    ]
     assert all(isinstance(m["content"], str) for m in chat)
-    assert chat[3]["content"] == "[use_mcp_tool for 'time/get_current_time'] Result:\nError:\nInvalid timezone"
+    assert (
+        chat[3]["content"] == "[use_mcp_tool for 'time/get_current_time'] Result:\nError:\nInvalid timezone"
+    )
     assert chat[4]["content"].startswith("Retrying.\n\n<use_mcp_tool>")
     assert parse(chat[4]["content"]).calls == _example().messages[3].calls
 
 
 def test_to_chat_native_and_tools_for() -> None:
     chat = to_chat(_example(), dialect="native")
-    assert [m["role"] for m in chat] == ["system", "user", "assistant", "tool", "assistant", "tool", "assistant"]
+    assert [m["role"] for m in chat] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
     tc = chat[2]["tool_calls"][0]
     assert tc["function"] == {"name": "time__get_current_time", "arguments": {"timezone": "Not/AZone"}}
     assert len(tc["id"]) == 9 and chat[3]["tool_call_id"] == tc["id"]

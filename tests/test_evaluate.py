@@ -5,8 +5,12 @@ from mcpft_lib.schema import Example, Message, ToolCall
 
 TIME = catalogs.load_catalog("time")
 CALL = ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Europe/Berlin"})
-EX = Example(id="e", servers=[TIME], category="single_call",
-             messages=[Message(role="user", content="time in Berlin?"), Message(role="assistant", calls=[CALL])])
+EX = Example(
+    id="e",
+    servers=[TIME],
+    category="single_call",
+    messages=[Message(role="user", content="time in Berlin?"), Message(role="assistant", calls=[CALL])],
+)
 REF = EX.messages[1]
 NOCALL = Message(role="assistant", content="Which city do you mean?")
 
@@ -19,9 +23,18 @@ def block(server="time", tool="get_current_time", args='{"timezone": "Europe/Ber
     "pred, expected",
     [
         (block(), dict(well_formed=True, tool_selection=True, schema_valid=True, args_match=True)),
-        (block(args='{"timezone": " europe/berlin "}'), dict(well_formed=True, tool_selection=True, args_match=True)),
-        (block(args='{"timezone": "Asia/Tokyo"}'), dict(well_formed=True, tool_selection=True, schema_valid=True, args_match=False)),
-        (block(args='{"tz": "Europe/Berlin"}'), dict(well_formed=True, tool_selection=True, schema_valid=False, args_match=False)),
+        (
+            block(args='{"timezone": " europe/berlin "}'),
+            dict(well_formed=True, tool_selection=True, args_match=True),
+        ),
+        (
+            block(args='{"timezone": "Asia/Tokyo"}'),
+            dict(well_formed=True, tool_selection=True, schema_valid=True, args_match=False),
+        ),
+        (
+            block(args='{"tz": "Europe/Berlin"}'),
+            dict(well_formed=True, tool_selection=True, schema_valid=False, args_match=False),
+        ),
         (block(tool="convert_time"), dict(well_formed=True, tool_selection=False, args_match=False)),
         (block(server="git"), dict(well_formed=True, tool_selection=False, schema_valid=False)),
         (block(args='{"timezone": '), dict(well_formed=False, tool_selection=False)),
@@ -61,8 +74,22 @@ def test_mcnemar():
 
 
 def test_summarize_and_turn_items():
-    rows = [{"category": "a", "well_formed": True, "tool_selection": True, "schema_valid": None, "args_match": None},
-            {"category": "b", "well_formed": False, "tool_selection": True, "schema_valid": False, "args_match": False}]
+    rows = [
+        {
+            "category": "a",
+            "well_formed": True,
+            "tool_selection": True,
+            "schema_valid": None,
+            "args_match": None,
+        },
+        {
+            "category": "b",
+            "well_formed": False,
+            "tool_selection": True,
+            "schema_valid": False,
+            "args_match": False,
+        },
+    ]
     s = evaluate.summarize(rows)
     assert s["well_formed"]["value"] == 0.5 and s["schema_valid"]["n"] == 1
     assert set(evaluate.summarize(rows, by="category")) == {"a", "b"}
@@ -71,11 +98,19 @@ def test_summarize_and_turn_items():
 
 
 def test_mistake_turns_are_not_references():
-    ex = EX.model_copy(update={"messages": [
-        Message(role="user", content="time in PST?"),
-        Message(role="assistant", calls=[ToolCall(server="time", tool="get_current_time", arguments={"timezone": "PST"})]),
-        Message(role="tool", content="Invalid timezone", is_error=True),
-        Message(role="assistant", calls=[CALL]),
-    ], "meta": {"context_turns": [1]}})
+    ex = EX.model_copy(
+        update={
+            "messages": [
+                Message(role="user", content="time in PST?"),
+                Message(
+                    role="assistant",
+                    calls=[ToolCall(server="time", tool="get_current_time", arguments={"timezone": "PST"})],
+                ),
+                Message(role="tool", content="Invalid timezone", is_error=True),
+                Message(role="assistant", calls=[CALL]),
+            ],
+            "meta": {"context_turns": [1]},
+        }
+    )
     items = evaluate.turn_items([ex])
     assert len(items) == 1 and items[0]["ref"].calls == [CALL]

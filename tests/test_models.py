@@ -9,7 +9,9 @@ def test_tiny_model_builds_and_generates():
     assert models.param_count(model)["total"] < 1_000_000
     chat = [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"}]
     text = tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-    assert text.startswith("<bos><start_of_turn>user\nS\n\nhi<end_of_turn>\n") and text.endswith("<start_of_turn>model\n")
+    assert text.startswith("<bos><start_of_turn>user\nS\n\nhi<end_of_turn>\n") and text.endswith(
+        "<start_of_turn>model\n"
+    )
     enc = tok(text, return_tensors="pt", add_special_tokens=False)
     out = model.generate(**enc, max_new_tokens=3, do_sample=False)
     assert out.shape[1] == enc["input_ids"].shape[1] + 3
@@ -21,8 +23,13 @@ def test_templates_are_prefix_stable(name):
     from mcpft_lib.train import tokenize_chat
 
     _, tok = models.load_model(ModelParams(source="tiny_random", device="cpu", chat_template=name))
-    chat = [{"role": "system", "content": "S"}, {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
-            {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]
+    chat = [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": "a2"},
+    ]
     row, reason = tokenize_chat(tok, chat, 10_000)
     assert reason is None
     learned = tok.decode([t for t in row["labels"] if t != -100])

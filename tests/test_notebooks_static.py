@@ -9,7 +9,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("**/*.ipynb"))
-NUMBERED = ["00_gpu_check", "01_data_exploration", "02_training", "03_merging", "04_evaluation", "05_documentation"]
+NUMBERED = [
+    "00_gpu_check",
+    "01_data_exploration",
+    "02_training",
+    "03_merging",
+    "04_evaluation",
+    "05_documentation",
+]
 
 
 def test_all_six_numbered_notebooks_exist():
@@ -32,7 +39,9 @@ def test_one_parameters_cell_with_typed_commented_values(path):
     assert len(tagged) == 1, f"{path.name}: {len(tagged)} parameters cells"
     for line in tagged[0].source.splitlines():
         if line.strip():
-            assert ":" in line.split("=")[0] and "#" in line, f"{path.name}: parameter not typed+commented: {line}"
+            assert ":" in line.split("=")[0] and "#" in line, (
+                f"{path.name}: parameter not typed+commented: {line}"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -42,6 +51,10 @@ def test_title_and_purpose(path):
 
 
 def test_ruff_clean():
-    r = subprocess.run([sys.executable, "-m", "ruff", "check", *map(str, NOTEBOOKS)], capture_output=True, text=True,
-                       cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *map(str, NOTEBOOKS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stdout + r.stderr

@@ -97,12 +97,27 @@ def test_failing_notebook_marks_run_failed(tmp_path):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     _nb(nbs / "00_gpu_check.ipynb", "print('first notebook ran')")
-    _nb(nbs / "01_data_exploration.ipynb", "print('before the error')\nraise RuntimeError('deliberate failure')")
+    _nb(
+        nbs / "01_data_exploration.ipynb",
+        "print('before the error')\nraise RuntimeError('deliberate failure')",
+    )
     _nb(nbs / "02_training.ipynb", "print('never runs')")
     r = subprocess.run(
-        [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml"), "--only", "00,01,02",
-         "--notebooks", str(nbs)],
-        capture_output=True, text=True, env=mcpft_env(tmp_path), timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mcpft_lib.cli",
+            "run",
+            str(ROOT / "params/smoke.yaml"),
+            "--only",
+            "00,01,02",
+            "--notebooks",
+            str(nbs),
+        ],
+        capture_output=True,
+        text=True,
+        env=mcpft_env(tmp_path),
+        timeout=300,
     )
     assert r.returncode == 1, r.stdout + r.stderr
     (run_dir,) = (tmp_path / "reports").glob("*-smoke")

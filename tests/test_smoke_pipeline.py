@@ -10,7 +10,14 @@ import pytest
 from .conftest import mcpft_env
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ["00_gpu_check", "01_data_exploration", "02_training", "03_merging", "04_evaluation", "05_documentation"]
+NOTEBOOKS = [
+    "00_gpu_check",
+    "01_data_exploration",
+    "02_training",
+    "03_merging",
+    "04_evaluation",
+    "05_documentation",
+]
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +25,11 @@ def smoke_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("smoke")
     r = subprocess.run(
         [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml")],
-        capture_output=True, text=True, env=mcpft_env(tmp), timeout=900, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=mcpft_env(tmp),
+        timeout=900,
+        cwd=ROOT,
     )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     (run_dir,) = (tmp / "reports").glob("*-smoke")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import signal
 import sys
 import time
@@ -22,6 +23,7 @@ NOTEBOOKS = (
     "05_documentation",
 )
 HIDE_INPUT_TAGS = {"hide-input", "hide_input"}
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.IGNORECASE)
 REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
 
 
@@ -62,6 +64,9 @@ def to_html(ipynb: Path) -> Path:
         enabled=True,
     )
     body, _ = exporter.from_notebook_node(nb)
+    # opens offline: drop remote <script src> tags (require.js, MathJax) that nbconvert's template and
+    # plotly's HTML add; plotly.js itself is inlined once by the notebook renderer and needs neither
+    body = _REMOTE_SCRIPT.sub("", body)
     out = ipynb.with_suffix(".html")
     from .runs import atomic_write_text
 

@@ -133,3 +133,32 @@ def test_failing_notebook_marks_run_failed(tmp_path):
     assert (run_dir / "00_gpu_check.html").exists()  # earlier artifacts intact
     index = (tmp_path / "reports" / "index.html").read_text()
     assert run_dir.name in index and "failed" in index
+
+
+def test_sigterm_marks_run_failed(tmp_path):
+    import signal
+    import time
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "00_gpu_check.ipynb", "import time\ntime.sleep(60)")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml"), "--only", "00",
+         "--notebooks", str(nbs)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=mcpft_env(tmp_path),
+    )
+    deadline = time.time() + 60
+    run_json = None
+    while time.time() < deadline:
+        found = list((tmp_path / "reports").glob("*-smoke/run.json"))
+        if found and json.loads(found[0].read_text())["notebooks"].get("00_gpu_check", {}).get("status") == "running":
+            run_json = found[0]
+            break
+        time.sleep(0.2)
+    assert run_json, "run never started"
+    time.sleep(3)  # let the kernel start
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    info = json.loads(run_json.read_text())
+    assert info["status"] == "failed" and "signal" in info.get("error", ""), out[-2000:]

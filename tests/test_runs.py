@@ -143,15 +143,31 @@ def test_sigterm_marks_run_failed(tmp_path):
     nbs.mkdir()
     _nb(nbs / "00_gpu_check.ipynb", "import time\ntime.sleep(60)")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml"), "--only", "00",
-         "--notebooks", str(nbs)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=mcpft_env(tmp_path),
+        [
+            sys.executable,
+            "-m",
+            "mcpft_lib.cli",
+            "run",
+            str(ROOT / "params/smoke.yaml"),
+            "--only",
+            "00",
+            "--notebooks",
+            str(nbs),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=mcpft_env(tmp_path),
     )
     deadline = time.time() + 60
     run_json = None
     while time.time() < deadline:
         found = list((tmp_path / "reports").glob("*-smoke/run.json"))
-        if found and json.loads(found[0].read_text())["notebooks"].get("00_gpu_check", {}).get("status") == "running":
+        if (
+            found
+            and json.loads(found[0].read_text())["notebooks"].get("00_gpu_check", {}).get("status")
+            == "running"
+        ):
             run_json = found[0]
             break
         time.sleep(0.2)

@@ -219,3 +219,77 @@ def evaluate_model(
             }
         )
     return rows, stats
+
+
+def evaluate_models(candidates: dict, items: list[dict], params) -> dict:
+    """Load each candidate (name -> ModelParams) in `params.eval.dtype`, generate and score every item."""
+    from . import models
+
+    results = {}
+    for name, mp in candidates.items():
+        model, tok = models.load_model(mp, dtype=params.eval.dtype)
+        turn_end = models.TURN_END.get(tok.init_kwargs.get("mcpft_template"))
+        rows, stats = evaluate_model(
+            model,
+            tok,
+            items,
+            params.data.dialect,
+            params.eval.max_new_tokens,
+            params.eval.batch_size,
+            turn_end,
+        )
+        results[name] = {"rows": rows, "stats": stats}
+        del model
+    return results
+
+
+PAIRED = ("call_well_formed", "well_formed", "tool_selection", "schema_valid", "args_match")
+
+
+def compare(results: dict, a: str = "base", b: str = "fine_tuned") -> tuple[dict, dict]:
+    """Per-model summaries, and exact McNemar tests of `a` vs `b` on the items both scored."""
+    summary = {name: summarize(r["rows"]) for name, r in results.items()}
+    tests = {}
+    for m in PAIRED:
+        pairs = [
+            (x[m], y[m])
+            for x, y in zip(results[a]["rows"], results[b]["rows"], strict=True)
+            if x[m] is not None and y[m] is not None
+        ]
+        tests[m] = mcnemar([bool(x) for x, _ in pairs], [bool(y) for _, y in pairs])
+    return summary, tests
+
+
+def summary_table(summary: dict, tests: dict):
+    """A DataFrame: metric rows, one `value [lo, hi]` column per model, and the McNemar p-value."""
+    import pandas as pd
+
+    def cell(v: dict) -> str:
+        return "n/a" if v["value"] is None else f"{v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+
+    table = pd.DataFrame({name: {m: cell(v) for m, v in s.items()} for name, s in summary.items()})
+    table["p (McNemar)"] = [tests.get(m, {}).get("p_value", "") for m in table.index]
+    return table
+
+
+def comparison_chart(summary: dict):
+    """Grouped bars of each metric per model with 95% bootstrap error bars (plotly)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, s in summary.items():
+        ms = [m for m in s if s[m]["value"] is not None]
+        fig.add_bar(
+            name=name,
+            x=ms,
+            y=[s[m]["value"] for m in ms],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [s[m]["hi"] - s[m]["value"] for m in ms],
+                "arrayminus": [s[m]["value"] - s[m]["lo"] for m in ms],
+            },
+        )
+    return fig.update_layout(
+        barmode="group", title="per assistant turn (95% bootstrap CI)", yaxis_range=[0, 1.05]
+    )

@@ -114,3 +114,20 @@ def test_mistake_turns_are_not_references():
     )
     items = evaluate.turn_items([ex])
     assert len(items) == 1 and items[0]["ref"].calls == [CALL]
+
+
+def test_compare_pairs_only_scored_items_and_builds_table():
+    row = {"category": "a", "schema_valid": None, "args_match": None, "call_well_formed": None}
+    results = {
+        "base": {"rows": [{**row, "well_formed": False, "tool_selection": False}] * 8},
+        "fine_tuned": {"rows": [{**row, "well_formed": True, "tool_selection": True}] * 8},
+    }
+    summary, tests = evaluate.compare(results)
+    assert tests["tool_selection"] == {"b_only": 8, "a_only": 0, "p_value": pytest.approx(2 / 2**8)}
+    assert tests["args_match"]["p_value"] == 1.0  # nothing scored: no evidence either way
+    table = evaluate.summary_table(summary, tests)
+    assert (
+        table.loc["tool_selection", "fine_tuned"] == "1.000 [1.000, 1.000]"
+        and table.loc["args_match", "base"] == "n/a"
+    )
+    assert len(evaluate.comparison_chart(summary).data) == 2

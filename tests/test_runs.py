@@ -84,6 +84,21 @@ def test_secrets_redacted(monkeypatch):
     assert "abcdefghijklmnop" not in json.dumps(redact({"a": ["token hf_abcdefghijklmnopqrstuvwxyz0123"]}))
 
 
+def _mcpft_run(nbs, only):
+    """Command line of `mcpft run` on the smoke profile with test notebooks from `nbs`."""
+    return [
+        sys.executable,
+        "-m",
+        "mcpft_lib.cli",
+        "run",
+        str(ROOT / "params/smoke.yaml"),
+        "--only",
+        only,
+        "--notebooks",
+        str(nbs),
+    ]
+
+
 def _nb(path, code):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -103,17 +118,7 @@ def test_failing_notebook_marks_run_failed(tmp_path):
     )
     _nb(nbs / "02_training.ipynb", "print('never runs')")
     r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mcpft_lib.cli",
-            "run",
-            str(ROOT / "params/smoke.yaml"),
-            "--only",
-            "00,01,02",
-            "--notebooks",
-            str(nbs),
-        ],
+        _mcpft_run(nbs, "00,01,02"),
         capture_output=True,
         text=True,
         env=mcpft_env(tmp_path),
@@ -143,17 +148,7 @@ def test_sigterm_marks_run_failed(tmp_path):
     nbs.mkdir()
     _nb(nbs / "00_gpu_check.ipynb", "import time\ntime.sleep(60)")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mcpft_lib.cli",
-            "run",
-            str(ROOT / "params/smoke.yaml"),
-            "--only",
-            "00",
-            "--notebooks",
-            str(nbs),
-        ],
+        _mcpft_run(nbs, "00"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from mcpft_lib.report import NOTEBOOKS as NOTEBOOKS_IN_ORDER
+
 from .conftest import mcpft_env
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = [
-    "00_gpu_check",
-    "01_data_exploration",
-    "02_training",
-    "03_merging",
-    "04_evaluation",
-    "05_documentation",
-]
+NOTEBOOKS = list(NOTEBOOKS_IN_ORDER)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("**/*.ipynb"))
 # the design fixes these names; the runner's list (mcpft_lib.report.NOTEBOOKS) must match them

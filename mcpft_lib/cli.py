@@ -47,6 +47,13 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import bench_train
+
+    bench_train(args.params, args.set, steps=args.steps)
+    return 0
+
+
 def cmd_catalogs(args) -> int:
     from .catalogs import regenerate_harvested
 
@@ -84,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="regenerate reports/index.html and list runs")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("bench", help="side-by-side benchmarks; `train`: TRL defaults vs mcpft, ratio last")
+    p.add_argument("what", choices=["train"])
+    with_params(p)
+    p.add_argument("--steps", type=int, default=6, help="optimizer steps per variant")
+    p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")
     p.set_defaults(fn=cmd_catalogs)

@@ -25,6 +25,16 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _known(values: list[str], known: list[str], what: str, where: str) -> list[str]:
+    """Validate a non-empty list against the known names."""
+    bad = [v for v in values if v not in known]
+    if bad:
+        raise ValueError(f"unknown {what} {bad}; {where}: {known}")
+    if not values:
+        raise ValueError(f"at least one of {what}")
+    return values
+
+
 class RunParams(_Section):
     profile: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")  # goes into the run-id
     seed: int = 42
@@ -97,13 +107,7 @@ class DataParams(_Section):
     def _known_servers(cls, v: list[str]) -> list[str]:
         from .catalogs import catalog_names
 
-        known = catalog_names()
-        bad = [s for s in v if s not in known]
-        if bad:
-            raise ValueError(f"unknown servers {bad}; catalogs in mcpft_lib/catalogs/: {known}")
-        if not v:
-            raise ValueError("at least one server")
-        return v
+        return _known(v, catalog_names(), "servers", "catalogs in mcpft_lib/catalogs/")
 
     @field_validator("dialect")
     @classmethod
@@ -117,12 +121,7 @@ class DataParams(_Section):
     @field_validator("categories")
     @classmethod
     def _known_categories(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if c not in CATEGORIES]
-        if bad:
-            raise ValueError(f"unknown categories {bad}; known: {list(CATEGORIES)}")
-        if not v:
-            raise ValueError("at least one category")
-        return v
+        return _known(v, list(CATEGORIES), "categories", "known")
 
 
 class LoraParams(_Section):

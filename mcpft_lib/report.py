@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import Params
+from .fsutil import atomic_write
 from .runs import Run, create_run, list_runs, open_run, project_root, reports_root, write_json
 
 NOTEBOOKS = (
@@ -68,9 +69,7 @@ def to_html(ipynb: Path) -> Path:
     # plotly's HTML add; plotly.js itself is inlined once by the notebook renderer and needs neither
     body = _REMOTE_SCRIPT.sub("", body)
     out = ipynb.with_suffix(".html")
-    from .runs import atomic_write_text
-
-    atomic_write_text(out, body)
+    atomic_write(out, body)
     return out
 
 
@@ -260,10 +259,8 @@ def write_run_page(run: Run) -> Path:
         f"<h2>Key metrics</h2><table>{km or '<tr><td>none recorded</td></tr>'}</table>"
         "<p><a href='run.json'>run.json</a> · <a href='metrics.json'>metrics.json</a> · <a href='params.yaml'>params.yaml</a></p>"
     )
-    from .runs import atomic_write_text
-
     out = run.report_dir / "index.html"
-    atomic_write_text(out, page)
+    atomic_write(out, page)
     return out
 
 
@@ -290,8 +287,6 @@ def write_index() -> Path:
         f"<h1>mcpft reports</h1><p>{len(runs)} run(s)</p><table><tr><th>run</th><th>status</th><th>profile</th>"
         f"<th>started (UTC)</th><th>seconds</th><th>key metrics</th></tr>{''.join(rows)}</table>"
     )
-    from .runs import atomic_write_text
-
     out = reports_root() / "index.html"
-    atomic_write_text(out, page)
+    atomic_write(out, page)
     return out

@@ -37,12 +37,8 @@ def artifacts_root() -> Path:
     return Path(os.environ.get("MCPFT_ARTIFACTS", project_root() / "artifacts")).resolve()
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, text)
-
-
 def write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def read_json(path: str | Path, default: Any = None) -> Any:
@@ -190,7 +186,7 @@ def create_run(
     run = Run(report_dir, artifact_dir)
     from . import secrets  # local: keeps tokens out of anything we write
 
-    atomic_write_text(run.params_file, "# resolved params of this run\n" + secrets.redact(params.to_yaml()))
+    atomic_write(run.params_file, "# resolved params of this run\n" + secrets.redact(params.to_yaml()))
     run.update(
         id=run.id,
         status="running",

@@ -1,8 +1,10 @@
 """MCP tool catalogs: harvest real servers' `tools/list` over stdio, store and load them as JSON.
 
-Catalogs live in `mcpft_lib/catalogs/<name>.json`, one serialised `Server` each. `time` and `git` are
-harvested from the real PyPI servers (`regenerate_harvested()`); the others are hand-curated copies of
-popular servers' catalogs.
+Catalogs live in `mcpft_lib/catalogs/<name>.json`, one serialised `Server` each. `time`, `git` and `fetch` are
+harvested from the real PyPI servers (`regenerate_harvested()`, `mcpft catalogs`); the npm reference servers
+(Slack, Brave search, Puppeteer, sequential thinking, PostgreSQL, Redis, GitLab) are harvested the same way
+through `npx` with a pinned version (`mcpft catalogs --npm`, needs Node and the npm registry or its cache);
+the rest are hand-curated copies of popular servers' catalogs (CURATED says where each comes from).
 """
 
 from __future__ import annotations
@@ -29,17 +31,26 @@ CATALOG_DIR = Path(__file__).with_name("catalogs")
 class Harvestable:
     """How to start one real MCP server over stdio (`{repo}` in args becomes a scratch git repo)."""
 
-    package: str  # PyPI distribution, also the console script
-    module: str  # run as `python -m module` so no activated venv is needed
+    package: str  # PyPI distribution (runtime python) or npm package (runtime node)
+    module: str  # python: run as `python -m module` (no activated venv needed); node: the npm version pinned
     args: tuple[str, ...] = ()
     description: str = ""
     needs_repo: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    runtime: str = "python"  # python | node (started with `npx --yes package@version`)
 
     def command(self, repo: str | None = None) -> tuple[str, list[str]]:
-        """The command and arguments that start the server with this interpreter."""
+        """The command and arguments that start the server (this interpreter, or npx for npm servers)."""
         args = [a.replace("{repo}", repo or "") for a in self.args]
+        if self.runtime == "node":
+            npx = shutil.which("npx")
+            if npx is None:
+                raise RuntimeError(f"harvesting {self.package} needs Node.js (npx on PATH)")
+            return npx, ["--yes", f"{self.package}@{self.module}", *args]
         return sys.executable, ["-m", self.module, *args]
+
+    def version(self) -> str | None:
+        return self.module if self.runtime == "node" else package_version(self.package)
 
 
 HARVESTABLE: dict[str, Harvestable] = {
@@ -55,6 +66,70 @@ HARVESTABLE: dict[str, Harvestable] = {
         args=("--repository", "{repo}"),
         description="Read and change local Git repositories: status, diffs, log, commits, branches.",
         needs_repo=True,
+    ),
+    # every request goes to a closed local port (the proxy), so the server can never reach the network
+    "fetch": Harvestable(
+        package="mcp-server-fetch",
+        module="mcp_server_fetch",
+        args=("--proxy-url", "http://127.0.0.1:9"),
+        description="Fetch a URL and return its content as Markdown (or raw HTML), in chunks.",
+        env={"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""},
+    ),
+}
+
+# npm reference servers (modelcontextprotocol/servers), pinned; tokens are dummies: tools/list needs no API
+_NODE_ENV = {"PUPPETEER_SKIP_DOWNLOAD": "1", "npm_config_update_notifier": "false"}
+NPM_HARVESTABLE: dict[str, Harvestable] = {
+    "slack": Harvestable(
+        package="@modelcontextprotocol/server-slack",
+        module="2025.4.25",
+        description="Read and post Slack messages: channels, threads, reactions, users.",
+        env={**_NODE_ENV, "SLACK_BOT_TOKEN": "xoxb-not-a-token", "SLACK_TEAM_ID": "T00000000"},
+        runtime="node",
+    ),
+    "brave_search": Harvestable(
+        package="@modelcontextprotocol/server-brave-search",
+        module="0.6.2",
+        description="Web and local business search with the Brave Search API.",
+        env={**_NODE_ENV, "BRAVE_API_KEY": "not-a-key"},
+        runtime="node",
+    ),
+    "puppeteer": Harvestable(
+        package="@modelcontextprotocol/server-puppeteer",
+        module="2025.5.12",
+        description="Browser automation with Puppeteer: navigate, screenshot, click, fill, run JavaScript.",
+        env=_NODE_ENV,
+        runtime="node",
+    ),
+    "sequential_thinking": Harvestable(
+        package="@modelcontextprotocol/server-sequential-thinking",
+        module="2026.8.31",
+        description="Structured step-by-step thinking with revisions and branches.",
+        env=_NODE_ENV,
+        runtime="node",
+    ),
+    "postgres": Harvestable(
+        package="@modelcontextprotocol/server-postgres",
+        module="0.6.2",
+        args=("postgresql://localhost:1/app",),  # nothing listens there: resources come back empty
+        description="Read-only SQL queries and table schemas of a PostgreSQL database.",
+        env=_NODE_ENV,
+        runtime="node",
+    ),
+    "redis": Harvestable(
+        package="@modelcontextprotocol/server-redis",
+        module="2025.4.25",
+        args=("redis://localhost:1",),
+        description="Get, set, delete and list keys in a Redis database.",
+        env=_NODE_ENV,
+        runtime="node",
+    ),
+    "gitlab": Harvestable(
+        package="@modelcontextprotocol/server-gitlab",
+        module="2025.4.25",
+        description="GitLab projects: files, issues, merge requests, branches, search.",
+        env={**_NODE_ENV, "GITLAB_PERSONAL_ACCESS_TOKEN": "not-a-token"},
+        runtime="node",
     ),
 }
 
@@ -97,10 +172,11 @@ async def aharvest(server_name: str, timeout: float = 60.0) -> Server:
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    if server_name not in HARVESTABLE:
-        raise KeyError(f"no harvest recipe for {server_name!r}; known: {sorted(HARVESTABLE)}")
-    spec = HARVESTABLE[server_name]
-    version = package_version(spec.package)
+    recipes = {**HARVESTABLE, **NPM_HARVESTABLE}
+    if server_name not in recipes:
+        raise KeyError(f"no harvest recipe for {server_name!r}; known: {sorted(recipes)}")
+    spec = recipes[server_name]
+    version = spec.version()
     if version is None:
         raise RuntimeError(
             f"{spec.package} is not installed in this environment (pip install {spec.package})"
@@ -216,12 +292,68 @@ def catalog_names(directory: Path | str | None = None) -> list[str]:
     return sorted(p.stem for p in Path(directory or CATALOG_DIR).glob("*.json"))
 
 
+class CatalogError(ValueError):
+    """A stored catalog that cannot be used; the message names the file (and the tool)."""
+
+
+def _schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why `schema` is not a usable tool inputSchema (None when it is)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    try:
+        validator_for(schema, default=Draft202012Validator).check_schema(schema)
+    except SchemaError as e:
+        where = "/".join(map(str, e.absolute_path))
+        return f"invalid JSON Schema: {e.message}" + (f" at {where}" if where else "")
+    if schema.get("type", "object") != "object":
+        return f"inputSchema must describe an object (MCP tool arguments), got type {schema.get('type')!r}"
+    return None
+
+
+def validate_catalog(server: Server, source: str | Path = "<catalog>") -> Server:
+    """Check a catalog's tools: unique names and valid JSON Schemas; CatalogError names file and tool."""
+    problems, seen = [], set()
+    for tool in server.tools:
+        if tool.name in seen:
+            problems.append(f"tool {tool.name!r}: defined twice")
+        seen.add(tool.name)
+        if why := _schema_problem(tool.inputSchema):
+            problems.append(f"tool {tool.name!r}: {why}")
+    if problems:
+        raise CatalogError(f"{source}: " + "; ".join(problems))
+    return server
+
+
 def load_catalog(name: str, directory: Path | str | None = None) -> Server:
-    """Load one stored catalog by server name."""
+    """Load one stored catalog by server name (validated: a bad file or schema is a CatalogError)."""
+    from pydantic import ValidationError
+
     path = catalog_path(name, directory)
     if not path.is_file():
         raise FileNotFoundError(f"no catalog {name!r} at {path}; available: {catalog_names(directory)}")
-    return Server.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        server = Server.model_validate_json(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise CatalogError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "<root>"
+        if first["type"] == "json_invalid":
+            raise CatalogError(f"{path}: not valid JSON: {first['msg']}") from None
+        loc = first["loc"]
+        if len(loc) > 1 and loc[0] == "tools" and isinstance(loc[1], int):
+            try:
+                tool = json.loads(path.read_text(encoding="utf-8"))["tools"][loc[1]]["name"]
+                where += f" (tool {tool!r})"
+            except (KeyError, IndexError, TypeError, ValueError):
+                pass
+        more = f" (+{e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise CatalogError(f"{path}: {where}: {first['msg']}{more}") from None
+    if server.name != name:
+        raise CatalogError(f"{path}: holds server {server.name!r}, expected {name!r} (the file's name)")
+    return validate_catalog(server, path)
 
 
 def load_catalogs(names: Iterable[str] | None = None, directory: Path | str | None = None) -> list[Server]:
@@ -230,7 +362,8 @@ def load_catalogs(names: Iterable[str] | None = None, directory: Path | str | No
 
 
 def regenerate_harvested(
-    directory: Path | str | None = None, names: Iterable[str] | None = None
+    directory: Path | str | None = None, names: Iterable[str] | None = None, npm: bool = False
 ) -> list[Path]:
-    """Re-harvest the real servers (default: all of HARVESTABLE) into the catalogs folder."""
-    return [save_catalog(harvest(n), directory) for n in (names or list(HARVESTABLE))]
+    """Re-harvest the real servers (default: HARVESTABLE, plus NPM_HARVESTABLE with `npm`) into the catalogs folder."""
+    default = [*HARVESTABLE, *(NPM_HARVESTABLE if npm else ())]
+    return [save_catalog(harvest(n), directory) for n in (names or default)]

@@ -22,7 +22,7 @@ class ParamsError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _known(values: list[str], known: list[str], what: str, where: str) -> list[str]:
@@ -253,6 +253,8 @@ def _format_errors(err: ValidationError, source: str, text: str | None, from_ove
         if e["type"] == "extra_forbidden":
             msg = "unknown key (typo? see the comments in params/default.yaml for the valid keys)"
         lines.append(f"{where}: {key}: {msg}")
+    if len(lines) == 1:  # one problem, one line
+        return f"invalid params: {lines[0]}"
     return "invalid params:\n  " + "\n  ".join(lines)
 
 
@@ -287,14 +289,37 @@ def apply_overrides(data: dict, overrides: list[str] | None) -> tuple[dict, set[
     return out, touched
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML would silently keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (line {line}; first given on line {seen[key]})"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_params(path: str | Path, overrides: list[str] | None = None) -> Params:
     """Load and validate a params YAML file (plus `a.b=c` overrides); raise ParamsError naming key and file."""
     path = Path(path)
+    if path.is_dir():
+        raise ParamsError(f"params file {path} is a folder; give a YAML file such as params/default.yaml")
     if not path.is_file():
         raise ParamsError(f"params file not found: {path}")
-    text = path.read_text()
     try:
-        data = yaml.safe_load(text)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ParamsError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except OSError as e:
+        raise ParamsError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from None
     if data is None:

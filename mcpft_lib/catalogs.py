@@ -2,8 +2,8 @@
 
 Catalogs live in `mcpft_lib/catalogs/<name>.json`, one serialised `Server` each. `time`, `git` and `fetch` are
 harvested from the real PyPI servers (`regenerate_harvested()`, `mcpft catalogs`); the npm reference servers
-(Slack, Brave search, Puppeteer, sequential thinking, PostgreSQL, Redis, GitLab) are harvested the same way
-through `npx` with a pinned version (`mcpft catalogs --npm`, needs Node and the npm registry or its cache);
+(Slack, Brave search, Puppeteer, sequential thinking, PostgreSQL) and Playwright and Context7 are harvested the
+same way through `npx` with a pinned version (`mcpft catalogs --npm`: needs Node and the npm registry or cache);
 the rest are hand-curated copies of popular servers' catalogs (CURATED says where each comes from).
 """
 
@@ -116,25 +116,26 @@ NPM_HARVESTABLE: dict[str, Harvestable] = {
         env=_NODE_ENV,
         runtime="node",
     ),
-    "redis": Harvestable(
-        package="@modelcontextprotocol/server-redis",
-        module="2025.4.25",
-        args=("redis://localhost:1",),
-        description="Get, set, delete and list keys in a Redis database.",
+    "playwright": Harvestable(
+        package="@playwright/mcp",
+        module="0.0.83",
+        args=("--headless", "--isolated"),
+        description="Browser automation with Playwright: accessibility snapshots, clicks, typing, tabs.",
         env=_NODE_ENV,
         runtime="node",
     ),
-    "gitlab": Harvestable(
-        package="@modelcontextprotocol/server-gitlab",
-        module="2025.4.25",
-        description="GitLab projects: files, issues, merge requests, branches, search.",
-        env={**_NODE_ENV, "GITLAB_PERSONAL_ACCESS_TOKEN": "not-a-token"},
+    "context7": Harvestable(
+        package="@upstash/context7-mcp",
+        module="4.1.1",
+        description="Up-to-date library documentation and code examples (Context7).",
+        env=_NODE_ENV,
         runtime="node",
     ),
-}
+}  # not here: server-redis (exits without a live Redis), server-gitlab (its schemas lack "type": "object")
 
 # Hand-written catalogs: tool names, descriptions and schemas copied from each server's source/README
-# (the npm servers cannot be run here; mcp-server-sqlite needs mcp<2). `version` is None where unpinned.
+# (these npm servers need live accounts or newer tool lists than their last npm release; mcp-server-sqlite
+# needs mcp<2). `version` is None where unpinned.
 CURATED: dict[str, str] = {
     "filesystem": "@modelcontextprotocol/server-filesystem (npm), tools as in src/filesystem README/index.ts",
     "github": "@modelcontextprotocol/server-github (npm, archived reference server), src/github/index.ts",

@@ -57,7 +57,7 @@ def cmd_bench(args) -> int:
 def cmd_catalogs(args) -> int:
     from .catalogs import regenerate_harvested
 
-    for p in regenerate_harvested():
+    for p in regenerate_harvested(npm=args.npm):
         print(f"wrote {p}")
     return 0
 
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")
+    p.add_argument("--npm", action="store_true", help="also the pinned npm servers (needs Node.js and npx)")
     p.set_defaults(fn=cmd_catalogs)
     return ap
 

@@ -1,0 +1,455 @@
+"""Live execution: replay parsed tool calls against real MCP servers started locally over stdio.
+
+Only allowlisted servers of `LIVE_SERVERS` run, each as a fixed argv (`python -m module ...`, never a shell)
+in a temporary sandbox: `git` on a scratch repository, `filesystem` on the project's sandboxed server
+(`mcpft_lib.servers.sandbox_fs`), `time` as is. Before each call the sandbox is seeded from the example's
+reference trajectory (the files it reads, the directories it lists, the branches it checks out), the way
+BFCL's multi-turn tasks set an initial state, and the reference's repository path maps to the scratch
+repository. Each call gets a timeout; a server that hangs or crashes scores that call and is restarted for
+the next one. Status of a call: ok / is_error / protocol_error / timeout / crashed / start_failed /
+not_allowlisted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .schema import RESOURCE_TOOL, Example, ToolCall
+
+STATUSES = ("ok", "is_error", "protocol_error", "timeout", "crashed", "start_failed", "not_allowlisted")
+RESULT_CHARS = 2000  # result text kept per call
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """How to start one live server: `python -m module *args`; `{root}` / `{repo}` become sandbox paths."""
+
+    module: str
+    args: tuple[str, ...] = ()
+    kind: str = "plain"  # plain | filesystem | git: how the sandbox is seeded before a call
+
+
+LIVE_SERVERS: dict[str, ServerSpec] = {
+    "time": ServerSpec("mcp_server_time", ("--local-timezone", "UTC")),
+    "git": ServerSpec("mcp_server_git", ("--repository", "{repo}"), kind="git"),
+    "filesystem": ServerSpec("mcpft_lib.servers.sandbox_fs", ("--root", "{root}"), kind="filesystem"),
+}
+
+# git tools that leave the repository as they found it (no reseed needed after them)
+_GIT_READ_ONLY = {
+    "git_status",
+    "git_diff_unstaged",
+    "git_diff_staged",
+    "git_diff",
+    "git_log",
+    "git_show",
+    "git_branch",
+}
+
+
+@dataclass
+class Job:
+    """One call to replay; `example` supplies the seed state and the path mapping."""
+
+    call: ToolCall
+    example: Example | None = None
+    key: str = ""
+
+
+@dataclass
+class Outcome:
+    status: str
+    text: str = ""
+    seconds: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "text": self.text, "seconds": round(self.seconds, 3)}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Seeds: the state the reference trajectory assumes
+
+
+def _results(ex: Example) -> list[tuple[ToolCall, Any]]:
+    """Every reference call of the example with the tool message that answers it (or None)."""
+    out = []
+    msgs = ex.messages
+    for i, m in enumerate(msgs):
+        if m.role != "assistant":
+            continue
+        answers = []
+        for r in msgs[i + 1 :]:
+            if r.role != "tool":
+                break
+            answers.append(r)
+        for k, c in enumerate(m.calls):
+            res = next((r for r in answers if r.call == c), answers[k] if k < len(answers) else None)
+            out.append((c, res))
+    return out
+
+
+def fs_seed(ex: Example | None, server: str = "filesystem") -> tuple[dict[str, str], set[str]]:
+    """Files (path -> content) and directories the example's reference filesystem calls expect to exist."""
+    files: dict[str, str] = {}
+    dirs: set[str] = set()
+    if ex is None:
+        return files, dirs
+    for c, res in _results(ex):
+        if c.server != server or (res is not None and res.is_error):
+            continue  # a reference call that failed says the path is not there
+        a, text = c.arguments, (res.content if res is not None else None)
+        placeholder = f"seeded by mcpft for {c.tool}\n"
+        if c.tool == "read_text_file" and isinstance(a.get("path"), str):
+            full = text is not None and "head" not in a and "tail" not in a
+            files.setdefault(a["path"], text if full else placeholder)
+        elif c.tool in ("get_file_info",) and isinstance(a.get("path"), str):
+            files.setdefault(a["path"], placeholder)
+        elif c.tool == "move_file" and isinstance(a.get("source"), str):
+            files.setdefault(a["source"], placeholder)
+            dirs.add(str(PurePosixPath(str(a.get("destination", "/x"))).parent))
+        elif c.tool == "edit_file" and isinstance(a.get("path"), str):
+            olds = [e.get("oldText", "") for e in a.get("edits", []) if isinstance(e, dict)]
+            files[a["path"]] = "\n".join(str(o) for o in olds) + "\n"
+        elif c.tool == "read_multiple_files" and isinstance(a.get("paths"), list):
+            for p in a["paths"]:
+                if isinstance(p, str):
+                    files.setdefault(p, placeholder)
+        elif c.tool in ("list_directory", "list_directory_with_sizes", "directory_tree", "search_files"):
+            if isinstance(a.get("path"), str):
+                dirs.add(a["path"])
+                if c.tool.startswith("list_directory") and text:
+                    for line in text.splitlines():
+                        kind, _, name = line.partition(" ")
+                        name = name.split()[0] if name.split() else ""
+                        if name and "/" not in name and name not in (".", ".."):
+                            target = f"{a['path'].rstrip('/')}/{name}"
+                            if kind == "[DIR]":
+                                dirs.add(target)
+                            elif kind == "[FILE]":
+                                files.setdefault(target, placeholder)
+        elif c.tool in ("write_file", "create_directory") and isinstance(a.get("path"), str):
+            dirs.add(str(PurePosixPath(a["path"]).parent))
+    return files, dirs
+
+
+def git_seed(ex: Example | None, server: str = "git") -> dict[str, Any]:
+    """Repository paths the example names (mapped to the scratch repo), files to create, branches to make."""
+    seed: dict[str, Any] = {"repo_paths": set(), "files": set(), "branches": set(), "staged": False}
+    if ex is None:
+        return seed
+    for c, res in _results(ex):
+        if c.server != server:
+            continue
+        a = c.arguments
+        if isinstance(a.get("repo_path"), str):
+            seed["repo_paths"].add(a["repo_path"].rstrip("/") or "/")
+        if res is not None and res.is_error:
+            continue
+        if c.tool == "git_add" and isinstance(a.get("files"), list):
+            seed["files"].update(f for f in a["files"] if isinstance(f, str) and f not in (".", "*"))
+        if c.tool in ("git_commit", "git_diff_staged"):
+            seed["staged"] = True
+        for k in ("branch_name", "target", "base_branch"):
+            v = a.get(k)
+            if (
+                isinstance(v, str)
+                and _branch_like(v)
+                and not (c.tool == "git_create_branch" and k == "branch_name")
+            ):
+                seed["branches"].add(v)
+    return seed
+
+
+def _branch_like(v: str) -> bool:
+    return bool(v) and not v.startswith(("-", "/")) and ".." not in v and " " not in v and "HEAD" not in v
+
+
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "mcpft",
+    "GIT_AUTHOR_EMAIL": "mcpft@example.invalid",
+    "GIT_COMMITTER_NAME": "mcpft",
+    "GIT_COMMITTER_EMAIL": "mcpft@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+class Sandbox:
+    """Temporary directories for one evaluation: `root` (filesystem server) and `repo` (git server)."""
+
+    def __init__(self, parent: str | None = None):
+        self.dir = Path(tempfile.mkdtemp(prefix="mcpft-live-", dir=parent))
+        self.root = self.dir / "fs"
+        self.repo = self.dir / "repo"
+        self.root.mkdir()
+        self._git_state: tuple | None = None
+        self.make_repo(git_seed(None))
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path_args(self) -> dict[str, str]:
+        return {"root": str(self.root), "repo": str(self.repo)}
+
+    def _inside(self, path: str) -> Path:
+        parts = [p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in ("/", "", ".")]
+        if ".." in parts:
+            raise ValueError(f"seed path {path!r} climbs out of the sandbox")
+        return self.root.joinpath(*parts)
+
+    def seed_fs(self, ex: Example | None, server: str = "filesystem") -> None:
+        """Reset the filesystem root to the example's seed (the server keeps running)."""
+        for child in self.root.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        files, dirs = fs_seed(ex, server)
+        for d in dirs:
+            try:
+                self._inside(d).mkdir(parents=True, exist_ok=True)
+            except (ValueError, OSError):
+                continue  # an unusable path in the seed: the call will simply fail
+        for path, content in files.items():
+            try:
+                p = self._inside(path)
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(content, encoding="utf-8")
+            except (ValueError, OSError):
+                continue
+
+    def _git(self, *args: str) -> None:
+        env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **_GIT_ENV}
+        subprocess.run(["git", "-C", str(self.repo), *args], check=True, capture_output=True, env=env)
+
+    def make_repo(self, seed: dict[str, Any]) -> None:
+        """(Re)create the scratch repository: one commit, the seed's branches, files and staged change."""
+        if shutil.which("git") is None:
+            raise RuntimeError("live execution of the git server needs the git executable on PATH")
+        shutil.rmtree(self.repo, ignore_errors=True)
+        self.repo.mkdir()
+        self._git("init", "-q", "-b", "main")
+        (self.repo / "README.md").write_text("# scratch repository for mcpft live evaluation\n")
+        (self.repo / "app.py").write_text("print('hello')\n")
+        self._git("add", "README.md", "app.py")
+        self._git("commit", "-q", "-m", "Initial commit")
+        for b in sorted(seed["branches"]):
+            if b != "main":
+                try:
+                    self._git("branch", b)
+                except subprocess.CalledProcessError:
+                    continue  # not a valid branch name
+        (self.repo / "app.py").write_text("print('hello, world')\n")  # an unstaged change
+        for f in sorted(seed["files"]):
+            p = (self.repo / f).resolve()
+            if self.repo.resolve() in p.parents:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(f"new file {f}\n")
+        if seed["staged"]:
+            (self.repo / "CHANGELOG.md").write_text("- staged change\n")
+            self._git("add", "CHANGELOG.md")
+
+    def seed_git(self, ex: Example | None, last_tool: str | None, server: str = "git") -> dict[str, Any]:
+        """Recreate the repository when the seed changes or the previous call may have changed it."""
+        seed = git_seed(ex, server)
+        state = (tuple(sorted(seed["files"])), tuple(sorted(seed["branches"])), seed["staged"])
+        if state != self._git_state or (last_tool is not None and last_tool not in _GIT_READ_ONLY):
+            self.make_repo(seed)
+            self._git_state = state
+        return seed
+
+    def map_git_args(self, args: dict[str, Any], seed: dict[str, Any]) -> dict[str, Any]:
+        """The reference's repository path (what the user named) means the scratch repository."""
+        rp = args.get("repo_path")
+        if isinstance(rp, str) and (rp.rstrip("/") or "/") in seed["repo_paths"]:
+            return {**args, "repo_path": str(self.repo)}
+        return args
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The runner
+
+
+def _text(result: Any) -> str:
+    d = result.model_dump(by_alias=True, exclude_none=True, mode="json")
+    parts = []
+    for block in d.get("content", d.get("contents", [])):
+        if "text" in block:
+            parts.append(str(block["text"]))
+        else:
+            parts.append(json.dumps(block)[:200])
+    if not parts and d.get("structuredContent") is not None:
+        parts.append(json.dumps(d["structuredContent"]))
+    return "\n".join(parts)[:RESULT_CHARS]
+
+
+class LiveRunner:
+    """Run jobs against allowlisted live servers; one server process at a time, restarted after a failure."""
+
+    def __init__(
+        self,
+        allow: Iterable[str],
+        timeout_s: float = 10.0,
+        start_timeout_s: float = 30.0,
+        specs: dict[str, ServerSpec] | None = None,
+        server_of: dict[str, str] | None = None,
+    ):
+        self.specs = dict(LIVE_SERVERS if specs is None else specs)
+        unknown = sorted(set(allow) - set(self.specs))
+        if unknown:
+            raise ValueError(f"no live recipe for servers {unknown}; known: {sorted(self.specs)}")
+        self.allow = list(dict.fromkeys(allow))
+        self.timeout_s = float(timeout_s)
+        self.start_timeout_s = float(start_timeout_s)
+        self.server_of = server_of or {}  # catalog name -> live spec name (defaults to the same name)
+        self.starts: dict[str, int] = {}
+
+    def run(self, jobs: list[Job]) -> list[Outcome]:
+        """Synchronous entry point (also safe inside a running event loop, e.g. Jupyter)."""
+        from .catalogs import _run_sync
+
+        return _run_sync(lambda: self.arun(jobs))
+
+    async def arun(self, jobs: list[Job]) -> list[Outcome]:
+        out: list[Outcome | None] = [None] * len(jobs)
+        by_server: dict[str, list[int]] = {}
+        for i, job in enumerate(jobs):
+            name = self.server_of.get(job.call.server, job.call.server)
+            if name not in self.allow:
+                out[i] = Outcome("not_allowlisted", f"server {job.call.server!r} is not allowlisted")
+            else:
+                by_server.setdefault(name, []).append(i)
+        sandbox = Sandbox()
+        try:
+            for name, idx in by_server.items():
+                for i, o in zip(idx, await self._serve(name, [jobs[i] for i in idx], sandbox), strict=True):
+                    out[i] = o
+        finally:
+            sandbox.close()
+        return [o for o in out if o is not None]
+
+    async def _start(self, name: str, sandbox: Sandbox, stack: AsyncExitStack, errlog):
+        from mcp import ClientSession, StdioServerParameters
+        from mcp.client.stdio import stdio_client
+
+        spec = self.specs[name]
+        args = [a.format(**sandbox.path_args()) for a in spec.args]
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", spec.module, *args], cwd=str(sandbox.dir)
+        )
+        read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
+        session = await stack.enter_async_context(
+            ClientSession(read, write, read_timeout_seconds=self.start_timeout_s)
+        )
+        await session.initialize()
+        self.starts[name] = self.starts.get(name, 0) + 1
+        return session
+
+    async def _serve(self, name: str, jobs: list[Job], sandbox: Sandbox) -> list[Outcome]:
+        import anyio
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+        spec = self.specs[name]
+        outcomes: list[Outcome] = []
+        stack: AsyncExitStack | None = None
+        session = None
+        last_tool: str | None = None
+        failed_starts = 0
+        errlog = open(sandbox.dir / f"{name}.stderr.log", "w+", encoding="utf-8")  # noqa: SIM115
+
+        async def close() -> None:
+            nonlocal stack, session
+            if stack is not None:
+                # no cancel scope of our own around it: the transport's scopes must exit in order, and its
+                # shutdown is already bounded (stdin close, grace period, kill)
+                try:
+                    await stack.aclose()
+                except Exception:  # the server is already gone; its transport may complain
+                    pass
+            stack, session = None, None
+
+        try:
+            for job in jobs:
+                t0 = time.perf_counter()
+                call = job.call
+                args = dict(call.arguments)
+                try:
+                    if spec.kind == "filesystem":
+                        sandbox.seed_fs(job.example, call.server)
+                    elif spec.kind == "git":
+                        seed = sandbox.seed_git(job.example, last_tool, call.server)
+                        args = sandbox.map_git_args(args, seed)
+                except (OSError, subprocess.CalledProcessError, RuntimeError) as e:
+                    outcomes.append(Outcome("start_failed", f"sandbox setup failed: {e}"))
+                    continue
+                last_tool = call.tool
+                if session is None:
+                    if failed_starts >= 2:
+                        outcomes.append(Outcome("start_failed", f"{name} failed to start twice; not retried"))
+                        continue
+                    stack = AsyncExitStack()
+                    try:
+                        session = await self._start(name, sandbox, stack, errlog)
+                        failed_starts = 0
+                    except Exception as e:
+                        await close()
+                        failed_starts += 1
+                        errlog.seek(0)
+                        outcomes.append(Outcome("start_failed", f"{e!r}\n{errlog.read()[-800:]}"))
+                        continue
+                try:
+                    with anyio.fail_after(self.timeout_s + 5):  # backstop over the request timeout
+                        if call.tool == RESOURCE_TOOL:
+                            res = await session.read_resource(str(args.get("uri", "")))
+                            o = Outcome("ok", _text(res))
+                        else:
+                            res = await session.call_tool(
+                                call.tool, args, read_timeout_seconds=self.timeout_s
+                            )
+                            o = Outcome("is_error" if res.is_error else "ok", _text(res))
+                except MCPError as e:
+                    if e.code == REQUEST_TIMEOUT:
+                        o = Outcome("timeout", f"no answer in {self.timeout_s:g} s")
+                    elif e.code == CONNECTION_CLOSED:
+                        o = Outcome("crashed", "the server closed the connection")
+                    else:
+                        o = Outcome("protocol_error", f"{e.code}: {e.message}"[:RESULT_CHARS])
+                except TimeoutError:
+                    o = Outcome("timeout", f"no answer in {self.timeout_s:g} s")
+                except Exception as e:  # a broken transport: the process died or its pipes closed
+                    o = Outcome("crashed", repr(e)[:RESULT_CHARS])
+                o.seconds = time.perf_counter() - t0
+                if o.status in ("timeout", "crashed"):
+                    await close()  # restarted for the next job
+                outcomes.append(o)
+        finally:
+            await close()
+            errlog.close()
+        return outcomes
+
+
+def execute(
+    calls: list[ToolCall],
+    examples: list[Example | None] | None = None,
+    allow: Iterable[str] = ("time",),
+    **kw,
+) -> list[Outcome]:
+    """Convenience: run `calls` (with their examples' seeds) on the allowlisted live servers."""
+    examples = examples or [None] * len(calls)
+    return LiveRunner(allow, **kw).run([Job(c, e) for c, e in zip(calls, examples, strict=True)])

@@ -1,0 +1,137 @@
+"""Live execution against real MCP servers over stdio (time, git, the sandboxed filesystem) and a faulty one."""
+
+import os
+
+import pytest
+
+from mcpft_lib import catalogs, live
+from mcpft_lib.schema import Example, Message, ToolCall
+from mcpft_lib.servers import sandbox_fs
+
+FAULTY = {**live.LIVE_SERVERS, "faulty": live.ServerSpec("mcpft_lib.servers.faulty")}
+
+
+def call(server, tool, **arguments):
+    return ToolCall(server=server, tool=tool, arguments=arguments)
+
+
+def example(*turns, servers=("filesystem", "git")):
+    """User question, then (call, result text, is_error) steps, then a final answer."""
+    msgs = [Message(role="user", content="do it")]
+    for c, result, err in turns:
+        msgs += [
+            Message(role="assistant", calls=[c]),
+            Message(role="tool", content=result, is_error=err, call=c),
+        ]
+    msgs.append(Message(role="assistant", content="done"))
+    return Example(
+        id="x", servers=[catalogs.load_catalog(s) for s in servers], category="single_call", messages=msgs
+    )
+
+
+README = call("filesystem", "read_text_file", path="/workspace/app/README.md")
+LISTING = call("filesystem", "list_directory", path="/workspace/app")
+FS_EX = example(
+    (README, "# App\nhello\n", False),
+    (LISTING, "[DIR] src\n[FILE] README.md\n[FILE] setup.py", False),
+    (call("filesystem", "read_text_file", path="/workspace/app/missing.txt"), "ENOENT", True),
+)
+GIT_EX = example(
+    (call("git", "git_status", repo_path="/home/alex/src/api"), "On branch main", False),
+    (call("git", "git_checkout", repo_path="/home/alex/src/api", branch_name="feature/login"), "ok", False),
+)
+
+
+def test_seeds_follow_the_reference_trajectory():
+    files, dirs = live.fs_seed(FS_EX)
+    assert files["/workspace/app/README.md"] == "# App\nhello\n"
+    assert "/workspace/app/setup.py" in files and "/workspace/app/src" in dirs
+    assert "/workspace/app/missing.txt" not in files  # the reference's read failed: the file is absent
+    seed = live.git_seed(GIT_EX)
+    assert seed["repo_paths"] == {"/home/alex/src/api"} and seed["branches"] == {"feature/login"}
+
+
+def test_sandbox_paths_cannot_escape(tmp_path):
+    root = tmp_path / "root"
+    (root / "docs").mkdir(parents=True)
+    os.symlink("/etc", root / "docs" / "etc")
+    box = sandbox_fs.Sandbox(root)
+    assert box.resolve("/docs") == (root / "docs").resolve()
+    assert box.resolve("/etc/passwd") == (root / "etc" / "passwd").resolve()  # absolute = inside the root
+    assert box.resolve("a/../docs") == (root / "docs").resolve()
+    for bad in ("../../etc/passwd", "/docs/../../x", "/docs/etc/passwd", "a\x00b", ""):
+        with pytest.raises(Exception, match="outside the sandbox|Invalid path"):
+            box.resolve(bad)
+
+
+def test_real_servers_time_git_filesystem():
+    jobs = [
+        live.Job(call("time", "get_current_time", timezone="Europe/Paris")),
+        live.Job(call("time", "get_current_time", timezone="Not/AZone")),
+        live.Job(call("time", "no_such_tool")),
+        live.Job(README, FS_EX),
+        live.Job(LISTING, FS_EX),
+        live.Job(call("filesystem", "read_text_file", path="/workspace/app/missing.txt"), FS_EX),
+        live.Job(call("filesystem", "read_text_file", path="../../../../etc/passwd"), FS_EX),
+        live.Job(call("filesystem", "write_file", path="/workspace/app/new.txt", content="x"), FS_EX),
+        live.Job(call("git", "git_status", repo_path="/home/alex/src/api"), GIT_EX),
+        live.Job(
+            call("git", "git_checkout", repo_path="/home/alex/src/api", branch_name="feature/login"), GIT_EX
+        ),
+        live.Job(call("git", "git_status", repo_path="/etc"), GIT_EX),  # not the repository the user named
+        live.Job(call("github", "list_issues", owner="a", repo="b")),
+    ]
+    runner = live.LiveRunner(["time", "git", "filesystem"], timeout_s=20)
+    out = runner.run(jobs)
+    status = [o.status for o in out]
+    assert status == [
+        "ok",
+        "is_error",
+        "protocol_error",
+        "ok",
+        "ok",
+        "is_error",
+        "is_error",
+        "ok",
+        "ok",
+        "ok",
+        "is_error",
+        "not_allowlisted",
+    ], [(o.status, o.text[:80]) for o in out]
+    assert '"timezone": "Europe/Paris"' in out[0].text and "Invalid timezone" in out[1].text
+    assert out[3].text == "# App\nhello\n"  # seeded from the reference's tool result
+    assert "[DIR] src" in out[4].text and "[FILE] setup.py" in out[4].text
+    assert "outside the sandbox" in out[6].text and "root:" not in out[6].text
+    assert "feature/login" in out[9].text
+    assert runner.starts == {"time": 1, "git": 1, "filesystem": 1}  # one process per server for the run
+
+
+def test_hung_and_crashed_servers_are_scored_and_evaluation_goes_on():
+    jobs = [
+        live.Job(call("faulty", "echo", text="one")),
+        live.Job(call("faulty", "hang")),
+        live.Job(call("faulty", "echo", text="two")),
+        live.Job(call("faulty", "crash")),
+        live.Job(call("faulty", "echo", text="three")),
+        live.Job(call("faulty", "fail", message="nope")),
+    ]
+    runner = live.LiveRunner(["faulty"], timeout_s=1.5, specs=FAULTY)
+    out = runner.run(jobs)
+    assert [o.status for o in out] == ["ok", "timeout", "ok", "crashed", "ok", "is_error"]
+    assert [out[i].text for i in (0, 2, 4)] == ["one", "two", "three"] and out[5].text.endswith("nope")
+    assert runner.starts == {"faulty": 3}  # restarted after the hang and after the crash
+
+
+def test_allowlist_is_checked():
+    with pytest.raises(ValueError, match="no live recipe"):
+        live.LiveRunner(["time", "rm-rf-server"])
+    out = live.LiveRunner([], specs=FAULTY).run([live.Job(call("faulty", "echo", text="x"))])
+    assert out[0].status == "not_allowlisted"
+
+
+def test_a_server_that_cannot_start_is_scored():
+    specs = {"broken": live.ServerSpec("mcpft_lib.servers.no_such_module")}
+    out = live.LiveRunner(["broken"], specs=specs, start_timeout_s=10).run(
+        [live.Job(call("broken", "x"))] * 3
+    )
+    assert [o.status for o in out] == ["start_failed"] * 3

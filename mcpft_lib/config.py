@@ -245,7 +245,7 @@ def _format_errors(err: ValidationError, source: str, text: str | None, from_ove
         loc = tuple(str(p) for p in e["loc"])
         key = ".".join(loc) or "(top level)"
         where = source
-        if any(key == t or key.startswith(t + ".") for t in from_override):
+        if any(key == t or key.startswith(t + ".") or t.startswith(key + ".") for t in from_override):
             where = "--set"
         elif text is not None and (ln := _line_of(text, loc)):
             where = f"{source}:{ln}"

@@ -174,11 +174,29 @@ class ExportParams(_Section):
         return v
 
 
+class LiveParams(_Section):
+    enabled: bool = True  # replay the models' calls on live local MCP servers (metric executed_ok)
+    servers: list[str] = Field(default_factory=lambda: ["time", "git", "filesystem"])  # allowlist
+    timeout_s: float = Field(10.0, gt=0, le=300)  # per call; a hung or crashed server is restarted
+
+    @field_validator("servers")
+    @classmethod
+    def _known_live(cls, v: list[str]) -> list[str]:
+        from .live import LIVE_SERVERS
+
+        return _known(v, sorted(LIVE_SERVERS), "live servers", "live recipes in mcpft_lib/live.py")
+
+
 class EvalParams(_Section):
-    n_examples: int = Field(24, ge=1)  # items from the test split (0 < n <= split size)
+    n_examples: int = Field(24, ge=1)  # examples taken from each eval set
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(96, ge=1, le=4096)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # both models are evaluated in this dtype
+    # eval sets; the first is the primary one (metrics.json `<model>.<metric>`)
+    sets: list[Literal["test", "held_out_servers", "challenge"]] = Field(
+        default_factory=lambda: ["test"], min_length=1
+    )
+    live: LiveParams = Field(default_factory=LiveParams)
 
 
 class DocsParams(_Section):

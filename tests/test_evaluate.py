@@ -1,13 +1,19 @@
+"""Evaluation rules, hand-scored: every case states the verdict a careful human gives the turn."""
+
+import json
+import time
+
 import pytest
 
-from mcpft_lib import catalogs, evaluate
-from mcpft_lib.schema import Example, Message, ToolCall
+from mcpft_lib import catalogs, dialects, evaluate, live
+from mcpft_lib.schema import Example, Message, Server, Tool, ToolCall
 
 TIME = catalogs.load_catalog("time")
+SQLITE = catalogs.load_catalog("sqlite")
 CALL = ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Europe/Berlin"})
 EX = Example(
     id="e",
-    servers=[TIME],
+    servers=[TIME, SQLITE],
     category="single_call",
     messages=[Message(role="user", content="time in Berlin?"), Message(role="assistant", calls=[CALL])],
 )
@@ -19,33 +25,211 @@ def block(server="time", tool="get_current_time", args='{"timezone": "Europe/Ber
     return f"<use_mcp_tool>\n<server_name>{server}</server_name>\n<tool_name>{tool}</tool_name>\n<arguments>\n{args}\n</arguments>\n</use_mcp_tool>"
 
 
+# --- call turns: format, selection (with the reason), schema, arguments ------------------------------------
+
+
 @pytest.mark.parametrize(
     "pred, expected",
     [
-        (block(), dict(well_formed=True, tool_selection=True, schema_valid=True, args_match=True)),
         (
-            block(args='{"timezone": " europe/berlin "}'),
-            dict(well_formed=True, tool_selection=True, args_match=True),
+            block(),
+            dict(well_formed=True, tool_selection=True, schema_valid=True, args_match=True, args_reason="ok"),
         ),
+        (block(args='{"timezone": " europe/berlin "}'), dict(tool_selection=True, args_match=True)),
+        (block(args='{"timezone": "Europe/Berlin"}') + "\n\nDone.", dict(well_formed=True, args_match=True)),
         (
             block(args='{"timezone": "Asia/Tokyo"}'),
-            dict(well_formed=True, tool_selection=True, schema_valid=True, args_match=False),
+            dict(tool_selection=True, schema_valid=True, args_match=False, args_reason="value:timezone"),
         ),
         (
             block(args='{"tz": "Europe/Berlin"}'),
-            dict(well_formed=True, tool_selection=True, schema_valid=False, args_match=False),
+            dict(schema_valid=False, args_match=False, args_reason="missing_required:timezone"),
         ),
-        (block(tool="convert_time"), dict(well_formed=True, tool_selection=False, args_match=False)),
-        (block(server="git"), dict(well_formed=True, tool_selection=False, schema_valid=False)),
-        (block(args='{"timezone": '), dict(well_formed=False, tool_selection=False)),
+        (
+            block(args='{"timezone": "Europe/Berlin", "format": "iso"}'),
+            dict(schema_valid=True, args_match=False, args_reason="unexpected_param:format"),
+        ),
+        (
+            block(args='{"timezone": 1}'),
+            dict(schema_valid=False, args_match=False, args_reason="type:timezone"),
+        ),
+        (
+            block(tool="convert_time"),
+            dict(well_formed=True, tool_selection=False, args_match=False, selection_reason="wrong_tool"),
+        ),
+        (
+            block(tool="get_time"),
+            dict(tool_selection=False, schema_valid=False, selection_reason="hallucinated_tool"),
+        ),
+        (
+            block(server="git"),
+            dict(tool_selection=False, schema_valid=False, selection_reason="hallucinated_tool"),
+        ),
+        (
+            block(args='{"timezone": '),
+            dict(well_formed=False, tool_selection=False, selection_reason="no_call"),
+        ),
         ("<use_mcp_tool><server_name>time</server_name>", dict(well_formed=False, tool_selection=False)),
-        ("The time in Berlin is 10:00.", dict(well_formed=False, tool_selection=False, schema_valid=False)),
+        (
+            "The time in Berlin is 10:00.",
+            dict(well_formed=False, tool_selection=False, schema_valid=False, args_reason="no_call"),
+        ),
+        (
+            block() + block(args='{"timezone": "UTC"}'),
+            dict(tool_selection=True, args_match=True),
+        ),  # first call
     ],
 )
 def test_score_call_turns(pred, expected):
     s = evaluate.score_turn(pred, REF, EX)
     for k, v in expected.items():
         assert s[k] == v, (k, s)
+    assert s["server"] == "time" and s["executed_ok"] is None  # live execution fills executed_ok
+
+
+def test_wrong_server_with_the_same_tool_name():
+    twin = Server(name="clock", tools=[Tool(name="get_current_time", inputSchema=TIME.tools[0].inputSchema)])
+    ex = EX.model_copy(update={"servers": [TIME, twin]})
+    s = evaluate.score_turn(block(server="clock"), REF, ex)
+    assert (s["tool_selection"], s["selection_reason"], s["schema_valid"]) == (False, "wrong_server", True)
+
+
+def test_resource_reads():
+    ref = Message(
+        role="assistant",
+        calls=[ToolCall(server="sqlite", tool="access_mcp_resource", arguments={"uri": "memo://insights"})],
+    )
+    good = "<access_mcp_resource>\n<server_name>sqlite</server_name>\n<uri>memo://insights</uri>\n</access_mcp_resource>"
+    s = evaluate.score_turn(good, ref, EX)
+    assert (s["tool_selection"], s["schema_valid"], s["args_match"]) == (True, True, True)
+    s = evaluate.score_turn(good.replace("insights", "other"), ref, EX)
+    assert (s["tool_selection"], s["args_match"], s["args_reason"]) == (True, False, "value:uri")
+    s = evaluate.score_turn(block(server="sqlite", tool="read_query", args='{"query": "select 1"}'), ref, EX)
+    assert (s["tool_selection"], s["selection_reason"]) == (False, "wrong_tool")
+
+
+def test_alternatives_from_the_reference_meta():
+    ex = EX.model_copy(update={"meta": {"alternatives": {"0": {"timezone": ["Europe/Berlin", "CET"]}}}})
+    assert evaluate.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=0)["args_match"] is True
+    assert evaluate.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=1)["args_match"] is False
+    ex = EX.model_copy(update={"meta": {"alternatives": {"timezone": ["CET"]}}})  # one entry for every turn
+    assert evaluate.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=3)["args_match"] is True
+
+
+# --- BFCL-style argument rules, one by one ------------------------------------------------------------------
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "path": {"type": "string"},
+        "head": {"type": "number"},
+        "count": {"type": "integer"},
+        "recursive": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "opts": {"type": "object"},
+        "note": {"type": ["string", "null"]},
+        "mode": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+    },
+    "required": ["path"],
+}
+WANT = {"path": "/src/App.py", "head": 5, "recursive": True, "tags": ["a", "b"]}
+
+
+@pytest.mark.parametrize(
+    "got, alts, expected",
+    [
+        ({"path": "/src/App.py", "head": 5, "recursive": True, "tags": ["a", "b"]}, None, "ok"),
+        ({"path": " /src/app.py ", "head": 5.0, "recursive": True, "tags": ["A", "b "]}, None, "ok"),
+        ({"head": 5, "recursive": True, "tags": ["a", "b"]}, None, "missing_required:path"),
+        ({**WANT, "colour": "red"}, None, "unexpected_param:colour"),  # not in the schema
+        ({**WANT, "count": 3}, None, "unexpected_param:count"),  # in the schema, not in the reference
+        ({**WANT, "count": 3}, {"count": [3]}, "ok"),  # ... unless the reference allows it
+        ({**WANT, "head": "5"}, None, "type:head"),
+        ({**WANT, "recursive": 1}, None, "type:recursive"),  # 1 is not a boolean
+        ({**WANT, "head": 6}, None, "value:head"),
+        ({**WANT, "head": 10}, {"head": [10, 20]}, "ok"),
+        ({**WANT, "head": 30}, {"head": [10, 20]}, "value:head"),
+        ({"path": "/src/App.py", "recursive": True, "tags": ["a", "b"]}, None, "missing_optional:head"),
+        ({"path": "/src/App.py", "recursive": True, "tags": ["a", "b"]}, {"head": [None]}, "ok"),
+        ({**WANT, "tags": ["b", "a"]}, None, "value:tags"),  # list order matters
+        ({**WANT, "path": "/src/App.pyc"}, None, "value:path"),
+        ({**WANT, "path": "/src/other.py"}, {"path": ["/src/other.py"]}, "ok"),
+        ({**WANT, "count": 3.0}, {"count": [3]}, "ok"),  # 3.0 is an integer value
+        ({**WANT, "count": 3.5}, {"count": [3]}, "type:count"),
+        ({**WANT, "note": None}, {"note": [None, "x"]}, "value:note"),  # None only means "may be left out"
+        ({**WANT, "note": "x"}, {"note": [None, "x"]}, "ok"),
+        ({**WANT, "mode": 2}, {"mode": [2]}, "ok"),  # anyOf: integer allowed
+        ({**WANT, "mode": [2]}, {"mode": [2]}, "type:mode"),
+    ],
+)
+def test_args_match_rules(got, alts, expected):
+    ok, reason = evaluate.args_match(got, WANT, SCHEMA, alts)
+    assert reason == expected and ok == (expected == "ok")
+
+
+def test_nested_objects_compare_key_by_key():
+    want = {"path": "a", "opts": {"depth": 2, "follow": False}}
+    alts = {"opts": []}
+    assert evaluate.args_match({"path": "a", "opts": {"follow": False, "depth": 2.0}}, want, SCHEMA, alts)[0]
+    assert not evaluate.args_match({"path": "a", "opts": {"depth": 2}}, want, SCHEMA, alts)[0]
+    assert not evaluate.args_match({"path": "a", "opts": {"depth": 2, "follow": 0}}, want, SCHEMA, alts)[0]
+
+
+# --- no-call turns: clarifying questions and answers -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pred, expected",
+    [
+        ("Which city do you mean?", True),
+        ("Sure — which city?", True),
+        ("Could you tell me the location you have in mind?", False),  # asks, but not for the city
+        ("Which city do you mean", False),  # no question
+        ("The city is Berlin.", False),
+        (block(), False),  # calls instead of asking
+    ],
+)
+def test_clarifying_questions(pred, expected):
+    s = evaluate.score_turn(pred, NOCALL, EX)
+    assert s["clarifies"] is expected and s["answer_f1"] is None and s["args_match"] is None
+
+
+def test_missing_slot_keywords_from_meta():
+    ex = EX.model_copy(update={"meta": {"missing": ["timezone", "time zone"]}})
+    assert evaluate.score_turn("Which time zone is that in?", NOCALL, ex)["clarifies"] is True
+    assert evaluate.score_turn("Which city do you mean?", NOCALL, ex)["clarifies"] is False
+    assert evaluate.slot_keywords(NOCALL, EX) == ["city", "mean"]
+
+
+@pytest.mark.parametrize(
+    "pred, ref, f1, rl",
+    [
+        ("It is 10:00 in Berlin.", "It is 10:00 in Berlin.", 1.0, 1.0),
+        ("the cat sat", "the cat", 0.8, 0.8),
+        ("a b c d", "a c b d", 1.0, 0.75),  # same bag of words, order differs
+        ("completely different", "nothing shared here", 0.0, 0.0),
+        ("", "", 1.0, 1.0),
+        ("", "something", 0.0, 0.0),
+    ],
+)
+def test_answer_text_metrics(pred, ref, f1, rl):
+    assert evaluate.token_f1(pred, ref) == pytest.approx(f1)
+    assert evaluate.rouge_l(pred, ref) == pytest.approx(rl)
+
+
+def test_answer_turns_and_unexpected_calls():
+    ref = Message(role="assistant", content="It is 10:00 in Berlin.")
+    s = evaluate.score_turn("It's 10:00 in Berlin.", ref, EX)
+    assert (
+        s["tool_selection"]
+        and s["clarifies"] is None
+        and 0.5 < s["answer_f1"] < 1
+        and s["server"] == "(none)"
+    )
+    s = evaluate.score_turn(block(), ref, EX)
+    assert (s["tool_selection"], s["selection_reason"], s["well_formed"]) == (False, "unexpected_call", True)
+    t0 = time.time()
+    assert evaluate.rouge_l("x " * 500_000, "x " * 5000) <= 1.0 and time.time() - t0 < 5  # bounded work
 
 
 @pytest.mark.parametrize(
@@ -61,16 +245,21 @@ def test_score_no_call_turns(pred, well_formed, selection):
     assert (s["well_formed"], s["tool_selection"], s["args_match"]) == (well_formed, selection, None)
 
 
+# --- statistics ---------------------------------------------------------------------------------------------
+
+
 def test_bootstrap_interval_brackets_mean():
     lo, hi = evaluate.bootstrap_ci([1.0] * 30 + [0.0] * 10)
     assert lo < 0.75 < hi and 0.5 < lo and hi < 0.95
     assert evaluate.bootstrap_ci([1.0] * 10) == (1.0, 1.0)
 
 
-def test_mcnemar():
+def test_mcnemar_and_sign_test():
     assert evaluate.mcnemar([False] * 10, [True] * 10)["p_value"] == pytest.approx(2 / 2**10)
     assert evaluate.mcnemar([True, False], [True, False])["p_value"] == 1.0
     assert evaluate.mcnemar([True] * 5 + [False] * 5, [False] * 5 + [True] * 5)["p_value"] == 1.0
+    sign = evaluate.mcnemar([0.2, 0.5, 0.5, 0.1], [0.9, 0.5, 0.7, 0.3])  # scores: ties dropped
+    assert (sign["b_only"], sign["a_only"], sign["p_value"]) == (3, 0, pytest.approx(2 / 8))
 
 
 def test_summarize_and_turn_items():
@@ -91,10 +280,11 @@ def test_summarize_and_turn_items():
         },
     ]
     s = evaluate.summarize(rows)
-    assert s["well_formed"]["value"] == 0.5 and s["schema_valid"]["n"] == 1
+    assert s["well_formed"]["value"] == 0.5 and s["schema_valid"]["n"] == 1 and s["executed_ok"]["n"] == 0
     assert set(evaluate.summarize(rows, by="category")) == {"a", "b"}
     items = evaluate.turn_items([EX])
     assert len(items) == 1 and items[0]["chat"][-1]["content"] == "time in Berlin?"
+    assert evaluate.turn_items([EX], eval_set="challenge")[0]["id"] == "challenge/e#0"
 
 
 def test_mistake_turns_are_not_references():
@@ -116,18 +306,121 @@ def test_mistake_turns_are_not_references():
     assert len(items) == 1 and items[0]["ref"].calls == [CALL]
 
 
-def test_compare_pairs_only_scored_items_and_builds_table():
-    row = {"category": "a", "schema_valid": None, "args_match": None, "call_well_formed": None}
+def fake_results():
+    ask = EX.model_copy(update={"id": "q", "category": "clarification", "messages": [EX.messages[0], NOCALL]})
+    items = evaluate.eval_items({"test": [EX, ask], "challenge": [EX]})
+    good = {"test/e#0": block(), "test/q#0": "Which city?", "challenge/e#0": block()}
+    bad = {"test/e#0": "It is noon.", "test/q#0": block(), "challenge/e#0": block(tool="convert_time")}
     results = {
-        "base": {"rows": [{**row, "well_formed": False, "tool_selection": False}] * 8},
-        "fine_tuned": {"rows": [{**row, "well_formed": True, "tool_selection": True}] * 8},
+        "base": {"rows": evaluate.score_items(items, [bad[it["id"]] for it in items]), "stats": {}},
+        "fine_tuned": {"rows": evaluate.score_items(items, [good[it["id"]] for it in items]), "stats": {}},
     }
-    summary, tests = evaluate.compare(results)
-    assert tests["tool_selection"] == {"b_only": 8, "a_only": 0, "p_value": pytest.approx(2 / 2**8)}
-    assert tests["args_match"]["p_value"] == 1.0  # nothing scored: no evidence either way
+    return items, results
+
+
+def test_compare_pairs_by_item_and_set_and_records_metrics():
+    items, results = fake_results()
+    summary, tests = evaluate.compare(results, eval_set="test")
+    assert (
+        summary["fine_tuned"]["tool_selection"]["value"] == 1.0
+        and summary["base"]["tool_selection"]["value"] == 0
+    )
+    assert tests["tool_selection"]["b_only"] == 2 and tests["tool_selection"]["n"] == 2
+    assert tests["clarifies"]["b_only"] == 1 and tests["executed_ok"]["n"] == 0
+    m = evaluate.metrics_record(results, items, {"test": {"examples": 2}}, primary="test")
+    assert m["primary_set"] == "test" and m["base"]["well_formed"]["n"] == 2
+    assert (
+        m["sets"]["challenge"]["items"] == 1
+        and m["sets"]["challenge"]["base"]["tool_selection"]["value"] == 0
+    )
+    assert (
+        set(m["by_server"]["fine_tuned"]) == {"time", "(none)"}
+        and "clarification" in m["by_category"]["base"]
+    )
+    json.dumps(m)  # metrics.json material
     table = evaluate.summary_table(summary, tests)
     assert (
         table.loc["tool_selection", "fine_tuned"] == "1.000 [1.000, 1.000]"
-        and table.loc["args_match", "base"] == "n/a"
+        and table.loc["executed_ok", "base"] == "n/a"
     )
     assert len(evaluate.comparison_chart(summary).data) == 2
+    assert len(evaluate.breakdown_chart(results, "server", "tool_selection").data) == 2
+
+
+def test_side_by_side_viewer_and_filters():
+    _, results = fake_results()
+    table = evaluate.side_by_side(results)
+    assert len(table) == 3 and table.loc[0, "prompt"] == "time in Berlin?"
+    assert list(table["fine_tuned: verdict"]) == ["pass", "pass", "pass"]
+    assert list(table["base: verdict"]) == ["fail", "fail", "fail"] and "no_call" in table.loc[0, "base: why"]
+    assert len(evaluate.filter_rows(table, server="time")) == 2
+    assert len(evaluate.filter_rows(table, category="clarification", eval_set="test")) == 1
+    assert len(evaluate.filter_rows(table, outcome="base: pass")) == 0
+    html = evaluate.viewer(results, interactive=False).data
+    assert "<table>" in html and "Which city?" in html and "&lt;use_mcp_tool&gt;" in html
+    panel = evaluate.viewer(results, interactive=True)
+    dropdowns = panel.children[0].children
+    dropdowns[0].value = "(none)"  # server filter
+    assert "1 items" in panel.children[1].value
+
+
+def test_load_eval_sets(tmp_path):
+    from mcpft_lib import data
+
+    data.write_jsonl(tmp_path / "test.jsonl", [EX, EX.model_copy(update={"id": "f"})])
+    with open(tmp_path / "test.jsonl", "a") as f:
+        f.write('{"id": "broken"}\n')
+    ch = tmp_path / "challenge.jsonl"
+    data.write_jsonl(ch, [EX])
+    sets, info = evaluate.load_eval_sets(tmp_path, ["test", "held_out_servers", "challenge"], 1, challenge=ch)
+    assert [len(sets["test"]), len(sets["challenge"])] == [1, 1] and "held_out_servers" not in sets
+    assert info["test"]["quarantined"] == 1 and info["test"]["quarantine"][0]["line"] == 3
+    assert "skipped" in info["held_out_servers"]
+    with pytest.raises(FileNotFoundError, match="val"):
+        evaluate.load_eval_sets(tmp_path / "nowhere", ["test"])
+    with pytest.raises(ValueError, match="unknown eval set"):
+        evaluate.load_eval_sets(tmp_path, ["train"])
+
+
+def test_live_execution_scores_turns_on_a_real_server():
+    other = Message(role="assistant", content="It is noon.")
+    ex2 = EX.model_copy(update={"id": "n", "messages": [EX.messages[0], other]})
+    items = evaluate.eval_items({"test": [EX, ex2]})
+    preds = {
+        "good": [block(), "It is noon."],
+        "bad_zone": [block(args='{"timezone": "Mars/Olympus"}'), "It is noon."],
+        "no_call": ["It is noon.", "It is noon."],
+        "gh": [block(server="github", tool="list_issues", args='{"owner": "a", "repo": "b"}'), "x"],
+    }
+    results = {k: {"rows": evaluate.score_items(items, p), "stats": {}} for k, p in preds.items()}
+    stats = evaluate.add_live(results, items, live.LiveRunner(["time"], timeout_s=20))
+    first = {k: (r["rows"][0]["executed_ok"], r["rows"][0]["exec_status"]) for k, r in results.items()}
+    assert first == {
+        "good": (True, "ok"),
+        "bad_zone": (False, "is_error"),
+        "no_call": (False, "no_call"),
+        "gh": (False, "not_allowlisted"),
+    }
+    assert all(r["rows"][1]["executed_ok"] is None for r in results.values())  # no call expected: not scored
+    assert (
+        stats["calls"] == 4 and stats["starts"] == {"time": 1} and stats["good"] == {"not_live": 1, "ok": 1}
+    )
+    assert '"timezone": "Europe/Berlin"' in results["good"]["rows"][0]["exec_result"]
+
+
+def test_reference_that_fails_live_leaves_the_turn_unscored():
+    bad_ref = Message(
+        role="assistant",
+        calls=[ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Nowhere/X"})],
+    )
+    ex = EX.model_copy(update={"messages": [EX.messages[0], bad_ref]})
+    items = evaluate.eval_items({"test": [ex]})
+    results = {"m": {"rows": evaluate.score_items(items, [block()]), "stats": {}}}
+    evaluate.add_live(results, items, live.LiveRunner(["time"], timeout_s=20))
+    row = results["m"]["rows"][0]
+    assert row["executed_ok"] is None and row["exec_status"] == "ref_is_error"
+
+
+def test_rendered_reference_round_trips_through_the_scorer():
+    s = evaluate.score_turn(dialects.render_assistant(REF), REF, EX)
+    assert s["args_match"] and s["schema_valid"] and s["call_well_formed"]

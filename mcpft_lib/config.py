@@ -101,6 +101,13 @@ class DataParams(_Section):
     compact_schemas: bool = True  # single-line JSON schemas in the system prompt (short prompts on CPU)
     max_servers_per_example: int = Field(2, ge=1, le=8)
     max_length: int = Field(1024, ge=64)  # tokens; longer examples are dropped and counted, never cut
+    balance: float = Field(
+        1.0, ge=0, le=1
+    )  # 0: intents drawn uniformly; 1: each server equally often per category
+    weights: dict[str, float] = Field(
+        default_factory=dict
+    )  # up-weight servers/categories, e.g. {memory: 2.0}
+    held_out_servers: list[str] = Field(default_factory=list)  # never in training: their own evaluation split
 
     @field_validator("servers")
     @classmethod
@@ -109,14 +116,34 @@ class DataParams(_Section):
 
         return _known(v, catalog_names(), "servers", "catalogs in mcpft_lib/catalogs/")
 
-    @field_validator("dialect")
+    @field_validator("held_out_servers")
     @classmethod
-    def _dialect_ready(cls, v: str) -> str:
-        if v == "native":
-            raise ValueError(
-                "the native dialect is not wired into training yet (chat templates need tools=); use xml"
-            )
+    def _known_held_out(cls, v: list[str]) -> list[str]:
+        from .catalogs import catalog_names
+
+        return _known(v, catalog_names(), "held_out_servers", "catalogs in mcpft_lib/catalogs/") if v else v
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        from .catalogs import catalog_names
+
+        _known(
+            list(v), catalog_names() + list(CATEGORIES), "weights keys", "servers or categories"
+        ) if v else v
+        bad = {k: w for k, w in v.items() if not w > 0}
+        if bad:
+            raise ValueError(f"weights must be > 0: {bad}")
         return v
+
+    @model_validator(mode="after")
+    def _held_out_disjoint(self) -> DataParams:
+        both = sorted(set(self.servers) & set(self.held_out_servers))
+        if both:
+            raise ValueError(
+                f"held_out_servers {both} are also in servers; a held-out server must never be trained on"
+            )
+        return self
 
     @field_validator("categories")
     @classmethod
@@ -133,6 +160,11 @@ class LoraParams(_Section):
     )
     use_rslora: bool = False
     use_dora: bool = False
+
+
+class EarlyStoppingParams(_Section):
+    patience: int = Field(0, ge=0)  # evaluations without improvement before training stops (0: off)
+    min_delta: float = Field(0.0, ge=0)  # smallest fall of the validation loss that counts as improvement
 
 
 class TrainParams(_Section):
@@ -154,23 +186,57 @@ class TrainParams(_Section):
     eval_steps: int = Field(20, ge=1)
     save_steps: int = Field(50, ge=1)
     save_total_limit: int = Field(2, ge=1)
+    resume: str = "auto"  # auto: newest complete checkpoint of the run | never | a checkpoint folder
+    early_stopping: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
+    batching: Literal["packed", "grouped", "padded"] = "grouped"  # packed: padding-free, no cross-attention
+    report_to: Literal["none", "tensorboard"] = "none"  # the JSONL log is always written
+    rank_sweep: list[int] = Field(default_factory=list)  # LoRA ranks compared by short runs in notebook 02
+    rank_sweep_steps: int = Field(20, ge=1)  # optimizer steps of each rank-sweep run
+
+    @field_validator("resume")
+    @classmethod
+    def _resume_target(cls, v: str) -> str:
+        if v not in ("auto", "never") and not (Path(v).expanduser() / "trainer_state.json").is_file():
+            raise ValueError(
+                f"{v!r} is not a checkpoint folder (no trainer_state.json); use auto, never or a path"
+            )
+        return v
+
+    @field_validator("rank_sweep")
+    @classmethod
+    def _ranks(cls, v: list[int]) -> list[int]:
+        if any(r < 1 or r > 512 for r in v):
+            raise ValueError(f"ranks must be between 1 and 512, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _best_on_a_saved_step(self) -> TrainParams:
+        if self.early_stopping.patience and self.save_steps % self.eval_steps:
+            raise ValueError(
+                f"early stopping keeps the best checkpoint: save_steps={self.save_steps} must be a multiple "
+                f"of eval_steps={self.eval_steps}"
+            )
+        return self
 
 
 class ExportParams(_Section):
     formats: list[Literal["safetensors", "int8", "nf4", "gguf_f16", "gguf_q8_0"]] = Field(
         default_factory=lambda: ["safetensors"]
     )
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # dtype of the merged safetensors export
+    merge_dtype: Literal["float64", "float32", "bfloat16", "float16"] = "float32"  # merge + merge check
     merge_check_prompts: int = Field(4, ge=1)
     merge_tolerance: float = Field(1e-4, gt=0)  # max |logit diff| base+adapter vs merged (fp32)
+    agreement_prompts: int = Field(4, ge=1)  # fixed prompts every export is compared on with the merged model
     model_name: str = Field("mcp-gemma3-270m-lora", pattern=r"^[A-Za-z0-9_.-]+$")
 
     @field_validator("formats")
     @classmethod
-    def _ready_formats(cls, v: list[str]) -> list[str]:
-        pending = [f for f in v if f != "safetensors"]
-        if pending:
-            raise ValueError(f"export formats {pending} are not built yet (merged safetensors only, for now)")
+    def _safetensors_first(cls, v: list[str]) -> list[str]:
+        if "safetensors" not in v:
+            raise ValueError("export.formats must include safetensors (the other formats are made from it)")
+        if len(set(v)) != len(v):
+            raise ValueError(f"export.formats lists a format twice: {v}")
         return v
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
 
 from .config import LoraParams, ModelParams, TrainParams
+from .fsutil import atomic_write
 
 
 def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | None, str | None]:
@@ -22,11 +24,14 @@ def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | No
     input_ids: list[int] = []
     labels: list[int] = []
     done = ""
+    tools = messages[0].get("tools") if messages and messages[0]["role"] == "system" else None  # native
     for i, m in enumerate(messages):
         if m["role"] != "assistant":
             continue
-        prompt = tok.apply_chat_template(messages[:i], tokenize=False, add_generation_prompt=True)
-        full = tok.apply_chat_template(messages[: i + 1], tokenize=False)
+        prompt = tok.apply_chat_template(
+            messages[:i], tools=tools, tokenize=False, add_generation_prompt=True
+        )
+        full = tok.apply_chat_template(messages[: i + 1], tools=tools, tokenize=False)
         if not prompt.startswith(done) or not full.startswith(prompt):
             return None, "template_not_prefix_stable"
         ctx_ids = tok(prompt[len(done) :], add_special_tokens=False)["input_ids"]
@@ -80,36 +85,154 @@ def prepare_peft(model, mp: ModelParams, tp: TrainParams):
     return get_peft_model(model, lora_config(tp.lora))
 
 
-class _JsonlLogger:
-    """TrainerCallback writing every log event (loss, lr, grad norm, tokens/s, memory) to a JSONL file."""
+def newest_checkpoint(ckpt_dir: str | Path) -> Path | None:
+    """Newest complete `checkpoint-N` folder, or None.
 
-    def __new__(cls, path: Path):
-        from transformers import TrainerCallback
+    The Trainer writes `trainer_state.json` last, so a folder without a readable one was cut short (a kill
+    while saving) and is skipped; `transformers.trainer_utils.get_last_checkpoint` would pick it.
+    """
+    found = []
+    for d in Path(ckpt_dir).glob("checkpoint-*"):
+        m = re.fullmatch(r"checkpoint-(\d+)", d.name)
+        try:
+            json.loads((d / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if m:
+            found.append((int(m[1]), d))
+    return max(found)[1] if found else None
 
-        class Cb(TrainerCallback):
-            def __init__(self):
-                self.path = path
-                self.t0 = time.time()
 
-            def on_log(self, args, state, control, logs=None, **kw):
-                import torch
+def resume_checkpoint(tp: TrainParams, ckpt_dir: str | Path) -> Path | None:
+    """The checkpoint `train.resume` asks for: auto = newest complete one in `ckpt_dir` (None: start fresh),
+    never = start fresh (refused when `ckpt_dir` already holds checkpoints: they are never overwritten),
+    or a checkpoint folder."""
+    if tp.resume == "auto":
+        return newest_checkpoint(ckpt_dir)
+    if tp.resume == "never":
+        old = sorted(p.name for p in Path(ckpt_dir).glob("checkpoint-*"))
+        if old:
+            raise FileExistsError(
+                f"train.resume=never but {ckpt_dir} holds {old}: a fresh run would overwrite them; "
+                "use train.resume=auto to continue, or a new run folder"
+            )
+        return None
+    ckpt = Path(tp.resume).expanduser()
+    if not (ckpt / "trainer_state.json").is_file():
+        raise FileNotFoundError(f"train.resume={tp.resume!r}: no trainer_state.json there (not a checkpoint)")
+    return ckpt
 
-                rec = {
-                    "step": state.global_step,
-                    "epoch": state.epoch,
-                    "time": round(time.time() - self.t0, 2),
-                }
-                rec.update({k: v for k, v in (logs or {}).items() if isinstance(v, int | float)})
-                if torch.cuda.is_available():
-                    rec["gpu_mem_gib"] = torch.cuda.max_memory_allocated() / 2**30
-                else:
-                    import resource
 
-                    rec["rss_max_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-                with open(self.path, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
+def _keep_log_until(path: Path, step: int) -> None:
+    """On resume: drop log records past the checkpoint's step (the killed run's lost steps are redone)."""
+    kept = [r for r in read_log(path) if r.get("step", 0) <= step]
+    atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept))
 
-        return Cb()
+
+def memory_stats() -> dict:
+    """Peak memory so far: CUDA max allocated on a GPU, else the process's max RSS (GiB)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return {"gpu_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
+    import resource
+
+    return {"rss_max_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+
+
+def _callbacks():
+    """TrainerCallback classes, built on first use (transformers is imported lazily)."""
+    import sys
+
+    from tqdm.std import tqdm
+    from transformers import ProgressCallback, TrainerCallback
+
+    class JsonlLogger(TrainerCallback):
+        """Every log event (loss, eval loss, lr, grad norm, tokens/s, memory) as one JSON line."""
+
+        def __init__(self, path: Path, t_offset: float = 0.0):
+            self.path, self.t0 = path, time.time() - t_offset
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if not state.is_world_process_zero:
+                return
+            rec = {"step": state.global_step, "epoch": state.epoch, "time": round(time.time() - self.t0, 2)}
+            rec.update({k: v for k, v in (logs or {}).items() if isinstance(v, int | float)})
+            with open(self.path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+
+    class StepClock(TrainerCallback):
+        """Seconds spent inside optimizer steps (not evaluation or saving): the denominator of tokens/s."""
+
+        def __init__(self, counters: dict):
+            self.c = counters
+
+        def on_step_begin(self, args, state, control, **kw):
+            self.c["t"] = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            self.c["seconds"] += time.perf_counter() - self.c.pop("t", time.perf_counter())
+
+    class StderrProgress(ProgressCallback):
+        """Text progress bar on the process's real stderr: visible in the terminal of a headless (papermill) run
+        instead of a widget stored in the notebook."""
+
+        def on_train_begin(self, args, state, control, **kw):
+            if state.is_world_process_zero:
+                self.training_bar = tqdm(
+                    total=state.max_steps, initial=state.global_step, desc="train", file=sys.__stderr__
+                )
+            self.current_step = state.global_step
+
+        def on_prediction_step(self, args, state, control, eval_dataloader=None, **kw):
+            pass  # a bar per evaluation would only clutter the terminal
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if state.is_world_process_zero and self.training_bar is not None:
+                short = {k: round(v, 4) if isinstance(v, float) else v for k, v in (logs or {}).items()}
+                tqdm.write(str(short), file=sys.__stderr__)
+
+    return JsonlLogger, StepClock, StderrProgress
+
+
+def _sft_config(mp: ModelParams, tp: TrainParams, out_dir: Path, seed: int, has_val: bool):
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(out_dir / "checkpoints"),
+        max_steps=tp.max_steps,
+        per_device_train_batch_size=tp.batch_size,
+        per_device_eval_batch_size=tp.batch_size,
+        gradient_accumulation_steps=tp.grad_accum,
+        learning_rate=tp.learning_rate,
+        lr_scheduler_type=tp.scheduler,
+        warmup_steps=tp.warmup_ratio,  # a float < 1 is a fraction of max_steps (transformers 5)
+        optim=tp.optimizer,
+        weight_decay=tp.weight_decay,
+        max_grad_norm=tp.max_grad_norm,
+        logging_steps=tp.logging_steps,
+        eval_strategy="steps" if has_val else "no",
+        eval_steps=tp.eval_steps,
+        save_strategy="steps",
+        save_steps=tp.save_steps,
+        save_total_limit=tp.save_total_limit,
+        metric_for_best_model="eval_loss" if has_val else None,  # best checkpoint tracked and kept
+        greater_is_better=False,
+        load_best_model_at_end=bool(tp.early_stopping.patience),
+        seed=seed,
+        data_seed=seed,
+        report_to="none",  # TensorBoard is added as a callback writing to <out_dir>/tensorboard
+        max_length=None,  # rows are already within data.max_length (too-long ones were dropped and counted)
+        dataset_kwargs={"skip_prepare_dataset": True},
+        padding_free=tp.batching == "packed",
+        train_sampling_strategy="group_by_length" if tp.batching == "grouped" else "random",
+        use_cpu=not _cuda(),
+        bf16=use_bf16(mp, tp),
+        fp16=tp.mixed_precision == "fp16",
+        disable_tqdm=False,
+        remove_unused_columns=False,
+        ddp_find_unused_parameters=False,
+    )
 
 
 def train_lora(
@@ -121,61 +244,67 @@ def train_lora(
     tp: TrainParams,
     out_dir: str | Path,
     seed: int = 42,
+    callbacks: list | tuple = (),
+    progress_to_stderr: bool = False,
 ) -> tuple[dict, object]:
-    """Fine-tune a LoRA adapter with TRL's SFTTrainer on pre-tokenized rows; save the adapter; return a summary."""
+    """Fine-tune a LoRA adapter with TRL's SFTTrainer on pre-tokenized rows; save the adapter; return a summary.
+
+    Checkpoints (adapter safetensors + optimizer, scheduler and RNG states, reloaded by transformers with
+    `torch.load(weights_only=True)`) go to `<out_dir>/checkpoints` every `save_steps`, `save_total_limit` kept
+    (plus the best by validation loss). `train.resume` continues from one: in fp32 on CPU a run killed and
+    resumed ends with the same adapter as an uninterrupted one to ~1e-6 (tests/test_train_resume.py).
+    Early stopping (`train.early_stopping.patience` > 0) stops when the validation loss has not fallen by
+    `min_delta` for `patience` evaluations and saves the best checkpoint's adapter.
+    """
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from transformers import EarlyStoppingCallback, set_seed
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = out_dir / "checkpoints"
+    resume = resume_checkpoint(tp, ckpt_dir)  # before any heavy work: a bad path fails here
+    if tp.early_stopping.patience and not val_rows:
+        raise ValueError("train.early_stopping.patience > 0 needs validation rows (the val split is empty)")
     log_path = out_dir / "train_log.jsonl"
-    log_path.unlink(missing_ok=True)  # a re-run starts a fresh log
+    t_offset = 0.0
+    if resume is None:
+        log_path.unlink(missing_ok=True)  # a fresh run starts a fresh log
+    else:
+        step = json.loads((resume / "trainer_state.json").read_text())["global_step"]
+        _keep_log_until(log_path, step)
+        t_offset = max((r.get("time", 0.0) for r in read_log(log_path)), default=0.0)
+    set_seed(seed)  # the LoRA initialisation is random: same seed, same adapter
     peft_model = prepare_peft(model, mp, tp)
-    args = SFTConfig(
-        output_dir=str(out_dir / "checkpoints"),
-        max_steps=tp.max_steps,
-        per_device_train_batch_size=tp.batch_size,
-        per_device_eval_batch_size=tp.batch_size,
-        gradient_accumulation_steps=tp.grad_accum,
-        learning_rate=tp.learning_rate,
-        lr_scheduler_type=tp.scheduler,
-        warmup_steps=tp.warmup_ratio,
-        optim=tp.optimizer,
-        weight_decay=tp.weight_decay,
-        max_grad_norm=tp.max_grad_norm,
-        logging_steps=tp.logging_steps,
-        eval_strategy="steps" if val_rows else "no",
-        eval_steps=tp.eval_steps,
-        save_strategy="steps",
-        save_steps=tp.save_steps,
-        save_total_limit=tp.save_total_limit,
-        seed=seed,
-        report_to="none",
-        max_length=None,  # rows are already within data.max_length (too-long ones were dropped and counted)
-        dataset_kwargs={"skip_prepare_dataset": True},
-        train_sampling_strategy="group_by_length",
-        use_cpu=not _cuda(),
-        bf16=use_bf16(mp, tp),
-        fp16=tp.mixed_precision == "fp16",
-        disable_tqdm=False,
-        remove_unused_columns=False,
-    )
-    ds_train = Dataset.from_list(train_rows)
-    ds_val = Dataset.from_list(val_rows) if val_rows else None
-    trainer = _trainer_class(SFTTrainer)(
+    JsonlLogger, StepClock, StderrProgress = _callbacks()
+    counters = {"real": 0, "processed": 0, "seconds": 0.0}
+    cbs = [JsonlLogger(log_path, t_offset), StepClock(counters), *callbacks]
+    if tp.early_stopping.patience:
+        cbs.append(EarlyStoppingCallback(tp.early_stopping.patience, tp.early_stopping.min_delta))
+    if tp.report_to == "tensorboard":
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        cbs.append(TensorBoardCallback(SummaryWriter(log_dir=str(out_dir / "tensorboard"))))
+    args = _sft_config(mp, tp, out_dir, seed, bool(val_rows))
+    trainer = _trainer_class(_sft_trainer())(
         model=peft_model,
         args=args,
-        train_dataset=ds_train,
-        eval_dataset=ds_val,
+        train_dataset=Dataset.from_list(train_rows),
+        eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
         processing_class=tok,
-        callbacks=[_JsonlLogger(log_path)],
+        callbacks=cbs,
     )
+    trainer.counters = counters
+    if progress_to_stderr:
+        from transformers import ProgressCallback
+
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(StderrProgress())
     t0 = time.time()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds = time.time() - t0
-    adapter_dir = out_dir / "adapter"
-    peft_model.save_pretrained(adapter_dir)
-    tok.save_pretrained(adapter_dir)
+    adapter_dir = _save_adapter(trainer, out_dir / "adapter")
+    st = trainer.state
     log = read_log(log_path)
     losses = [r["loss"] for r in log if "loss" in r]
     val_losses = [r["eval_loss"] for r in log if "eval_loss" in r]
@@ -183,29 +312,69 @@ def train_lora(
     n_target = sum(sum(1 for x in r["labels"] if x != -100) for r in train_rows)
     return {
         "steps": result.global_step,
+        "max_steps": tp.max_steps,
+        "stopped_early": bool(tp.early_stopping.patience) and result.global_step < tp.max_steps,
+        "resumed_from": str(resume) if resume else None,
         "seconds": round(seconds, 1),
         "train_loss": result.training_loss,
         "first_loss": losses[0] if losses else None,
         "final_loss": losses[-1] if losses else None,
+        "first_val_loss": val_losses[0] if val_losses else None,
         "final_val_loss": val_losses[-1] if val_losses else None,
+        "best_val_loss": st.best_metric,
+        "best_step": st.best_global_step,
+        "best_checkpoint": st.best_model_checkpoint,
+        "adapter_is_best": bool(tp.early_stopping.patience) and st.best_global_step is not None,
+        "batching": tp.batching,
+        "real_token_fraction": counters["real"] / max(counters["processed"], 1),
+        "tokens_per_s": counters["real"] / counters["seconds"] if counters["seconds"] else None,
         "train_rows": len(train_rows),
         "target_token_fraction": n_target / max(n_tokens, 1),
+        **memory_stats(),
         "adapter_dir": str(adapter_dir),
+        "checkpoints": str(ckpt_dir),
         "log": str(log_path),
     }, peft_model
+
+
+def _save_adapter(trainer, adapter_dir: Path) -> Path:
+    """Adapter + tokenizer (safetensors) into `adapter_dir`, written aside then moved in (no half-written adapter)."""
+    import os
+    import shutil
+
+    tmp = adapter_dir.with_name(f".{adapter_dir.name}.tmp{os.getpid()}")
+    trainer.save_model(str(tmp))  # the main process writes; the others return
+    if trainer.is_world_process_zero():
+        if adapter_dir.exists():
+            shutil.rmtree(adapter_dir)
+        os.replace(tmp, adapter_dir)
+    trainer.accelerator.wait_for_everyone()
+    return adapter_dir
+
+
+def _sft_trainer():
+    from trl import SFTTrainer
+
+    return SFTTrainer
 
 
 def target_only_loss(model, inputs: dict, num_items_in_batch=None):
     """Causal-LM loss that applies the LM head only at positions whose next token is learned.
 
     With a 262k vocabulary the head dominates compute; prompts and tool results (label -100) never reach it.
+    Packed (padding-free) batches carry `position_ids` restarting at 0 for each example and no attention mask:
+    transformers then builds a block-diagonal causal mask (sdpa/eager) or uses varlen kernels (flash
+    attention), so examples never attend to each other.
     """
     import torch
     import torch.nn.functional as F
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     labels = inputs["labels"]
-    body_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
+    keys = ("input_ids", "attention_mask", "position_ids")
+    if "flash" in str(getattr(base.config, "_attn_implementation", "")):
+        keys += ("cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k")
+    body_inputs = {k: v for k, v in inputs.items() if k in keys}
     hidden = base.get_decoder()(**body_inputs, use_cache=False).last_hidden_state
     shift = labels[:, 1:]
     mask = shift != -100
@@ -225,15 +394,35 @@ def target_only_loss(model, inputs: dict, num_items_in_batch=None):
 
 
 def _trainer_class(base):
-    """SFTTrainer whose loss runs the LM head on target positions only (see `target_only_loss`)."""
+    """SFTTrainer whose loss runs the LM head on target positions only (see `target_only_loss`), counting real
+    and processed tokens, and adding tokens/s, the real-token fraction and memory to every training log."""
 
     class TargetOnlySFTTrainer(base):
+        counters: dict = {}
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if model.training and self.counters:
+                ids = inputs["input_ids"]
+                am = inputs.get("attention_mask")
+                self.counters["real"] += int(am.sum()) if am is not None else ids.numel()
+                self.counters["processed"] += ids.numel()
             with self.accelerator.autocast():
                 loss = target_only_loss(model, inputs, num_items_in_batch)
             if self.args.average_tokens_across_devices and num_items_in_batch is not None:
                 loss = loss * self.accelerator.num_processes
             return (loss, None) if return_outputs else loss
+
+        def log(self, logs: dict, start_time: float | None = None) -> None:
+            c = self.counters
+            if "loss" in logs and c:
+                last = c.setdefault("last", {"real": 0, "seconds": 0.0})
+                dt = c["seconds"] - last["seconds"]
+                if dt > 0:
+                    logs["tokens_per_s"] = (c["real"] - last["real"]) / dt
+                logs["real_token_fraction"] = c["real"] / max(c["processed"], 1)
+                c["last"] = {"real": c["real"], "seconds": c["seconds"]}
+            logs.update(memory_stats())
+            super().log(logs, start_time)
 
     return TargetOnlySFTTrainer
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -83,3 +85,47 @@ def test_lora_training_lowers_loss(tiny, tmp_path):
     assert (tmp_path / "adapter" / "adapter_config.json").is_file()
     log = train.read_log(summary["log"])
     assert any("eval_loss" in r for r in log) and all("step" in r for r in log)
+
+
+def test_early_stopping_stops_and_keeps_the_best(tmp_path):
+    """Training memorises CHAT's replies while validation holds the same prompts with other replies: the validation
+    loss rises after the first evaluation, so patience 1 stops training at the second (step 4 of 20) and the
+    first evaluation's checkpoint is the best one, kept and saved as the adapter."""
+    from safetensors.torch import load_file
+
+    mp = ModelParams(source="tiny_random", device="cpu")
+    model, tok = models.load_model(mp)
+    rows, _ = train.tokenize_rows(tok, [CHAT] * 8, 10_000)
+    other = [dict(m, content=m["content"].lower()[::-1]) if m["role"] == "assistant" else m for m in CHAT]
+    val, _ = train.tokenize_rows(tok, [other] * 2, 10_000)
+    tp = TrainParams(
+        max_steps=20,
+        batch_size=2,
+        learning_rate=0.05,
+        logging_steps=1,
+        eval_steps=2,
+        save_steps=2,
+        save_total_limit=1,
+        warmup_ratio=0.0,
+        scheduler="constant",
+        mixed_precision="fp32",
+        early_stopping={"patience": 1, "min_delta": 0.0},
+        lora={"r": 8, "alpha": 16, "target_modules": "all-linear"},
+    )
+    summary, _ = train.train_lora(model, tok, rows, val, mp, tp, tmp_path)
+    assert summary["stopped_early"] and summary["steps"] == 4
+    evals = {r["step"]: r["eval_loss"] for r in train.read_log(summary["log"]) if "eval_loss" in r}
+    assert list(evals) == [2, 4] and evals[4] > evals[2]
+    assert summary["best_step"] == 2 and summary["best_val_loss"] == pytest.approx(evals[2])
+    best = Path(summary["best_checkpoint"])
+    assert best.name == "checkpoint-2" and best.is_dir()  # kept despite save_total_limit=1
+    saved, kept = (
+        load_file(tmp_path / "adapter/adapter_model.safetensors"),
+        load_file(best / "adapter_model.safetensors"),
+    )
+    assert summary["adapter_is_best"] and all(torch.equal(saved[k], kept[k]) for k in kept)
+
+
+def test_early_stopping_params_are_checked():
+    with pytest.raises(ValueError, match="multiple of eval_steps"):
+        TrainParams(eval_steps=3, save_steps=4, early_stopping={"patience": 2})

@@ -7,6 +7,7 @@ Both parsers are linear-time, use no XML parser (so no entity expansion) and nev
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -46,6 +47,94 @@ class ParseResult:
     errors: list[str] = field(default_factory=list)
     has_markup: bool = False
     text: str = ""
+    lenient: bool = False  # well-formed only thanks to lenient repairs (strict parsing would reject it)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lenient JSON: the slips models (and public datasets) make
+
+MAX_LENIENT_CHARS = 200_000  # longer values are not repaired (ast on hostile text is not linear-time)
+
+
+def _strip_fence(s: str) -> str:
+    s = s.strip()
+    if s.startswith("```"):
+        nl = s.find("\n")
+        s = s[nl + 1 :] if nl != -1 else s[3:]
+        s = s.rstrip()
+        if s.endswith("```"):
+            s = s[:-3]
+    return s.strip()
+
+
+def _drop_trailing_commas(s: str) -> str:
+    """Remove `,` before `}` / `]` outside JSON strings (one linear pass)."""
+    out: list[str] = []
+    in_str = esc = False
+    n = len(s)
+    for i, ch in enumerate(s):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch == ",":
+            j = i + 1
+            while j < n and s[j] in " \t\r\n":
+                j += 1
+            if j < n and s[j] in "}]":
+                continue
+        out.append(ch)
+    return "".join(out)
+
+
+class _JsonNames(ast.NodeTransformer):
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        consts = {"true": True, "false": False, "null": None}
+        return ast.Constant(consts[node.id]) if node.id in consts else node
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ValueError("NaN or infinity is not JSON")
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        if not all(isinstance(k, str) for k in v):
+            raise ValueError("object keys must be strings")
+        return {k: _jsonable(x) for k, x in v.items()}
+    raise ValueError(f"{type(v).__name__} is not a JSON value")
+
+
+def loads_lenient(s: str) -> Any:
+    """JSON, or else JSON with common slips: a code fence around it, trailing commas, single quotes and
+    Python literals (`True`, `None`, via `ast.literal_eval`, never `eval`). Raises ValueError."""
+    if not isinstance(s, str):
+        raise ValueError(f"expected str, got {type(s).__name__}")
+    s = _strip_fence(s)
+    try:
+        return json.loads(s)
+    except (ValueError, RecursionError):
+        pass
+    if len(s) > MAX_LENIENT_CHARS:
+        raise ValueError(f"not JSON, and too long ({len(s)} chars) to repair")
+    try:
+        return json.loads(_drop_trailing_commas(s))
+    except (ValueError, RecursionError):
+        pass
+    try:
+        tree = _JsonNames().visit(ast.parse(s, mode="eval"))
+        return _jsonable(ast.literal_eval(tree.body))
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as e:
+        raise ValueError(f"not JSON nor a Python literal: {type(e).__name__}") from None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -259,8 +348,8 @@ class _Next:
 
 
 class _Scanner:
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str, lenient: bool = False) -> None:
+        self.text, self.lenient, self.repaired = text, lenient, False
         self.open_tool = _Next(text, OPEN_TOOL)
         self.open_res = _Next(text, OPEN_RES)
         self.close_tool = _Next(text, CLOSE_TOOL)
@@ -303,7 +392,8 @@ class _Scanner:
                 value, vend = _DECODER.raw_decode(seg)
             except json.JSONDecodeError as e:
                 nxt = self.close_tool(limit + len(CLOSE_TOOL))
-                if not e.msg.startswith("Unterminated string") or nxt == -1:
+                cut = e.msg.startswith("Unterminated string") or e.pos >= len(seg) - 8  # e.g. `"\u001f` + cut
+                if not cut or nxt == -1:
                     return False, None, -1
                 limit = nxt
                 continue
@@ -352,8 +442,15 @@ class _Scanner:
                     errs.append("unclosed <arguments>")
                     args_end = close
                 else:
-                    errs.append("arguments are not valid JSON")
                     args_end = ae + len(CLOSE_ARGS)
+                    try:
+                        if not self.lenient:
+                            raise ValueError
+                        args, self.repaired = loads_lenient(text[j:ae]), True
+                        if not isinstance(args, dict):
+                            errs.append(f"arguments must be a JSON object, got {type(args).__name__}")
+                    except ValueError:
+                        errs.append("arguments are not valid JSON")
             regions = [(i, a), (args_end, close)]
             nested = self.nested(args_end, close)
             if nested != -1:
@@ -381,8 +478,8 @@ class _Scanner:
         return end, ToolCall(server=server, tool=RESOURCE_TOOL, arguments={"uri": uri}), errs
 
 
-def _parse_xml(text: str) -> ParseResult:
-    sc = _Scanner(text)
+def _parse_xml(text: str, lenient: bool = False) -> ParseResult:
+    sc = _Scanner(text, lenient)
     calls: list[ToolCall] = []
     errors: list[str] = []
     prose: list[str] = []
@@ -408,17 +505,51 @@ def _parse_xml(text: str) -> ParseResult:
     if any(tok in outside for tok in _MARKUP):
         errors.append("call markup outside a complete <use_mcp_tool>/<access_mcp_resource> block")
     has_markup = any(tok in text for tok in _MARKUP)
+    ok = not errors
     return ParseResult(
-        calls=calls, well_formed=not errors, errors=errors, has_markup=has_markup, text=outside.strip()
+        calls=calls,
+        well_formed=ok,
+        errors=errors,
+        has_markup=has_markup,
+        text=outside.strip(),
+        lenient=ok and sc.repaired,
     )
 
 
-def parse(text: str) -> ParseResult:
-    """Parse one xml-dialect model turn into structured calls. Never raises."""
+def _close_dangling(text: str) -> str:
+    """Append the closers a call block cut off at the end of the text is missing (lenient parsing)."""
+    t, r = text.rfind(OPEN_TOOL), text.rfind(OPEN_RES)
+    if t > r and text.find(CLOSE_TOOL, t) == -1:
+        fix = "\n" + CLOSE_TOOL
+        a = text.find(OPEN_ARGS, t)
+        if a != -1 and text.find(CLOSE_ARGS, a) == -1:
+            fix = "\n" + CLOSE_ARGS + fix
+        return text + fix
+    if r > t and text.find(CLOSE_RES, r) == -1:
+        u = text.find("<uri>", r)
+        return text + ("</uri>" if u != -1 and text.find("</uri>", u) == -1 else "") + "\n" + CLOSE_RES
+    return text
+
+
+def parse(text: str, lenient: bool = False) -> ParseResult:
+    """Parse one xml-dialect model turn into structured calls. Never raises.
+
+    `lenient` also accepts a block cut off at the end of the text (missing `</arguments>` /
+    `</use_mcp_tool>`) and arguments with JSON slips (code fence, trailing commas, single quotes, Python
+    literals); a result that needed them has `lenient=True`.
+    """
     if not isinstance(text, str):
         return ParseResult(well_formed=False, errors=[f"expected str, got {type(text).__name__}"])
     try:
-        return _parse_xml(text)
+        strict = _parse_xml(text)
+        if strict.well_formed or not lenient:
+            return strict
+        fixed = _close_dangling(text)
+        loose = _parse_xml(fixed, lenient=True)
+        if not loose.well_formed:
+            return strict
+        loose.lenient = True
+        return loose
     except Exception as exc:  # belt and braces: scoring must never crash on model output
         return ParseResult(well_formed=False, errors=[f"parser error: {exc!r}"], has_markup=True)
 
@@ -440,19 +571,20 @@ def native_name(call_or_server: ToolCall | str, tool: str | None = None) -> str:
     return f"{call_or_server}{NATIVE_SEP}{tool}"
 
 
-def tools_for(servers: list[Server]) -> list[dict[str, Any]]:
-    """The `tools=` list (OpenAI function format) for the connected servers."""
+def tools_for(servers: list[Server], compact: bool = False) -> list[dict[str, Any]]:
+    """The `tools=` list (OpenAI function format) for the connected servers (`compact`: shorter schemas)."""
     out = []
     for s in servers:
         for t in s.tools:
-            desc = f"{s.name}: {t.description}" if t.description else s.name
+            desc = t.description if not compact else _first_sentence(t.description)
+            desc = f"{s.name}: {desc}" if desc else s.name
             out.append(
                 {
                     "type": "function",
                     "function": {
                         "name": native_name(s.name, t.name),
                         "description": desc,
-                        "parameters": t.inputSchema,
+                        "parameters": _compact_schema(t.inputSchema) if compact else t.inputSchema,
                     },
                 }
             )
@@ -480,9 +612,21 @@ def _call_id(seed: str, k: int) -> str:
     return hashlib.sha1(f"{seed}:{k}".encode()).hexdigest()[:9]
 
 
-def _native_chat(example: Example) -> list[dict[str, Any]]:
+def chat_tools(chat: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The `tools=` list a native chat carries on its system message (None for xml chats)."""
+    return chat[0].get("tools") if chat and chat[0].get("role") == "system" else None
+
+
+def _native_chat(example: Example, compact: bool = False) -> list[dict[str, Any]]:
+    """OpenAI-style messages; the system message also carries `tools` (see `chat_tools`): our templates read
+    it there when `apply_chat_template` gets no `tools=`, so every caller renders the tools."""
     names = ", ".join(s.name for s in example.servers)
-    out: list[dict[str, Any]] = [{"role": "system", "content": NATIVE_SYSTEM.format(servers=names)}]
+    system = {
+        "role": "system",
+        "content": NATIVE_SYSTEM.format(servers=names),
+        "tools": tools_for(example.servers, compact),
+    }
+    out: list[dict[str, Any]] = [system]
     pending: list[tuple[ToolCall, str]] = []
     k = 0
     for m in example.messages:
@@ -518,68 +662,257 @@ def _native_chat(example: Example) -> list[dict[str, Any]]:
     return out
 
 
-def _native_call(obj: Any, errors: list[str]) -> ToolCall | None:
-    if not isinstance(obj, dict):
-        return None
+# Native dialect: parsing. Each chat-template family has its own call markup (see models.CHAT_TEMPLATES):
+#   mistral  `[TOOL_CALLS][{"name": ..., "arguments": {...}, "id": ...}]`  (also v11 `[TOOL_CALLS]name[ARGS]{...}`)
+#   chatml   `<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>`  (Qwen / Hermes)
+#   gemma    ```` ```tool_call\n{"name": ..., "arguments": {...}}\n``` ````
+#   llama    bare `{"name": ..., "parameters": {...}}` objects, one per line (Llama 3.1 JSON tool calling)
+
+FAMILIES = ("gemma", "mistral", "llama", "chatml")
+_OPENERS = {"[TOOL_CALLS]": "mistral", "<tool_call>": "chatml", "```tool_call": "gemma"}
+_CLOSERS = {"chatml": "</tool_call>", "gemma": "```"}
+_PY_TAG = "<|python_tag|>"
+_NATIVE_MARKUP = ("[TOOL_CALLS]", "<tool_call>", "</tool_call>", "```tool_call", "[ARGS]", _PY_TAG)
+_BARE_START = re.compile(r'(?:\[\s*)?\{\s*"')  # where a bare JSON call (or a list of them) may start
+
+
+def _native_call(obj: Any, errors: list[str], lenient: bool) -> tuple[ToolCall | None, bool]:
+    """A call object (`{"name", "arguments"|"parameters"}`, or OpenAI's `{"function": {...}}`) -> (call, repaired)."""
+    repaired = False
     if isinstance(obj.get("function"), dict):
         obj = obj["function"]
     name = obj.get("name")
     if not isinstance(name, str) or not name:
-        return None
+        errors.append("call object without a function name")
+        return None, False
     args = obj.get("arguments", obj.get("parameters", {}))
-    if isinstance(args, str):
+    if isinstance(args, str):  # OpenAI style: arguments as a JSON string
         try:
             args = json.loads(args) if args.strip() else {}
         except (ValueError, RecursionError):
-            errors.append(f"arguments of {name!r} are not valid JSON")
-            return None
+            try:
+                if not lenient:
+                    raise ValueError
+                args, repaired = loads_lenient(args), True
+            except ValueError:
+                errors.append(f"arguments of {name!r} are not valid JSON")
+                return None, False
     if not isinstance(args, dict):
-        errors.append(f"arguments of {name!r} must be a JSON object")
-        return None
+        errors.append(f"arguments of {name!r} must be a JSON object, got {type(args).__name__}")
+        return None, False
     server, sep, tool = name.partition(NATIVE_SEP)
-    if not sep:
-        errors.append(f"function name {name!r} has no '{NATIVE_SEP}' server prefix")
-        server, tool = "", name
-    return ToolCall(server=server, tool=tool, arguments=args)
+    if not sep or not server or not tool:
+        errors.append(f"function name {name!r} is not '<server>{NATIVE_SEP}<tool>'")
+        return None, False
+    return ToolCall(server=server, tool=tool, arguments=args), repaired
 
 
-def _parse_native(text: str) -> ParseResult:
-    calls: list[ToolCall] = []
-    errors: list[str] = []
-    pos, failures, n = 0, 0, len(text)
-    has_markup = "<tool_call>" in text or "[TOOL_CALLS]" in text
-    next_obj, next_list = _Next(text, "{"), _Next(text, "[{")
-    while pos < n and failures < 64:
-        starts = [p for p in (next_obj(pos), next_list(pos)) if p != -1]
-        if not starts:
-            break
-        start = min(starts)
+class _NativeScanner:
+    def __init__(self, text: str, family: str | None, lenient: bool) -> None:
+        self.text, self.family, self.lenient = text, family, lenient
+        self.n = len(text)
+        self.openers = {tok: _Next(text, tok) for tok in _OPENERS}
+        self.closers = {tok: _Next(text, tok) for tok in set(_CLOSERS.values())}
+        self.args_tag = _Next(text, "[ARGS]")
+        self.bare_at, self.bare_hit = 0, -2  # cached regex search for a bare JSON call start
+        self.errors: list[str] = []
+        self.items: list[tuple[Any, bool]] = []  # (call object, repaired)
+        self.repaired = False
+        self.budget = 4 * self.n + 10_000  # characters failed JSON decodes may scan: keeps parsing linear
+
+    def ws(self, i: int) -> int:
+        return _WS.match(self.text, i).end()
+
+    def bare_start(self, pos: int) -> int:
+        if not (pos >= self.bare_at and (self.bare_hit == -1 or self.bare_hit >= pos)):
+            m = _BARE_START.search(self.text, pos)
+            self.bare_at, self.bare_hit = pos, (m.start() if m else -1)
+        return self.bare_hit
+
+    def decode(self, i: int) -> tuple[bool, Any, int]:
+        """raw_decode of the JSON value at i -> (ok, value, end).
+
+        Decodes growing slices (a JSONDecodeError counts lines up to its position, so decoding the whole
+        text would cost O(position) per error); a failure is charged to the budget by the characters it
+        sliced, and a RecursionError (absurd nesting) spends it all.
+        """
+        w, spent = 256, 0
+        while True:
+            hi = min(self.n, i + w)
+            seg = self.text[i:hi]
+            spent += len(seg)
+            try:
+                value, end = _DECODER.raw_decode(seg)
+                return True, value, i + end
+            except json.JSONDecodeError as e:
+                cut = hi < self.n and (e.pos >= len(seg) - 8 or e.msg.startswith("Unterminated string"))
+                if not cut:
+                    self.budget -= spent
+                    return False, None, -1
+                w *= 4
+            except (ValueError, RecursionError):
+                self.budget -= 2 * self.n + spent
+                return False, None, -1
+
+    def lenient_value(self, lo: int, hi: int) -> tuple[bool, Any]:
+        if not self.lenient:
+            return False, None
         try:
-            value, end = _DECODER.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            failures += 1
-            pos = start + 1
-            continue
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, dict) and ("name" in item or "function" in item):
-                has_markup = True
-                call = _native_call(item, errors)
-                if call is not None:
-                    calls.append(call)
-        pos = end
-    if "<tool_call>" in text and not calls and not errors:
-        errors.append("<tool_call> without a JSON call object")
-    return ParseResult(calls=calls, well_formed=not errors, errors=errors, has_markup=has_markup)
+            return True, loads_lenient(self.text[lo:hi])
+        except ValueError:
+            return False, None
+
+    def tagged(self, i: int, family: str) -> int:
+        """After `<tool_call>` / ```` ```tool_call ````: one JSON object, then the closer. Returns the resume position."""
+        close_tok = _CLOSERS[family]
+        close = self.closers[close_tok]
+        k = self.ws(i)
+        ok, value, vend = self.decode(k)
+        if ok:
+            m = self.ws(vend)
+            if self.text.startswith(close_tok, m):
+                self.items.append((value, False))
+                return m + len(close_tok)
+            if m == self.n:  # the text ends without the closer
+                if self.lenient:
+                    self.items.append((value, True))
+                else:
+                    self.errors.append(f"unclosed {family} tool-call block (no {close_tok})")
+                return self.n
+            self.errors.append(f"text after the JSON call in a {family} tool-call block")
+            c = close(vend)
+            return c + len(close_tok) if c != -1 else self.n
+        c = close(k)
+        hi = c if c != -1 else self.n
+        good, value = self.lenient_value(k, hi)
+        if good:
+            self.items.append((value, True))
+        else:
+            self.errors.append(f"{family} tool-call block does not hold a JSON call object")
+        return c + len(close_tok) if c != -1 else self.n
+
+    def mistral(self, i: int) -> int:
+        """After `[TOOL_CALLS]`: a JSON list (or object) of calls, or v11's `name[ARGS]{...}`."""
+        text = self.text
+        k = self.ws(i)
+        if k < self.n and text[k] in "[{":
+            ok, value, vend = self.decode(k)
+            if ok:
+                self.items += [(v, False) for v in (value if isinstance(value, list) else [value])]
+                return vend
+            nxt = self.openers["[TOOL_CALLS]"](k)
+            good, value = self.lenient_value(k, nxt if nxt != -1 else self.n)
+            if good:
+                self.items += [(v, True) for v in (value if isinstance(value, list) else [value])]
+                return nxt if nxt != -1 else self.n
+            self.errors.append("[TOOL_CALLS] is not followed by a JSON list of calls")
+            return k
+        a = self.args_tag(k)
+        name = text[k:a] if a != -1 and a - k <= 256 else ""
+        name = name.split("[CALL_ID]")[0]
+        if not name or any(ch.isspace() or ch in "[]{}" for ch in name):
+            self.errors.append("[TOOL_CALLS] is not followed by a JSON list of calls or name[ARGS]{...}")
+            return k
+        j = self.ws(a + len("[ARGS]"))
+        ok, value, vend = self.decode(j)
+        if ok:
+            self.items.append(({"name": name, "arguments": value}, False))
+            return vend
+        self.errors.append(f"[ARGS] of {name!r} are not valid JSON")
+        return j
+
+    def bare(self, start: int, prose: list[str], pos: int) -> int:
+        """A bare JSON call object or list of them (Llama 3.1) at `start`; returns the resume position."""
+        text = self.text
+        ok, value, end = self.decode(start)
+        if not ok:
+            prose.append(text[pos : start + 1])
+            return start + 1
+        objs = value if isinstance(value, list) else [value]
+        if not (objs and all(isinstance(o, dict) and ("name" in o or "function" in o) for o in objs)):
+            prose.append(text[pos:end])  # JSON that is not a call: prose
+            return end
+        prose.append(text[pos:start])
+        if self.family in (None, "llama"):
+            self.items += [(o, False) for o in objs]
+        elif self.lenient:
+            self.items += [(o, True) for o in objs]
+        else:
+            self.errors.append(f"call JSON without the {self.family} tool-call markup")
+        return end
+
+    def run(self) -> ParseResult:
+        text, family = self.text, self.family
+        prose: list[str] = []
+        pos = 0
+        while True:
+            if self.budget <= 0:
+                self.errors.append("gave up: too much malformed tool-call JSON")
+                prose.append(text[pos:])
+                break
+            hits = [(p, tok) for tok, f in self.openers.items() if (p := f(pos)) != -1]
+            if (b := self.bare_start(pos)) != -1:
+                hits.append((b, ""))
+            if not hits:
+                prose.append(text[pos:])
+                break
+            start, tok = min(hits)
+            if not tok:
+                pos = self.bare(start, prose, pos)
+                continue
+            prose.append(text[pos:start])
+            fam = _OPENERS[tok]
+            before = len(self.items)
+            if fam == "mistral":
+                pos = self.mistral(start + len(tok))
+            else:
+                pos = self.tagged(start + len(tok), fam)
+            if family is not None and fam != family and len(self.items) > before:
+                if self.lenient:
+                    self.items[before:] = [(v, True) for v, _ in self.items[before:]]
+                else:
+                    self.errors.append(f"{tok} is not the {family} tool-call format")
+                    del self.items[before:]
+        outside = "".join(prose).replace(_PY_TAG, "")
+        calls: list[ToolCall] = []
+        for value, rep in self.items:
+            if not isinstance(value, dict):
+                self.errors.append(f"a tool call must be a JSON object, got {type(value).__name__}")
+                continue
+            call, rep2 = _native_call(value, self.errors, self.lenient)
+            if call is not None:
+                calls.append(call)
+                self.repaired |= rep or rep2
+        if any(tok in outside for tok in ("</tool_call>", "[ARGS]")):
+            self.errors.append("tool-call markup outside a complete call block")
+        has_markup = bool(self.items) or any(tok in text for tok in _NATIVE_MARKUP)
+        ok = not self.errors
+        return ParseResult(
+            calls=calls,
+            well_formed=ok,
+            errors=self.errors,
+            has_markup=has_markup,
+            text=outside.strip(),
+            lenient=ok and self.repaired,
+        )
 
 
-def parse_native(text: str) -> ParseResult:
-    """Leniently read JSON tool-call objects (`{"name": ..., "arguments": ...}`, bare, in lists or tags)."""
+def parse_native(text: str, family: str | None = None, lenient: bool = False) -> ParseResult:
+    """Parse a native-dialect model turn. Never raises.
+
+    `family` (gemma / mistral / llama / chatml, as `models.CHAT_TEMPLATES`) makes other families' markup an
+    error; None accepts any of them (tagged blocks win over bare JSON). `lenient` also accepts a missing
+    closer at the end of the text, code-fenced or bare JSON where tags are expected, another family's
+    markup, and JSON slips (trailing commas, single quotes, Python literals); a result that needed any of
+    these has `lenient=True`, so metrics can count strict and lenient separately.
+    """
     if not isinstance(text, str):
         return ParseResult(well_formed=False, errors=[f"expected str, got {type(text).__name__}"])
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"unknown chat-template family {family!r}; expected one of {FAMILIES}")
     try:
-        return _parse_native(text)
-    except Exception as exc:
+        return _NativeScanner(text, family, lenient).run()
+    except Exception as exc:  # scoring must never crash on model output
         return ParseResult(well_formed=False, errors=[f"parser error: {exc!r}"], has_markup=True)
 
 
@@ -589,7 +922,7 @@ def parse_native(text: str) -> ParseResult:
 def to_chat(example: Example, dialect: str = "xml", compact: bool = False) -> list[dict[str, Any]]:
     """Chat messages for a chat template: system/user/assistant in xml (tool results become user turns)."""
     if dialect == "native":
-        return _native_chat(example)
+        return _native_chat(example, compact)
     if dialect != "xml":
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
     out: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(example.servers, compact)}]
@@ -605,6 +938,12 @@ def to_chat(example: Example, dialect: str = "xml", compact: bool = False) -> li
     return out
 
 
-def parse_turn(text: str, dialect: str = "xml") -> ParseResult:
-    """Parse a model turn in the given dialect."""
-    return parse_native(text) if dialect == "native" else parse(text)
+def parse_turn(
+    text: str, dialect: str = "xml", family: str | None = None, lenient: bool = False
+) -> ParseResult:
+    """Parse a model turn in the given dialect (`family`: the chat template's, for native; None detects it)."""
+    if dialect == "native":
+        return parse_native(text, family, lenient)
+    if dialect != "xml":
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+    return parse(text, lenient)

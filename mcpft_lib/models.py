@@ -12,29 +12,106 @@ from pathlib import Path
 
 from .config import ModelParams
 
-# Chat templates for tokenizers that ship none (Gemma's GGUF has none). Each starts with the BOS token
-# (the tokenizers below do not add it themselves when a template is applied) and supports a system turn.
+# Chat templates for tokenizers that ship none (Gemma's GGUF has none) or when params name one. Each starts
+# with the BOS token (the tokenizers below do not add it themselves when a template is applied), supports a
+# system turn, and renders `tools=` / assistant `tool_calls` / `tool` messages in its family's own format
+# (parsed back by `dialects.parse_native`). When no `tools=` is passed they are read from the system message's
+# `tools` key (how `dialects.to_chat(..., "native")` carries them). All are prefix-stable: rendering
+# messages[:k] with the generation prompt is a prefix of rendering messages (what assistant-only labels need),
+# so tools are listed once at the start (Mistral's own templates put them before the last user turn instead).
+_T_TOOLS = (
+    "{% set tools = tools if tools else (messages[0]['tools'] if messages and messages[0]['role'] == 'system'"
+    " and messages[0]['tools'] is defined else none) %}"
+    "{% set sys = messages[0]['content'] if messages and messages[0]['role'] == 'system' else '' %}"
+    "{% set rest = messages[1:] if messages and messages[0]['role'] == 'system' else messages %}"
+)
+# one call as JSON: {"name": ..., "<key>": {...}} (arguments may be a dict or an OpenAI-style JSON string)
+_T_CALL = (
+    "{% macro call_json(tc, key) %}{% set f = tc['function'] if tc['function'] is defined else tc %}"
+    "{{ '{\"name\": ' + (f['name'] | tojson) + ', \"' + key + '\": ' }}"
+    "{% if f['arguments'] is string %}{{ f['arguments'] }}{% else %}{{ f['arguments'] | tojson }}{% endif %}"
+    "{{ '}' }}{% endmacro %}"
+)
 CHAT_TEMPLATES = {
+    # Gemma 3 turns (user/model; system text and the tool list open the first user turn); calls as JSON in
+    # ```tool_call fences, results in ```tool_output fences in a user turn (as Gemma function-calling guides do)
     "gemma": (
-        "{{ bos_token }}{% for m in messages %}{% if m['role'] != 'system' %}"
-        "{{ '<start_of_turn>' + ('model' if m['role'] == 'assistant' else 'user') + '\n' }}"
-        "{% if loop.index0 == 1 and messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\n\n' }}{% endif %}"
-        "{{ m['content'] | trim }}{{ '<end_of_turn>\n' }}{% endif %}{% endfor %}"
+        "{{ bos_token }}" + _T_TOOLS + _T_CALL + "{% set pre %}{% if sys %}{{ sys + '\n\n' }}{% endif %}"
+        "{% if tools %}{{ 'You have access to functions. To call one, reply with a JSON object in a tool_call "
+        'code block:\n```tool_call\n{"name": function name, "arguments": dictionary of argument name and its '
+        "value}\n```\nResults come back in a tool_output code block. The functions:\n' }}"
+        "{% for t in tools %}{{ (t | tojson) + '\n' }}{% endfor %}{{ '\n' }}{% endif %}{% endset %}"
+        "{% for m in rest %}"
+        "{% if m['role'] == 'assistant' %}{% set c = (m['content'] or '') | trim %}"
+        "{{ '<start_of_turn>model\n' + c }}"
+        "{% for tc in (m['tool_calls'] or []) %}{{ ('\n\n' if c else '') if loop.first else '\n' }}"
+        "{{ '```tool_call\n' + call_json(tc, 'arguments') + '\n```' }}{% endfor %}{{ '<end_of_turn>\n' }}"
+        "{% elif m['role'] == 'tool' %}"
+        "{% if loop.first or rest[loop.index0 - 1]['role'] != 'tool' %}{{ '<start_of_turn>user\n' }}"
+        "{% if loop.first %}{{ pre }}{% endif %}{% else %}{{ '\n' }}{% endif %}"
+        "{{ '```tool_output\n' + (m['content'] | trim) + '\n```' }}"
+        "{% if loop.last or rest[loop.index0 + 1]['role'] != 'tool' %}{{ '<end_of_turn>\n' }}{% endif %}"
+        "{% else %}{{ '<start_of_turn>user\n' }}{% if loop.first %}{{ pre }}{% endif %}"
+        "{{ (m['content'] | trim) + '<end_of_turn>\n' }}{% endif %}{% endfor %}"
         "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
     ),
+    # Mistral v7 / Devstral: [AVAILABLE_TOOLS] JSON list, [TOOL_CALLS][{name, arguments, id}], [TOOL_RESULTS]
     "mistral": (
-        "{{ bos_token }}{% for m in messages %}"
-        "{% if m['role'] == 'system' %}{{ '[SYSTEM_PROMPT]' + m['content'] + '[/SYSTEM_PROMPT]' }}"
-        "{% elif m['role'] == 'assistant' %}{{ m['content'] + eos_token }}"
+        "{{ bos_token }}"
+        + _T_TOOLS
+        + _T_CALL
+        + "{% if sys %}{{ '[SYSTEM_PROMPT]' + sys + '[/SYSTEM_PROMPT]' }}{% endif %}"
+        "{% if tools %}{{ '[AVAILABLE_TOOLS]' + (tools | tojson) + '[/AVAILABLE_TOOLS]' }}{% endif %}"
+        "{% for m in rest %}"
+        "{% if m['role'] == 'assistant' %}{{ m['content'] or '' }}"
+        "{% if m['tool_calls'] %}{{ '[TOOL_CALLS][' }}{% for tc in m['tool_calls'] %}"
+        "{{ (', ' if not loop.first else '') + call_json(tc, 'arguments')[:-1] }}"
+        "{% if tc['id'] is defined %}{{ ', \"id\": ' + (tc['id'] | tojson) }}{% endif %}{{ '}' }}{% endfor %}"
+        "{{ ']' }}{% endif %}{{ eos_token }}"
+        "{% elif m['role'] == 'tool' %}{{ '[TOOL_RESULTS]{\"content\": ' + (m['content'] | tojson) }}"
+        "{% if m['tool_call_id'] is defined %}{{ ', \"call_id\": ' + (m['tool_call_id'] | tojson) }}{% endif %}"
+        "{{ '}[/TOOL_RESULTS]' }}"
+        "{% elif m['role'] == 'system' %}{{ '[SYSTEM_PROMPT]' + m['content'] + '[/SYSTEM_PROMPT]' }}"
         "{% else %}{{ '[INST]' + m['content'] + '[/INST]' }}{% endif %}{% endfor %}"
     ),
+    # Llama 3.1 JSON tool calling: tools as JSON in the system turn, calls as {"name", "parameters"} objects,
+    # results in `ipython` turns
     "llama": (
-        "{{ bos_token }}{% for m in messages %}"
-        "{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\n\n' }}{{ m['content'] | trim }}{{ '<|eot_id|>' }}"
-        "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+        "{{ bos_token }}" + _T_TOOLS + _T_CALL + "{% if sys or tools %}"
+        "{{ '<|start_header_id|>system<|end_header_id|>\n\n' + (sys | trim) }}"
+        "{% if tools %}{{ ('\n\n' if sys else '') + 'You have access to the following functions. To call one, "
+        'respond with a JSON object in the format {"name": function name, "parameters": dictionary of '
+        "argument name and its value}, one call per line. Do not use variables.' }}"
+        "{% for t in tools %}{{ '\n\n' + (t | tojson(indent=4)) }}{% endfor %}{% endif %}"
+        "{{ '<|eot_id|>' }}{% endif %}"
+        "{% for m in rest %}"
+        "{% if m['role'] == 'assistant' %}{% set c = (m['content'] or '') | trim %}"
+        "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' + c }}"
+        "{% for tc in (m['tool_calls'] or []) %}{{ ('\n\n' if c else '') if loop.first else '\n' }}"
+        "{{ call_json(tc, 'parameters') }}{% endfor %}{{ '<|eot_id|>' }}"
+        "{% else %}{{ '<|start_header_id|>' + ('ipython' if m['role'] == 'tool' else m['role']) }}"
+        "{{ '<|end_header_id|>\n\n' + (m['content'] | trim) + '<|eot_id|>' }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
     ),
+    # ChatML with Qwen2.5 / Hermes tool calling: <tools> in the system turn, <tool_call>{json}</tool_call>,
+    # consecutive results grouped in one user turn as <tool_response> blocks
     "chatml": (
-        "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+        _T_TOOLS + _T_CALL + "{% if sys or tools %}{{ '<|im_start|>system\n' + sys }}"
+        "{% if tools %}{{ ('\n\n' if sys else '') + '# Tools\n\nYou may call one or more functions to assist "
+        "with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n"
+        "<tools>' }}{% for t in tools %}{{ '\n' + (t | tojson) }}{% endfor %}"
+        "{{ '\n</tools>\n\nFor each function call, return a json object with function name and arguments "
+        'within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
+        "<args-json-object>}\n</tool_call>' }}{% endif %}{{ '<|im_end|>\n' }}{% endif %}"
+        "{% for m in rest %}"
+        "{% if m['role'] == 'assistant' %}{% set c = m['content'] or '' %}{{ '<|im_start|>assistant\n' + c }}"
+        "{% for tc in (m['tool_calls'] or []) %}{{ '\n' if (c or not loop.first) else '' }}"
+        "{{ '<tool_call>\n' + call_json(tc, 'arguments') + '\n</tool_call>' }}{% endfor %}{{ '<|im_end|>\n' }}"
+        "{% elif m['role'] == 'tool' %}"
+        "{% if loop.first or rest[loop.index0 - 1]['role'] != 'tool' %}{{ '<|im_start|>user' }}{% endif %}"
+        "{{ '\n<tool_response>\n' + m['content'] + '\n</tool_response>' }}"
+        "{% if loop.last or rest[loop.index0 + 1]['role'] != 'tool' %}{{ '<|im_end|>\n' }}{% endif %}"
+        "{% else %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endif %}{% endfor %}"
         "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
     ),
 }

@@ -57,7 +57,7 @@ def _write(tmp_path, text):
         ("model:\n  device: cpu\ntrain:\n  optimizer: paged_adamw_8bit\n", "needs a GPU"),
         ("train:\n  mixed_precision: no\n", "train.mixed_precision"),
         ("export:\n  formats: [gguf_q8_0]\n", "not built yet"),
-        ("data:\n  dialect: native\n", "data.dialect"),
+        ("data:\n  dialect: yaml\n", "data.dialect"),
     ],
 )
 def test_bad_params_name_key_and_file(tmp_path, text, needle):

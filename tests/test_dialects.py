@@ -344,7 +344,389 @@ def test_parse_native(text: str) -> None:
 def test_parse_native_lenient_errors() -> None:
     assert parse_native("no call here").calls == []
     r = parse_native('{"name": "get_current_time", "arguments": {}}')
-    assert r.calls == [ToolCall(server="", tool="get_current_time")] and not r.well_formed
+    assert r.calls == [] and not r.well_formed and "server" in r.errors[0]
     r = parse_native('{"name": "a__b", "arguments": "{bad"}')
     assert r.calls == [] and not r.well_formed
     assert json.loads(json.dumps(parse_native("<tool_call>oops</tool_call>").errors))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Native dialect: every chat-template family renders calls its own way and parses them back
+
+
+def _render(family: str, messages: list[dict], gen: bool = False) -> str:
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    from mcpft_lib.models import CHAT_TEMPLATES
+
+    out, _ = render_jinja_template(
+        [messages],
+        chat_template=CHAT_TEMPLATES[family],
+        bos_token="<bos>",
+        eos_token="</s>",
+        add_generation_prompt=gen,
+    )
+    return out[0]
+
+
+_TURN_END = {"gemma": "<end_of_turn>\n", "mistral": "</s>", "llama": "<|eot_id|>", "chatml": "<|im_end|>\n"}
+
+
+def _emit(family: str, content: str, calls: list[ToolCall]) -> str:
+    """What a model that learned `family`'s template emits for an assistant turn (turn end removed)."""
+    ctx = [{"role": "system", "content": "S", "tools": tools_for([TIME])}, {"role": "user", "content": "u"}]
+    asst: dict = {"role": "assistant", "content": content}
+    if calls:
+        asst["tool_calls"] = [
+            {
+                "id": f"call{k:05d}",
+                "type": "function",
+                "function": {"name": dialects.native_name(c), "arguments": c.arguments},
+            }
+            for k, c in enumerate(calls)
+        ]
+    prompt, full = _render(family, ctx, gen=True), _render(family, [*ctx, asst])
+    assert full.startswith(prompt)
+    reply = full[len(prompt) :]
+    assert reply.endswith(_TURN_END[family])
+    return reply[: -len(_TURN_END[family])]
+
+
+FAMILIES = dialects.FAMILIES
+EXPECTED_CALL_TEXT = {
+    "gemma": '```tool_call\n{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}\n```',
+    "mistral": '[TOOL_CALLS][{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}, "id": "call00000"}]',
+    "llama": '{"name": "time__get_current_time", "parameters": {"timezone": "UTC"}}',
+    "chatml": '<tool_call>\n{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}\n</tool_call>',
+}
+UTC = ToolCall(server="time", tool="get_current_time", arguments={"timezone": "UTC"})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_native_render_exact_and_parse(family: str) -> None:
+    text = _emit(family, "", [UTC])
+    assert text == EXPECTED_CALL_TEXT[family]
+    for fam in (family, None):
+        r = dialects.parse_turn(text, "native", family=fam)
+        assert r.well_formed and r.calls == [UTC] and r.text == "" and r.has_markup and not r.lenient, (
+            r.errors
+        )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_native_tools_and_results_in_family_format(family: str) -> None:
+    chat = to_chat(_example(), "native")
+    text = _render(family, chat)
+    assert "time__get_current_time" in text.split("Time in Berlin?")[0]  # tools listed before the user turn
+    marks = {
+        "gemma": ("```tool_output\nError:\nInvalid timezone\n```",),
+        "mistral": (
+            "[AVAILABLE_TOOLS][{",
+            '[TOOL_RESULTS]{"content": "Error:\\nInvalid timezone", "call_id": ',
+        ),
+        "llama": ("<|start_header_id|>ipython<|end_header_id|>\n\nError:\nInvalid timezone<|eot_id|>",),
+        "chatml": (
+            "<tools>\n{",
+            "<|im_start|>user\n<tool_response>\nError:\nInvalid timezone\n</tool_response><|im_end|>",
+        ),
+    }[family]
+    for m in marks:
+        assert m in text
+    # passing tools= explicitly renders the same as carrying them on the system message
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    from mcpft_lib.models import CHAT_TEMPLATES
+
+    bare = [{k: v for k, v in m.items() if k != "tools"} for m in chat]
+    out, _ = render_jinja_template(
+        [bare],
+        tools=dialects.chat_tools(chat),
+        chat_template=CHAT_TEMPLATES[family],
+        bos_token="<bos>",
+        eos_token="</s>",
+    )
+    assert out[0] == text
+    assert "Get current time" not in _render(family, bare)  # no tools: none listed
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_native_templates_prefix_stable(family: str) -> None:
+    chat = to_chat(_example(), "native")
+    for k in range(1, len(chat) + 1):
+        if chat[k - 1]["role"] == "assistant":
+            prompt = _render(family, chat[: k - 1], gen=True)
+            assert _render(family, chat[:k]).startswith(prompt)
+            assert _render(family, chat).startswith(_render(family, chat[:k]))
+
+
+def test_native_multi_call_and_text_round_trip() -> None:
+    c2 = ToolCall(server="fs", tool="read_file", arguments={"path": "/a"})
+    for family in FAMILIES:
+        text = _emit(family, "Let me look.", [UTC, c2])
+        r = dialects.parse_native(text, family)
+        assert r.well_formed and r.calls == [UTC, c2] and r.text == "Let me look.", (family, text, r)
+
+
+@pytest.mark.parametrize(
+    ("family", "text"),
+    [
+        ("mistral", '[TOOL_CALLS]time__get_current_time[ARGS]{"timezone": "UTC"}'),  # v11 format
+        ("mistral", '[TOOL_CALLS]time__get_current_time[CALL_ID]abc123def[ARGS]{"timezone": "UTC"}'),
+        ("llama", '<|python_tag|>{"name": "time__get_current_time", "parameters": {"timezone": "UTC"}}'),
+        ("llama", '[{"name": "time__get_current_time", "parameters": {"timezone": "UTC"}}]'),
+        (
+            "chatml",
+            '<tool_call>{"name": "time__get_current_time", "arguments": "{\\"timezone\\": \\"UTC\\"}"}</tool_call>',
+        ),
+    ],
+)
+def test_native_variants(family: str, text: str) -> None:
+    r = dialects.parse_native(text, family)
+    assert r.well_formed and r.calls == [UTC] and not r.lenient, r.errors
+
+
+def test_native_family_mismatch_is_strict_error_lenient_ok() -> None:
+    text = EXPECTED_CALL_TEXT["chatml"]
+    r = dialects.parse_native(text, "mistral")
+    assert not r.well_formed and r.calls == [] and "not the mistral" in r.errors[0]
+    r = dialects.parse_native(text, "mistral", lenient=True)
+    assert r.well_formed and r.lenient and r.calls == [UTC]
+    r = dialects.parse_native(EXPECTED_CALL_TEXT["llama"].replace("parameters", "arguments"), "chatml")
+    assert not r.well_formed and "without the chatml" in r.errors[0]
+    with pytest.raises(ValueError, match="family"):
+        dialects.parse_native("x", "qwen")
+
+
+_AWKWARD = [
+    '"',
+    "'",
+    "\\",
+    "\n",
+    "\t",
+    "\u2028",
+    "日本",
+    "🚀",
+    "</arguments>",
+    "<arguments>",
+    "</use_mcp_tool>",
+    "<use_mcp_tool>",
+    "[TOOL_CALLS]",
+    "[ARGS]",
+    "<tool_call>",
+    "</tool_call>",
+    "```",
+    "```tool_call\n",
+    "<|eot_id|>",
+    "&amp;",
+    "]",
+    "}",
+    "{",
+]
+_awk_text = st.lists(st.sampled_from(_AWKWARD) | st.text(max_size=6), max_size=6).map("".join)
+_awk_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _awk_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_awk_text, inner, max_size=3),
+    max_leaves=10,
+)
+_native_names = st.from_regex(r"[a-z][a-z0-9_\-]{0,15}", fullmatch=True).filter(
+    lambda s: NATIVE_SEP not in s and not s.endswith("_")
+)
+NATIVE_SEP = dialects.NATIVE_SEP
+_awk_calls = st.builds(
+    ToolCall, server=_native_names, tool=_names, arguments=st.dictionaries(_awk_text, _awk_json, max_size=4)
+)
+_MARKERS = dialects._MARKUP + dialects._NATIVE_MARKUP + ("<access_mcp_resource", "```", "{", "[")
+_prose = st.text(max_size=30).filter(lambda t: not any(m in t for m in _MARKERS))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FAMILIES), _prose, st.lists(_awk_calls, min_size=0, max_size=2))
+def test_property_native_round_trip(family: str, content: str, calls: list[ToolCall]) -> None:
+    text = _emit(family, content, calls)
+    for fam in (family, None):
+        r = dialects.parse_native(text, fam)
+        assert r.well_formed, (family, text, r.errors)
+        assert r.calls == calls
+        assert r.text == content.strip()
+        assert not r.lenient
+        assert dialects.parse_native(text, fam, lenient=True).calls == calls
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.builds(
+        ToolCall, server=_names, tool=_names, arguments=st.dictionaries(_awk_text, _awk_json, max_size=4)
+    )
+)
+def test_property_xml_round_trip_awkward(c: ToolCall) -> None:
+    for lenient in (False, True):
+        r = parse(render_call(c), lenient=lenient)
+        assert r.well_formed and r.calls == [c] and not r.lenient, r.errors
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lenient parsing: accepted, and flagged, so metrics count strict and lenient separately
+
+_ARGS_OK = {"timezone": "UTC", "n": 1, "flag": True, "x": None}
+_BLOCK = "<use_mcp_tool>\n<server_name>time</server_name>\n<tool_name>get_current_time</tool_name>\n<arguments>\n{}\n</arguments>\n</use_mcp_tool>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _BLOCK.format(json.dumps(_ARGS_OK)).removesuffix("\n</use_mcp_tool>"),  # cut at the end
+        _BLOCK.format(json.dumps(_ARGS_OK)).removesuffix("\n</arguments>\n</use_mcp_tool>"),
+        _BLOCK.format("{'timezone': 'UTC', 'n': 1, 'flag': True, 'x': None}"),  # Python literal
+        _BLOCK.format('{"timezone": "UTC", "n": 1, "flag": true, "x": null,}'),  # trailing comma
+        _BLOCK.format('```json\n{"timezone": "UTC", "n": 1, "flag": true, "x": null}\n```'),  # fenced
+        "Sure:\n"
+        + _BLOCK.format("{'timezone': 'UTC', 'n': 1, 'flag': true, 'x': null}").removesuffix(
+            "</use_mcp_tool>"
+        ),
+    ],
+)
+def test_xml_lenient(text: str) -> None:
+    strict = parse(text)
+    assert not strict.well_formed and not strict.lenient
+    r = parse(text, lenient=True)
+    assert r.well_formed and r.lenient, r.errors
+    assert r.calls == [ToolCall(server="time", tool="get_current_time", arguments=_ARGS_OK)]
+    assert dialects.parse_turn(text, "xml", lenient=True).lenient
+
+
+def test_lenient_keeps_strict_results_and_rejects_garbage() -> None:
+    good = render_call(UTC)
+    r = parse(good, lenient=True)
+    assert r.well_formed and not r.lenient
+    bad = _BLOCK.format("{'a': set()}")
+    r = parse(bad, lenient=True)
+    assert not r.well_formed and not r.lenient and r.calls == []
+    r = parse(_BLOCK.format("[1, 2,]"), lenient=True)
+    assert not r.well_formed and not r.lenient  # a repaired list is still not an arguments object
+
+
+_NATIVE_CALL = '{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}'
+
+
+@pytest.mark.parametrize(
+    ("family", "text"),
+    [
+        ("chatml", "<tool_call>\n" + _NATIVE_CALL),  # closer missing at the end
+        (
+            "chatml",
+            "<tool_call>\n{'name': 'time__get_current_time', 'arguments': {'timezone': 'UTC'}}\n</tool_call>",
+        ),
+        (
+            "chatml",
+            '<tool_call>\n{"name": "time__get_current_time", "arguments": {"timezone": "UTC",},}\n</tool_call>',
+        ),
+        ("chatml", "```json\n" + _NATIVE_CALL + "\n```"),  # fenced JSON, no tags
+        ("gemma", "```tool_call\n" + _NATIVE_CALL),
+        ("mistral", "[TOOL_CALLS][{'name': 'time__get_current_time', 'arguments': {'timezone': 'UTC'}}]"),
+        ("llama", '{"name": "time__get_current_time", "parameters": "{\'timezone\': \'UTC\'}"}'),
+    ],
+)
+def test_native_lenient(family: str, text: str) -> None:
+    strict = dialects.parse_native(text, family)
+    assert not strict.well_formed and not strict.lenient
+    r = dialects.parse_native(text, family, lenient=True)
+    assert r.well_formed and r.lenient and r.calls == [UTC], r.errors
+
+
+def test_loads_lenient() -> None:
+    ll = dialects.loads_lenient
+    assert ll('{"a": [1, 2,],}') == {"a": [1, 2]}
+    assert ll('{"a": "x,}"}') == {"a": "x,}"}  # commas inside strings untouched
+    assert ll("{'a': (1, 2), 'b': False, 'c': null}") == {"a": [1, 2], "b": False, "c": None}
+    assert ll("```\n[1]\n```") == [1]
+    for bad in (
+        "{1: 2}",
+        "{'a': {1, 2}}",
+        "__import__('os')",
+        "{'a': 1e999}",
+        "x" * 300_000,
+        "[" * 500,
+        "9" * 5000,
+    ):
+        with pytest.raises(ValueError):
+            ll(bad)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Hostile output: never raises, never quadratic. No timings: the 5 MB inputs run under a pytest timeout that
+# a quadratic parser would blow by orders of magnitude (each parses in about a second on 2 slow cores).
+
+
+def _hostile_native(k: int) -> list[str]:
+    """Hostile native-dialect outputs of about k characters each."""
+    return [
+        "<tool_call>" * (k // 11),
+        "</tool_call>" * (k // 12),
+        "[TOOL_CALLS]" * (k // 12),
+        "[TOOL_CALLS][" * (k // 13),
+        "[TOOL_CALLS]x[ARGS]" * (k // 19),
+        "```tool_call\n" * (k // 13),
+        "{" * k,
+        "[{" * (k // 2),
+        '{"name": "a__b", "arguments": {' * (k // 31),
+        '<tool_call>{"name": "a__b", "arguments": {"x": "' * (k // 48),
+        "<tool_call>" + "[" * k,
+        '[TOOL_CALLS][{"name": "a__b", "arguments": {"x": "' + "y" * k,
+        (EXPECTED_CALL_TEXT["chatml"] + "\n") * (k // 94),
+        (EXPECTED_CALL_TEXT["llama"] + "\n") * (k // 70),
+        "<tool_call>{'name': 'a__b', 'arguments': {'x': '" * (k // 48),
+        "&lt;tool_call&gt;&amp;" * (k // 22) + '<!DOCTYPE x [<!ENTITY a "aaaa">]>&a;',
+    ]
+
+
+@pytest.mark.parametrize("i", range(16))
+def test_hostile_native(i: int) -> None:
+    text = _hostile_native(300_000)[i]
+    for family, lenient in ((None, False), (None, True), (FAMILIES[i % 4], True)):
+        r = dialects.parse_native(text, family, lenient)
+        assert isinstance(r.well_formed, bool) and not any("parser error" in e for e in r.errors)
+
+
+def _hostile_xml(k: int) -> list[str]:
+    blk = "<use_mcp_tool><server_name>s</server_name><tool_name>t</tool_name><arguments>"
+    return [
+        "<use_mcp_tool>" * (k // 14),
+        "<use_mcp_tool><arguments>" * (k // 25),
+        (blk + '{"a": "x') * (k // 85),
+        (blk + "{'a': 1,}</arguments></use_mcp_tool>") * (k // 113),
+        blk + "(" * k,
+    ]
+
+
+@pytest.mark.parametrize("i", range(5))
+def test_hostile_xml_lenient(i: int) -> None:
+    text = _hostile_xml(300_000)[i]
+    for lenient in (False, True):
+        r = parse(text, lenient=lenient)
+        assert isinstance(r.well_formed, bool) and not any("parser error" in e for e in r.errors)
+
+
+@pytest.mark.timeout(120)
+def test_five_megabytes_complete() -> None:
+    native, xml = _hostile_native(5_000_000), _hostile_xml(5_000_000)
+    for text in (native[0], native[6], native[9], native[10], native[11], native[15]):
+        assert len(text) >= 4_000_000
+        assert not any("parser error" in e for e in dialects.parse_native(text, None, True).errors)
+    for text in (xml[1], xml[2], xml[4]):
+        assert len(text) >= 4_000_000
+        assert not any("parser error" in e for e in parse(text, lenient=True).errors)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(_AWKWARD + ["<server_name>", "time", "a__b", '"name"', ":", ","]) | _awk_text,
+        max_size=30,
+    ).map("".join)
+)
+def test_property_fuzz_never_raises(text: str) -> None:
+    for lenient in (False, True):
+        assert isinstance(parse(text, lenient=lenient).errors, list)
+        for family in (None, *FAMILIES):
+            r = dialects.parse_native(text, family, lenient)
+            assert not any("parser error" in e for e in r.errors), r.errors

@@ -129,3 +129,51 @@ def test_early_stopping_stops_and_keeps_the_best(tmp_path):
 def test_early_stopping_params_are_checked():
     with pytest.raises(ValueError, match="multiple of eval_steps"):
         TrainParams(eval_steps=3, save_steps=4, early_stopping={"patience": 2})
+
+
+def test_packed_examples_do_not_attend_to_each_other(tiny):
+    """A padding-free batch (examples concatenated, position_ids restarting at 0) gives each example the loss
+    it has alone: transformers derives a block-diagonal mask from the position_ids (sdpa on CPU)."""
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    model, tok = tiny
+    short = [CHAT[0], CHAT[1], {"role": "assistant", "content": "SHORT"}]
+    rows, _ = train.tokenize_rows(tok, [CHAT, short], 10_000)
+    packed = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True)(rows)
+    assert "attention_mask" not in packed and packed["input_ids"].shape[0] == 1
+    with torch.no_grad():
+        total, n = 0.0, 0
+        for r in rows:
+            ids, labels = torch.tensor([r["input_ids"]]), torch.tensor([r["labels"]])
+            k = int((labels[:, 1:] != -100).sum())
+            total, n = (
+                total + float(train.target_only_loss(model, {"input_ids": ids, "labels": labels})) * k,
+                n + k,
+            )
+        alone = total / n
+        together = float(train.target_only_loss(model, packed))
+        leaky = float(train.target_only_loss(model, {k: packed[k] for k in ("input_ids", "labels")}))
+    assert together == pytest.approx(alone, abs=1e-5)
+    assert abs(leaky - alone) > 1e-3  # without the position_ids the second example would see the first
+
+
+@pytest.mark.parametrize("batching", ["packed", "grouped", "padded"])
+def test_batching_modes_train_and_report_real_tokens(tmp_path, batching):
+    mp = ModelParams(source="tiny_random", device="cpu")
+    model, tok = models.load_model(mp)
+    chats = [CHAT[:2] + [{"role": "assistant", "content": "word " * (1 + 7 * i)}] for i in range(8)]
+    rows, _ = train.tokenize_rows(tok, chats, 10_000)
+    tp = TrainParams(
+        max_steps=4, batch_size=4, logging_steps=1, eval_steps=4, save_steps=4, batching=batching
+    )
+    summary, _ = train.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path)
+    real = sum(len(r["input_ids"]) for r in rows) * 2  # 4 steps x 4 rows = every row twice
+    log = [r for r in train.read_log(summary["log"]) if "loss" in r]
+    assert summary["steps"] == 4 and all(r["tokens_per_s"] > 0 for r in log)
+    frac = summary["real_token_fraction"]
+    if batching == "packed":
+        assert frac == 1.0
+    else:  # padded to the longest row of each batch
+        longest = max(len(r["input_ids"]) for r in rows)
+        assert real / (16 * longest) <= frac < 1.0
+    assert log[-1]["real_token_fraction"] == pytest.approx(frac)

@@ -48,6 +48,17 @@ def cmd_report(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "data":
+        from .dataset import bench_data
+
+        r = bench_data(_params(args), n=args.examples)
+        print(
+            f"generated {r['examples']} examples on {', '.join(r['servers'])} ({r['categories']} categories) "
+            f"in {r['seconds']:.2f} s ({r['cpu_seconds']:.2f} s CPU); validated in {r['validate_seconds']:.2f} s "
+            f"({r['invalid']} invalid)"
+        )
+        print(f"examples/second: {r['examples_per_s']:.0f}")
+        return 0
     from .bench import bench_train
 
     bench_train(args.params, args.set, steps=args.steps)
@@ -92,10 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(fn=cmd_report)
 
-    p = sub.add_parser("bench", help="side-by-side benchmarks; `train`: TRL defaults vs mcpft, ratio last")
-    p.add_argument("what", choices=["train"])
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks; `train`: TRL defaults vs mcpft, ratio last; `data`: generator examples/second",
+    )
+    p.add_argument("what", choices=["train", "data"])
     with_params(p)
-    p.add_argument("--steps", type=int, default=6, help="optimizer steps per variant")
+    p.add_argument("--steps", type=int, default=6, help="optimizer steps per variant (train)")
+    p.add_argument("--examples", type=int, default=10_000, help="examples to generate (data)")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")

@@ -9,6 +9,7 @@ them as references. Calls that fail only because of the environment (missing fil
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -1948,6 +1949,1174 @@ def _clar_who(r: Random) -> Clarification:
 
 
 # ==========================================================================================================
+# Code understanding: read code through a tool, then explain it, review it or locate a bug
+
+BUGGY_CODE = [
+    # (file, function source, 1-based bug line, what is wrong, old text, fixed text)
+    ("src/pagination.py",
+     'def page(items, number, size=20):\n    """Items of 1-based page `number`."""\n    start = number * size\n    return items[start:start + size]\n',
+     3, "pages are 1-based, so page 1 starts at index `number * size` = 20 and skips the first page; it should be `(number - 1) * size`",
+     "start = number * size", "start = (number - 1) * size"),
+    ("src/utils/retry.py",
+     "def retry(fn, attempts=3):\n    for i in range(attempts):\n        try:\n            return fn()\n        except Exception:\n            pass\n    return fn()\n",
+     7, "after the loop it calls `fn()` a fourth time, outside the try, so `attempts=3` really means 4 calls; re-raise the last error instead",
+     "    return fn()\n", "    raise RuntimeError(f'gave up after {attempts} attempts')\n"),
+    ("src/cart.py",
+     "def total(cart):\n    s = 0\n    for item in cart:\n        s = item.price * item.qty\n    return s\n",
+     4, "`s = ...` overwrites the running total on every item instead of adding to it; it should be `s += item.price * item.qty`",
+     "s = item.price * item.qty", "s += item.price * item.qty"),
+    ("src/auth/tokens.py",
+     "import time\n\n\ndef is_expired(token):\n    return token['exp'] > time.time()\n",
+     5, "the comparison is inverted: a token is expired when `exp` is in the past, i.e. `token['exp'] < time.time()`",
+     "token['exp'] > time.time()", "token['exp'] < time.time()"),
+    ("src/db/session.py",
+     "def get_user(conn, user_id):\n    cur = conn.execute(f\"SELECT * FROM users WHERE id = {user_id}\")\n    return cur.fetchone()\n",
+     2, "the query is built with an f-string, which allows SQL injection; pass the id as a parameter: `conn.execute('SELECT * FROM users WHERE id = ?', (user_id,))`",
+     'f"SELECT * FROM users WHERE id = {user_id}"', "\"SELECT * FROM users WHERE id = ?\", (user_id,)"),
+    ("src/lib/cache.py",
+     "def memo(fn, cache={}):\n    def wrapper(x):\n        if x not in cache:\n            cache[x] = fn(x)\n        return cache[x]\n    return wrapper\n",
+     1, "the mutable default `cache={}` is shared by every decorated function, so two functions with the same argument return each other's results",
+     "def memo(fn, cache={}):", "def memo(fn, cache=None):"),
+    ("src/stats.py",
+     "def mean(xs):\n    return sum(xs) / len(xs) if xs else 0\n\n\ndef median(xs):\n    xs = sorted(xs)\n    return xs[len(xs) // 2]\n",
+     7, "for an even number of values the median is the mean of the two middle values, but this returns only the upper one",
+     "    return xs[len(xs) // 2]", "    m = len(xs) // 2\n    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2"),
+    ("src/routes/orders.ts",
+     "export async function listOrders(req, res) {\n  const limit = req.query.limit || 50;\n  const rows = await db.orders.find().limit(limit);\n  res.json(rows);\n}\n",
+     2, "`req.query.limit` is a string, so `limit` becomes e.g. \"10\" and is never capped; parse it with `Number(...)` and clamp it",
+     "const limit = req.query.limit || 50;", "const limit = Math.min(Number(req.query.limit) || 50, 200);"),
+]  # fmt: skip
+
+
+def _numbered(src: str) -> str:
+    return "\n".join(f"{i:>4}  {line}" for i, line in enumerate(src.splitlines(), 1))
+
+
+def _bug_diff(path: str, src: str, old: str, new: str) -> str:
+    """A one-hunk diff that introduces the bug (new == buggy source)."""
+    body = "".join(
+        (f"-{ln.replace(old, new)}\n+{ln}\n" if old in ln else f" {ln}\n") for ln in src.splitlines()
+    )
+    return f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1,{src.count(chr(10))} +1,{src.count(chr(10))} @@\n{body}"
+
+
+@_intent("code_understanding", "git/git_show")
+def _cu_git_show_bug(r: Random) -> Scenario:
+    repo = r.choice(REPOS)
+    path, src, line, why, old, new = r.choice(BUGGY_CODE)
+    sha, msg = (
+        _sha(r),
+        r.choice(
+            ("Refactor helpers", "Small cleanup", "Simplify logic", "Tidy up", "Address review comments")
+        ),
+    )
+    short = sha[:7]
+    user = fmt(r, (
+        "Tests started failing after commit {s} in {repo}. What did it break?",
+        "Can you review commit {s} in {repo}? I think it introduced a bug.",
+        "What does {s} change in {repo}, and is it correct?",
+        "Explain commit {s} of {repo} to me and check it for mistakes.",
+        "Something regressed with {s} ({repo}). Find the problem.",
+    ), s=short, repo=repo)  # fmt: skip
+    shown = f"commit {sha}\nAuthor: {r.choice(PEOPLE)}\n\n    {msg}\n\n" + _bug_diff(path, src, new, old)
+    answer = f'Commit `{short}` ("{msg}") changes `{path}`. The bug is on line {line}: {why}.'
+    return Scenario(user, [Step(call("git", "git_show", repo_path=repo, revision=short), shown, text=_preface(r))],
+                    answer, difficulty="medium")  # fmt: skip
+
+
+@_intent("code_understanding", "git/git_diff_unstaged")
+def _cu_review_diff(r: Random) -> Scenario:
+    repo = r.choice(REPOS)
+    path, src, line, why, old, new = r.choice(BUGGY_CODE)
+    user = fmt(r, (
+        "Review my uncommitted changes in {repo} before I commit them.",
+        "Is there anything wrong with what I changed in {repo}?",
+        "Quick code review of my working-tree diff in {repo}, please.",
+        "Look over my unstaged edits in {repo} and tell me if they're safe.",
+        "Before I push: do my current changes in {repo} look right?",
+    ), repo=repo)  # fmt: skip
+    diff = "Unstaged changes:\n" + _bug_diff(path, src, new, old)
+    answer = fmt(r, (
+        "One problem in `{p}`, line {l}: {w}.", "I'd hold the commit: in `{p}` (line {l}) {w}.",
+        "The change to `{p}` has a bug at line {l}: {w}.",
+    ), p=path, l=line, w=why)  # fmt: skip
+    return Scenario(
+        user, [Step(call("git", "git_diff_unstaged", repo_path=repo), diff)], answer, difficulty="medium"
+    )
+
+
+@_intent("code_understanding", "git/git_diff")
+def _cu_branch_summary(r: Random) -> Scenario:
+    repo, branch, base = r.choice(REPOS), r.choice(BRANCHES), r.choice(BASE_BRANCHES)
+    path, src, line, why, old, new = r.choice(BUGGY_CODE)
+    user = fmt(r, (
+        "I'm on {b} in {repo}. Summarise how it differs from {base} and flag any bug.",
+        "Compare my branch with {base} in {repo} and explain the changes.",
+        "What will merging into {base} change in {repo}? Any problems?",
+    ), b=branch, base=base, repo=repo)  # fmt: skip
+    diff = _bug_diff(path, new.join(src.split(old)), old, new)  # the branch fixes the bug
+    answer = (f"Against `{base}`, the branch changes only `{path}`: it fixes line {line}, where {why}. "
+              "The change looks correct.")  # fmt: skip
+    return Scenario(
+        user, [Step(call("git", "git_diff", repo_path=repo, target=base), diff)], answer, difficulty="medium"
+    )
+
+
+JOIN_BUGS = [
+    ("SELECT u.name, o.total FROM orders o JOIN users u ON o.id = u.id", "orders",
+     "it joins `orders.id` to `users.id`; orders point at users through `orders.user_id`, so use `ON o.user_id = u.id`"),
+    ("SELECT p.name, SUM(oi.quantity) FROM order_items oi JOIN products p ON oi.order_id = p.id GROUP BY p.name",
+     "order_items", "it matches `order_items.order_id` against product ids; the product link is `order_items.product_id`"),
+    ("SELECT u.country, COUNT(*) FROM events e JOIN users u ON e.id = u.id GROUP BY u.country", "events",
+     "events belong to users via `events.user_id`, not `events.id`; join `ON e.user_id = u.id`"),
+]  # fmt: skip
+
+
+@_intent("code_understanding", "sqlite/describe_table")
+def _cu_sql_join(r: Random) -> Scenario:
+    sql, table, why = r.choice(JOIN_BUGS)
+    user = fmt(r, (
+        "Why does this query give nonsense results? {q}", "My report query looks wrong: `{q}`. What's the problem?",
+        "Can you check this SQL against the schema? {q}", "Debug this for me: {q}",
+    ), q=sql)  # fmt: skip
+    return Scenario(user, [Step(call("sqlite", "describe_table", table_name=table), _pragma(table),
+                                text=f"Let me check the columns of `{table}`.")],
+                    f"The join is wrong: {why}.", difficulty="medium")  # fmt: skip
+
+
+@_intent("code_understanding", "sqlite/describe_table")
+def _cu_sql_explain_schema(r: Random) -> Scenario:
+    table = r.choice(("orders", "order_items", "events"))
+    links = {"orders": "`user_id` points at `users.id`", "order_items": "`order_id` points at `orders.id` and `product_id` at `products.id`",
+             "events": "`user_id` points at `users.id`"}[table]  # fmt: skip
+    user = fmt(r, ("How does the {t} table relate to the other tables?", "Explain what {t} stores and how it links to the rest.",
+                   "Walk me through the {t} table: columns and foreign keys."), t=table)  # fmt: skip
+    cols = ", ".join(f"`{c}`" for c, _, _ in SQL_TABLES[table])
+    return Scenario(user, [Step(call("sqlite", "describe_table", table_name=table), _pragma(table))],
+                    f"`{table}` has {cols}; `id` is the primary key and {links}.")  # fmt: skip
+
+
+@_intent("code_understanding", "filesystem/read_text_file")
+def _cu_fs_find_bug(r: Random) -> Scenario:
+    root = r.choice(FS_ROOTS)
+    path, src, line, why, old, new = r.choice(BUGGY_CODE)
+    full = f"{root}/{path}"
+    user = fmt(r, ("There's a bug in {p}. Can you find it?", "Read {p} and tell me what's wrong with it.",
+                   "Why doesn't {p} behave as documented?", "Explain {p} and point out any bug.",
+                   "Which line of {p} is broken?"), p=full)  # fmt: skip
+    return Scenario(user, [Step(call("filesystem", "read_text_file", path=full), src)],
+                    f"Line {line} of `{path}`: {why}.", difficulty="medium")  # fmt: skip
+
+
+@_intent("code_understanding", "filesystem/read_text_file", "filesystem/edit_file")
+def _cu_fs_fix_bug(r: Random) -> Scenario:
+    root = r.choice(FS_ROOTS)
+    path, src, line, why, old, new = r.choice(BUGGY_CODE)
+    full = f"{root}/{path}"
+    user = fmt(
+        r,
+        (
+            "Find and fix the bug in {p}.",
+            "{p} is broken. Please fix it.",
+            "Read {p}, spot the bug and patch it.",
+        ),
+        p=full,
+    )
+    steps = [
+        Step(call("filesystem", "read_text_file", path=full), src),
+        Step(call("filesystem", "edit_file", path=full, edits=[{"oldText": old, "newText": new}]),
+             f"```diff\n{_bug_diff(path, src.replace(old, new), new, old)}```",
+             text=f"Line {line}: {why}. Fixing it."),
+    ]  # fmt: skip
+    return Scenario(user, steps, f"Fixed line {line} of `{path}`.", difficulty="hard")
+
+
+@_intent("code_understanding", "github/get_file_contents")
+def _cu_gh_explain(r: Random) -> Scenario:
+    owner, repo, full = _gh(r)
+    path, src, line, why, old, new = r.choice(BUGGY_CODE)
+    user = fmt(r, ("Explain what {p} in {f} does and whether it has bugs.", "Review {p} on {f}.",
+                   "Is {p} in the {f} repo correct?"), p=path, f=full)  # fmt: skip
+    res = _jdump(
+        {"name": path.rsplit("/", 1)[-1], "path": path, "type": "file", "encoding": "utf-8", "content": src}
+    )
+    return Scenario(user, [Step(call("github", "get_file_contents", owner=owner, repo=repo, path=path), res)],
+                    f"In `{path}`, line {line}: {why}.", difficulty="medium")  # fmt: skip
+
+
+LIBRARIES = [
+    ("Next.js", "/vercel/next.js", "how to set up middleware for authentication",
+     "Create `middleware.ts` at the project root exporting `middleware(request)`; return `NextResponse.redirect(...)` for unauthenticated requests and limit it with `export const config = { matcher: [...] }`."),
+    ("FastAPI", "/fastapi/fastapi", "how to declare a dependency that reads a bearer token",
+     "Use `OAuth2PasswordBearer(tokenUrl=\"token\")` and declare `token: str = Depends(oauth2_scheme)` in the path operation."),
+    ("pandas", "/pandas-dev/pandas", "how to group by two columns and sum",
+     "`df.groupby([\"a\", \"b\"])[\"value\"].sum()`; add `.reset_index()` to get a flat DataFrame."),
+    ("React", "/facebook/react", "how to fetch data in useEffect without race conditions",
+     "Set an `ignore` flag inside the effect, check it before `setState`, and set it to true in the cleanup function."),
+    ("Prisma", "/prisma/prisma", "how to run a transaction",
+     "Use `prisma.$transaction([...])` for a batch, or `prisma.$transaction(async (tx) => { ... })` for an interactive transaction."),
+    ("Tailwind CSS", "/tailwindlabs/tailwindcss", "how to enable dark mode with a class",
+     "Use the `dark:` variant and switch it with a class on `<html>` via a custom variant such as `@custom-variant dark (&:where(.dark, .dark *));`."),
+]  # fmt: skip
+
+
+def _c7_libs(name: str, lib_id: str) -> str:
+    return (f"Available Libraries:\n\n- Title: {name}\n- Context7-compatible library ID: {lib_id}\n"
+            f"- Description: Official documentation for {name}\n- Code Snippets: 2400\n- Source Reputation: High\n- Benchmark Score: 91")  # fmt: skip
+
+
+@_intent("code_understanding", "context7/resolve-library-id", "context7/query-docs")
+def _c7_docs(r: Random) -> Scenario:
+    name, lib_id, topic, gist = r.choice(LIBRARIES)
+    user = fmt(r, ("Using the current {n} docs, {t}?", "Check the {n} documentation: {t}.", "{n}: {t}? Use up-to-date docs.",
+                   "I'm on the latest {n}. Look up {t}."), n=name, t=topic)  # fmt: skip
+    steps = [
+        Step(call("context7", "resolve-library-id", libraryName=name, query=topic), _c7_libs(name, lib_id)),
+        Step(call("context7", "query-docs", libraryId=lib_id, query=topic), f"### {topic}\n\n{gist}\n",
+             text=f"{name} is `{lib_id}`."),
+    ]  # fmt: skip
+    return Scenario(user, steps, gist, difficulty="medium")
+
+
+@_intent("single_call", "context7/query-docs")
+def _c7_direct(r: Random) -> Scenario:
+    name, lib_id, topic, gist = r.choice(LIBRARIES)
+    user = fmt(
+        r,
+        ("Query {id} docs: {t}.", "Using Context7 library {id}, {t}?", "Look up {t} in {id}."),
+        id=lib_id,
+        t=topic,
+    )
+    return Scenario(
+        user,
+        [Step(call("context7", "query-docs", libraryId=lib_id, query=topic), f"### {topic}\n\n{gist}\n")],
+        gist,
+    )
+
+
+@_intent("error_handling", "context7/query-docs", "context7/resolve-library-id")
+def _c7_bad_id(r: Random) -> Scenario:
+    name, lib_id, topic, gist = r.choice(LIBRARIES)
+    guess = "/" + name.lower().replace(" ", "").replace(".", "")
+    user = fmt(r, ("Look up in the {n} docs: {t}.", "{n} docs please: {t}."), n=name, t=topic)
+    steps = [
+        Step(call("context7", "query-docs", libraryId=guess, query=topic),
+             "The library you are trying to access does not exist. Please try with a different library ID.", is_error=True,
+             mistake=True),
+        Step(call("context7", "resolve-library-id", libraryName=name, query=topic), _c7_libs(name, lib_id),
+             text="That ID was a guess. Let me resolve the real one."),
+        Step(call("context7", "query-docs", libraryId=lib_id, query=topic), f"### {topic}\n\n{gist}\n"),
+    ]  # fmt: skip
+    return Scenario(user, steps, gist, difficulty="hard")
+
+
+# ==========================================================================================================
+# Large context: a tool returns a long result; the model must find the right part and follow up precisely
+
+
+def _long_log(r: Random, n: int, needle: str) -> tuple[str, str, int]:
+    """A commit history of `n` entries with one whose message contains `needle`; (text, its sha, its index)."""
+    day, entries, pos, target = _date(r), [], r.randrange(2, n), ""
+    msgs = [m for m in COMMIT_MESSAGES if needle.lower() not in m.lower()]
+    for i in range(n):
+        sha = _sha(r)
+        msg = needle if i == pos else r.choice(msgs)
+        if i == pos:
+            target = sha
+        day -= timedelta(hours=r.randrange(1, 30))
+        entries.append(
+            f"Commit: {sha}\nAuthor: {r.choice(PEOPLE)}\nDate: {day.isoformat(sep=' ')}\nMessage: {msg}\n"
+        )
+    return "Commit history:\n" + "\n".join(entries), target, pos
+
+
+NEEDLES = [
+    ("Switch password hashing to argon2", "password hashing"), ("Drop support for Python 3.9", "Python 3.9"),
+    ("Fix race in websocket reconnect", "websocket race"), ("Add rate limiting to login endpoint", "rate limiting"),
+    ("Revert 'Enable HTTP/2'", "HTTP/2 revert"), ("Pin numpy below 2.0", "numpy pin"),
+    ("Encrypt backups at rest", "backup encryption"), ("Rename customer_id to account_id", "customer_id rename"),
+]  # fmt: skip
+
+
+@_intent("large_context", "git/git_log", "git/git_show")
+def _lc_git_find_commit(r: Random) -> Scenario:
+    repo, path = r.choice(REPOS), r.choice(CODE_FILES)
+    needle, topic = r.choice(NEEDLES)
+    n = r.randrange(6, 11)
+    text, sha, pos = _long_log(r, n, needle)
+    user = fmt(r, ("Somewhere in the last {n} commits of {repo} there's the {t} change. Show me what it did.",
+                   "Find the commit about {t} in {repo} (it's recent, within {n} commits) and show its diff.",
+                   "Which of the last {n} commits in {repo} did the {t}? Show me that commit.",
+                   "Dig through the recent history of {repo} (last {n}) for the {t} commit and open it."),
+               n=n, repo=repo, t=topic)  # fmt: skip
+    steps = [
+        Step(call("git", "git_log", repo_path=repo, max_count=n), text),
+        Step(call("git", "git_show", repo_path=repo, revision=sha), f"commit {sha}\n\n    {needle}\n\n" + _diff(r, path),
+             text=f"Entry {pos + 1} of {n}, {sha[:7]}, is \"{needle}\". Opening it."),
+    ]  # fmt: skip
+    return Scenario(user, steps, f'`{sha[:7]}` ("{needle}") changes `{path}`.', difficulty="hard")
+
+
+@_intent("large_context", "git/git_log")
+def _lc_git_count_author(r: Random) -> Scenario:
+    repo, n = r.choice(REPOS), r.randrange(6, 11)
+    day, entries, who_count = _date(r), [], {}
+    authors = r.sample(PEOPLE, 3)
+    for _ in range(n):
+        who = r.choice(authors)
+        who_count[who] = who_count.get(who, 0) + 1
+        day -= timedelta(hours=r.randrange(1, 30))
+        entries.append(
+            f"Commit: {_sha(r)}\nAuthor: {who}\nDate: {day.isoformat(sep=' ')}\nMessage: {r.choice(COMMIT_MESSAGES)}\n"
+        )
+    target = r.choice(authors)
+    user = fmt(r, ("How many of the last {n} commits in {repo} are by {a}?", "Of the {n} most recent commits in {repo}, how many did {a} write?",
+                   "Count {a}'s commits among the latest {n} in {repo}."), n=n, repo=repo, a=target)  # fmt: skip
+    k = who_count.get(target, 0)
+    return Scenario(user, [Step(call("git", "git_log", repo_path=repo, max_count=n), "Commit history:\n" + "\n".join(entries))],
+                    f"{k} of the last {n} commits are by {target}.", difficulty="hard")  # fmt: skip
+
+
+def _long_users(r: Random, n: int, country: str) -> list[dict[str, Any]]:
+    people = r.sample(PEOPLE, min(n, len(PEOPLE)))
+    return [
+        {"id": 100 + 7 * i, "name": p, "email": _email(p), "country": country} for i, p in enumerate(people)
+    ]
+
+
+@_intent("large_context", "sqlite/read_query")
+def _lc_sql_pick_row(r: Random) -> Scenario:
+    country = r.choice(COUNTRIES)
+    rows = _long_users(r, r.randrange(6, 11), country)
+    target = r.choice(rows)
+    n_orders = r.randrange(1, 40)
+    user = fmt(r, ("List every user from {c}, then tell me how many orders {p} placed.",
+                   "Show the {c} users; I need {p}'s order count.",
+                   "Get all users in {c} and count the orders of {p} among them."), c=country, p=target["name"])  # fmt: skip
+    steps = [
+        Step(call("sqlite", "read_query", query=f"SELECT id, name, email, country FROM users WHERE country = '{country}'"), _rows(rows)),
+        Step(call("sqlite", "read_query", query=f"SELECT COUNT(*) AS n FROM orders WHERE user_id = {target['id']}"),
+             _rows([{"n": n_orders}]), text=f"{target['name']} has id {target['id']}. Counting their orders."),
+    ]  # fmt: skip
+    return Scenario(user, steps, f"{len(rows)} users are from {country}; {target['name']} (id {target['id']}) placed {n_orders} orders.",
+                    difficulty="hard")  # fmt: skip
+
+
+@_intent("large_context", "sqlite/read_query")
+def _lc_sql_outlier(r: Random) -> Scenario:
+    k = r.randrange(8, 14)
+    rows = [{"id": 5000 + i, "user_id": r.randrange(1, 900), "total": round(r.uniform(10, 300), 2),
+             "status": r.choice(ORDER_STATUSES)} for i in range(k)]  # fmt: skip
+    big = r.randrange(k)
+    rows[big]["total"] = round(r.uniform(4000, 9000), 2)
+    day = _date(r).date().isoformat()
+    user = fmt(r, ("Pull the orders from {d} and tell me which one looks suspicious.",
+                   "Show all orders created on {d}. Is there an outlier?",
+                   "List orders placed on {d} and find the unusual one."), d=day)  # fmt: skip
+    sql = f"SELECT id, user_id, total, status FROM orders WHERE created_at LIKE '{day}%'"
+    o = rows[big]
+    return Scenario(user, [Step(call("sqlite", "read_query", query=sql), _rows(rows))],
+                    f"Of {k} orders, #{o['id']} stands out: ${o['total']:,.2f} from user {o['user_id']}, far above the rest.",
+                    difficulty="medium")  # fmt: skip
+
+
+@_intent("large_context", "memory/read_graph", "memory/add_observations")
+def _lc_mem_find_entity(r: Random) -> Scenario:
+    people = r.sample(PEOPLE, r.randrange(5, 9))
+    ents = [
+        {"name": p, "entityType": "person", "observations": r.sample(OBSERVATIONS[:6], 1)} for p in people
+    ]
+    target = r.choice(ents)
+    target["observations"] = ["Is the release manager for 2.4"]
+    for e in ents:
+        if e is not target and e["observations"] == target["observations"]:
+            e["observations"] = ["Works from Lisbon"]
+    fact = r.choice(
+        ("Is on vacation next week", "Moved to the platform team", "Prefers reviews in the morning")
+    )
+    graph = {
+        "entities": ents,
+        "relations": [{"from": people[0], "to": "billing-service", "relationType": "maintains"}],
+    }
+    user = fmt(r, ("Whoever is our release manager for 2.4: note that they {f}.",
+                   "Find the 2.4 release manager in memory and record: {f}.",
+                   "Add to the 2.4 release manager's notes: {f}."), f=fact.lower())  # fmt: skip
+    steps = [
+        Step(call("memory", "read_graph"), _jdump(graph)),
+        Step(call("memory", "add_observations", observations=[{"entityName": target["name"], "contents": [fact]}]),
+             _jdump([{"entityName": target["name"], "addedObservations": [fact]}]),
+             text=f"{target['name']} is the release manager for 2.4."),
+    ]  # fmt: skip
+    return Scenario(user, steps, f"Noted for {target['name']}: {fact.lower()}.", difficulty="hard")
+
+
+LOG_LEVELS = ("INFO", "INFO", "INFO", "DEBUG", "WARN")
+
+
+@_intent("large_context", "filesystem/read_text_file")
+def _lc_fs_log(r: Random) -> Scenario:
+    root = r.choice(FS_ROOTS)
+    path = f"{root}/logs/app.log"
+    n = r.randrange(14, 25)
+    t = _date(r)
+    lines, err_at = [], r.randrange(5, n)
+    err = r.choice(("db timeout after 30s", "payment provider returned 502", "disk quota exceeded on /var/data",
+                    "unhandled KeyError: 'user_id' in /orders"))  # fmt: skip
+    for i in range(n):
+        t += timedelta(seconds=r.randrange(1, 90))
+        msg = (
+            err
+            if i == err_at
+            else r.choice(
+                ("request served in 12ms", "cache hit", "worker heartbeat", "job queued", "GET /health 200")
+            )
+        )
+        lines.append(f"{t:%Y-%m-%d %H:%M:%S} {'ERROR' if i == err_at else r.choice(LOG_LEVELS)} {msg}")
+        if i == err_at:
+            when = f"{t:%H:%M:%S}"
+    tail = r.choice((None, n))
+    user = fmt(r, ("When did the first error happen in {p}, and what was it?", "Scan {p} for errors.",
+                   "Find the ERROR line in {p}.", "Something failed today; check {p}."), p=path)  # fmt: skip
+    return Scenario(user, [Step(call("filesystem", "read_text_file", path=path, tail=tail), "\n".join(lines) + "\n")],
+                    f"One error, at {when}: {err}.", difficulty="medium")  # fmt: skip
+
+
+@_intent("large_context", "filesystem/read_text_file")
+def _lc_fs_head(r: Random) -> Scenario:
+    root = r.choice(FS_ROOTS)
+    path = f"{root}/data/{r.choice(('events', 'sales', 'signups', 'metrics'))}.csv"
+    k = r.choice((5, 10, 20))
+    header = "date,region,revenue,orders"
+    rows = [
+        f"2024-05-{i + 1:02d},{r.choice(('EU', 'US', 'APAC'))},{r.randrange(500, 9000)},{r.randrange(3, 90)}"
+        for i in range(k - 1)
+    ]
+    user = fmt(r, ("{p} is huge. Show me just the first {k} lines.", "Peek at the top {k} lines of {p}.",
+                   "Only the first {k} lines of {p}, please; the file is several GB.",
+                   "What columns does {p} have? Don't read the whole file, {k} lines are enough."), p=path, k=k)  # fmt: skip
+    content = "\n".join([header, *rows]) + "\n"
+    return Scenario(user, [Step(call("filesystem", "read_text_file", path=path, head=k), content)],
+                    f"Columns: {header.replace(',', ', ')}; the first rows start on {rows[0].split(',')[0]}.")  # fmt: skip
+
+
+def _fetch_page(r: Random, url: str, topic: str, n: int) -> str:
+    paras = [f"## {topic} — section {i + 1}\n\n" + " ".join(r.sample((
+        "This section describes configuration options.", "Defaults are chosen for small deployments.",
+        "Values can be overridden with environment variables.", "See the changelog for breaking changes.",
+        "Each option is validated at startup.", "Deprecated options still work but log a warning.",
+        "The CLI mirrors every option as a flag.", "Timeouts are given in seconds."), 4)) for i in range(n)]  # fmt: skip
+    return "\n\n".join(paras)
+
+
+DOC_PAGES = [
+    ("https://docs.python.org/3/library/asyncio-task.html", "asyncio tasks", "TaskGroup", "Use `asyncio.TaskGroup()`: tasks created in the `async with` block are awaited together and errors are collected in an ExceptionGroup."),
+    ("https://fastapi.tiangolo.com/tutorial/cors/", "FastAPI CORS", "allow_origins", "Add `CORSMiddleware` with `allow_origins` set to the list of trusted origins."),
+    ("https://docs.github.com/en/rest/rate-limit", "GitHub rate limits", "X-RateLimit-Remaining", "Authenticated requests get 5,000 per hour; check the `X-RateLimit-Remaining` header."),
+    ("https://www.postgresql.org/docs/current/sql-createindex.html", "CREATE INDEX", "CONCURRENTLY", "`CREATE INDEX CONCURRENTLY` builds the index without locking out writes, at the cost of a slower build."),
+    ("https://nodejs.org/api/fs.html", "Node fs", "fs.promises", "Use `fs.promises` (or `node:fs/promises`) for promise-based file APIs."),
+]  # fmt: skip
+
+
+@_intent("large_context", "fetch/fetch")
+def _lc_fetch_more(r: Random) -> Scenario:
+    url, topic, needle, gist = r.choice(DOC_PAGES)
+    chunk = r.choice((2000, 3000, 5000))
+    page1 = _fetch_page(r, url, topic, 3)[: chunk // 8]
+    user = fmt(r, ("Read {u} and tell me what it says about {n}.", "What does {u} say about {n}?",
+                   "Find the part about {n} on {u}.", "Fetch {u}; I only care about {n}."), u=url, n=needle)  # fmt: skip
+    first = (
+        call("fetch", "fetch", url=url, max_length=chunk)
+        if chunk != 5000
+        else call("fetch", "fetch", url=url)
+    )
+    steps = [
+        Step(first, f"Contents of {url}:\n{page1}\n\n<error>Content truncated. Call the fetch tool with a start_index of {chunk} to get more content.</error>"),
+        Step(call("fetch", "fetch", url=url, start_index=chunk, max_length=chunk) if chunk != 5000 else call("fetch", "fetch", url=url, start_index=chunk),
+             f"Contents of {url}:\n## {needle}\n\n{gist}\n", text=f"No mention of {needle} in the first {chunk} characters; reading on."),
+    ]  # fmt: skip
+    return Scenario(user, steps, gist, difficulty="hard")
+
+
+@_intent("large_context", "github/list_issues", "github/get_issue")
+def _lc_gh_find_issue(r: Random) -> Scenario:
+    owner, repo, full = _gh(r)
+    titles = r.sample(ISSUE_TITLES, r.randrange(5, 9))
+    issues = [_gh_issue(owner, repo, r.randrange(10, 3000), t, labels=r.sample(LABELS, 1)) for t in titles]
+    for it in issues:
+        it["body"] = ""
+    target = r.choice(issues)
+    key = target["title"].split()[0:3]
+    user = fmt(r, ("There's an open issue in {f} about \"{k}\". Give me its details.",
+                   "Find the {f} issue mentioning \"{k}\" and show me the full thing.",
+                   "Look through the open issues of {f} for \"{k}\"."), f=full, k=" ".join(key))  # fmt: skip
+    steps = [
+        Step(call("github", "list_issues", owner=owner, repo=repo, state="open"), _jdump(issues)),
+        Step(call("github", "get_issue", owner=owner, repo=repo, issue_number=target["number"]),
+             _jdump(_gh_issue(owner, repo, target["number"], target["title"], body=r.choice(ISSUE_BODIES))),
+             text=f"It's #{target['number']}."),
+    ]  # fmt: skip
+    return Scenario(user, steps, f'#{target["number"]} "{target["title"]}" is open.', difficulty="hard")
+
+
+def _pw_snapshot(r: Random, url: str, target_label: str) -> tuple[str, str]:
+    labels = r.sample(("Home", "Pricing", "Docs", "Blog", "Sign in", "Sign up", "Search", "Contact sales", "Careers",
+                       "Settings", "Log out", "Download", "Changelog", "Status"), 8)  # fmt: skip
+    if target_label not in labels:
+        labels[r.randrange(len(labels))] = target_label
+    lines = [
+        f"- Page URL: {url}",
+        "- Page Title: Acme",
+        "```yaml",
+        "- banner [ref=e2]:",
+        "  - navigation [ref=e3]:",
+    ]
+    ref = ""
+    for i, lab in enumerate(labels):
+        kind = "link" if i % 3 else "button"
+        lines.append(f'    - {kind} "{lab}" [ref=e{10 + 3 * i}]')
+        if lab == target_label:
+            ref = f"e{10 + 3 * i}"
+    lines += [
+        "- main [ref=e60]:",
+        '  - heading "Build faster" [level=1] [ref=e61]',
+        '  - textbox "Email" [ref=e62]',
+        "```",
+    ]
+    return "\n".join(lines), ref
+
+
+SITES = [
+    "https://example.com",
+    "https://acme.test",
+    "http://localhost:3000",
+    "https://staging.shop.test",
+    "http://127.0.0.1:8000",
+]
+
+
+@_intent("large_context", "playwright/browser_navigate", "playwright/browser_click")
+def _lc_pw_click(r: Random) -> Scenario:
+    url, label = r.choice(SITES), r.choice(("Pricing", "Sign in", "Docs", "Contact sales", "Changelog"))
+    snap, ref = _pw_snapshot(r, url, label)
+    user = fmt(
+        r,
+        ('Open {u} and click "{l}".', "Go to {u}, then hit the {l} link.", "On {u}, navigate to {l}."),
+        u=url,
+        l=label,
+    )
+    steps = [
+        Step(call("playwright", "browser_navigate", url=url), snap),
+        Step(call("playwright", "browser_click", target=ref, element=f"{label} link"),
+             f"- Page URL: {url}/{label.lower().replace(' ', '-')}\n- Page Title: {label} | Acme", text=f"\"{label}\" is {ref}."),
+    ]  # fmt: skip
+    return Scenario(user, steps, f'Opened {url} and clicked "{label}".', difficulty="hard")
+
+
+SLACK_CHANNELS = [("C01GENERAL0", "general"), ("C02DEPLOYS0", "deploys"), ("C03INCIDNT0", "incidents"),
+                  ("C04RANDOM00", "random"), ("C05BACKEND0", "backend"), ("C06RELEASE0", "releases")]  # fmt: skip
+SLACK_USERS = [("U01ADA00000", "ada"), ("U02GRACE000", "grace"), ("U03ALAN0000", "alan"), ("U04LIN00000", "lin.wei"),
+               ("U05PRIYA000", "priya"), ("U06MATEO000", "mateo")]  # fmt: skip
+SLACK_TEXTS = ["Deploy of billing-service finished", "Can someone review PR #482?", "Standup moved to 10:30",
+               "Heads up: staging DB restarts at 18:00", "The flaky test is fixed on main", "Lunch order closes at noon",
+               "Incident resolved, postmortem tomorrow", "New release 2.4.1 is out"]  # fmt: skip
+
+
+def _ts(r: Random) -> str:
+    return f"{r.randrange(1_700_000_000, 1_760_000_000)}.{r.randrange(10**6):06d}"
+
+
+@_intent("large_context", "slack/slack_get_channel_history", "slack/slack_reply_to_thread")
+def _lc_slack_reply(r: Random) -> Scenario:
+    cid, cname = r.choice(SLACK_CHANNELS)
+    msgs = [{"type": "message", "user": r.choice(SLACK_USERS)[0], "text": t, "ts": _ts(r)}
+            for t in r.sample(SLACK_TEXTS, r.randrange(5, 8))]  # fmt: skip
+    target = r.choice(msgs)
+    reply = r.choice(("On it!", "Thanks for the heads-up.", "Looking now.", "👍 done"))
+    user = fmt(r, ("In #{c} someone wrote \"{t}\". Reply in that thread: {a}",
+                   "Find the message \"{t}\" in #{c} and answer it in the thread with \"{a}\".",
+                   "Reply \"{a}\" under the \"{t}\" message in #{c}."), c=cname, t=target["text"], a=reply)  # fmt: skip
+    steps = [
+        Step(call("slack", "slack_get_channel_history", channel_id=cid), _jdump({"ok": True, "messages": msgs})),
+        Step(call("slack", "slack_reply_to_thread", channel_id=cid, thread_ts=target["ts"], text=reply),
+             _jdump({"ok": True, "channel": cid, "ts": _ts(r)}), text=f"The message has ts {target['ts']}."),
+    ]  # fmt: skip
+    return Scenario(user, steps, f"Replied in the thread in #{cname}.", difficulty="hard")
+
+
+# ==========================================================================================================
+# Reasoning: a short explanation before the call is part of the target
+
+
+@_intent("reasoning", "time/convert_time")
+def _rs_flight(r: Random) -> Scenario:
+    (c1, tz1), (c2, tz2) = r.sample(CITIES, 2)
+    dep_h, dur = r.randrange(6, 13), r.randrange(2, 11)
+    dep, arr = f"{dep_h:02d}:00", f"{(dep_h + dur) % 24:02d}:00"
+    res = _convert(tz1, arr, tz2, _date(r))
+    user = fmt(r, ("My flight leaves {c1} at {d} local time and takes {n} hours. What's the local time in {c2} when I land?",
+                   "I depart {c1} at {d}, the flight is {n}h. When do I arrive, {c2} time?",
+                   "Leaving {c1} at {d}; {n} hours in the air. Arrival time in {c2}?"), c1=c1, d=dep, n=dur, c2=c2)  # fmt: skip
+    text = fmt(r, ("{d} plus {n} hours is {a} in {c1} time, so I'll convert {a} from {tz1} to {tz2}.",
+                   "Landing is {n}h after {d}, i.e. {a} {c1} time. Converting that to {c2}."),
+               d=dep, n=dur, a=arr, c1=c1, tz1=tz1, tz2=tz2, c2=c2)  # fmt: skip
+    return Scenario(user, [Step(call("time", "convert_time", source_timezone=tz1, time=arr, target_timezone=tz2), _jdump(res), text=text)],
+                    f"You land at {res['target']['datetime'][11:16]} local time in {c2}.", difficulty="hard")  # fmt: skip
+
+
+@_intent("reasoning", "time/get_current_time")
+def _rs_business_hours(r: Random) -> Scenario:
+    city, tz = r.choice(CITIES)
+    res = _time_result(tz, _date(r))
+    h = int(res["datetime"][11:13])
+    open_ = 9 <= h < 17 and res["day_of_week"] not in ("Saturday", "Sunday")
+    user = fmt(r, ("Is the {c} office open right now? They work 9 to 5 on weekdays.",
+                   "Can I still reach the team in {c} during business hours?",
+                   "Would a call to {c} now be within their working day?"), c=city)  # fmt: skip
+    text = fmt(r, ("That depends on the local time and weekday in {c}, so I'll get the current time in {tz}.",
+                   "I need the current local time in {c} ({tz}) to compare with 9:00-17:00."), c=city, tz=tz)  # fmt: skip
+    verdict = "yes, they're within business hours" if open_ else "no, that's outside their business hours"
+    return Scenario(user, [Step(call("time", "get_current_time", timezone=tz), _jdump(res), text=text)],
+                    f"It's {res['datetime'][11:16]} on {res['day_of_week']} in {city}: {verdict}.", difficulty="medium")  # fmt: skip
+
+
+@_intent("reasoning", "git/git_reset")
+def _rs_unstage(r: Random) -> Scenario:
+    repo = r.choice(REPOS)
+    user = fmt(r, ("I staged the wrong files in {repo}. Undo that, but don't lose my edits.",
+                   "Oops, I ran git add on everything in {repo}. Take it back without touching my changes.",
+                   "Unstage everything in {repo}; keep the working tree as is."), repo=repo)  # fmt: skip
+    text = r.choice(("git_reset unstages all staged changes and leaves the files on disk alone, which is exactly what's needed.",
+                     "Unstaging without losing edits is a mixed reset of the index: git_reset does that."))  # fmt: skip
+    return Scenario(user, [Step(call("git", "git_reset", repo_path=repo), "All staged changes reset", text=text)],
+                    "Everything is unstaged; your edits are still in the working tree.", difficulty="medium")  # fmt: skip
+
+
+@_intent("reasoning", "git/git_diff")
+def _rs_compare_branch(r: Random) -> Scenario:
+    repo, base, path = r.choice(REPOS), r.choice(BASE_BRANCHES), r.choice(CODE_FILES)
+    user = fmt(r, ("What would my PR into {b} contain? Repo: {repo}.", "What's different between my branch and {b} in {repo}?",
+                   "Before I open a PR against {b} ({repo}), what changes are in it?"), b=base, repo=repo)  # fmt: skip
+    text = fmt(r, ("A PR shows the diff between the current branch and its base, so I'll diff against {b}.",
+                   "The PR's content is the diff from {b} to HEAD; git_diff with target {b} gives exactly that."), b=base)  # fmt: skip
+    diff = _diff(r, path)
+    return Scenario(user, [Step(call("git", "git_diff", repo_path=repo, target=base), diff, text=text)],
+                    f"The PR would change one line in `{path}`.", difficulty="medium")  # fmt: skip
+
+
+@_intent("reasoning", "sqlite/read_query")
+def _rs_sql_top_spender(r: Random) -> Scenario:
+    country = r.choice(COUNTRIES)
+    who, spent = r.choice(PEOPLE), round(r.uniform(500, 20000), 2)
+    status = r.choice(("delivered", "shipped"))
+    user = fmt(r, ("Who is our biggest customer in {c}, counting only {s} orders?",
+                   "Which {c} user has spent the most on {s} orders?",
+                   "Top spender from {c} ({s} orders only)?"), c=country, s=status)  # fmt: skip
+    text = fmt(r, ("Spending is `orders.total`, linked to users through `orders.user_id`, so I'll join, filter on country "
+                   "and status, and sum per user.",
+                   "I need to join orders to users on user_id, keep {c} and {s}, group by user and take the largest sum."),
+               c=country, s=status)  # fmt: skip
+    sql = (f"SELECT u.name, SUM(o.total) AS spent FROM orders o JOIN users u ON o.user_id = u.id "
+           f"WHERE u.country = '{country}' AND o.status = '{status}' GROUP BY u.id ORDER BY spent DESC LIMIT 1")  # fmt: skip
+    return Scenario(user, [Step(call("sqlite", "read_query", query=sql), _rows([{"name": who, "spent": spent}]), text=text)],
+                    f"{who}, with ${spent:,.2f} in {status} orders.", difficulty="hard")  # fmt: skip
+
+
+@_intent("reasoning", "memory/add_observations")
+def _rs_mem_observation(r: Random) -> Scenario:
+    name, fact = r.choice(PEOPLE), r.choice(OBSERVATIONS)
+    user = fmt(r, ("{n} told me: {o}. Remember it.", "Update what you know about {n}: {o}.", "FYI about {n}: {o}."),
+               n=name, o=fact.lower())  # fmt: skip
+    text = r.choice((f"This is a new fact about an existing person, so it belongs as an observation on {name}, not a new entity.",
+                     f"{name} is already an entity; adding the fact as an observation keeps the graph clean."))  # fmt: skip
+    return Scenario(user, [Step(call("memory", "add_observations", observations=[{"entityName": name, "contents": [fact]}]),
+                                _jdump([{"entityName": name, "addedObservations": [fact]}]), text=text)],
+                    f"Noted for {name}.", difficulty="medium")  # fmt: skip
+
+
+@_intent("reasoning", "memory/search_nodes")
+def _rs_mem_search_first(r: Random) -> Scenario:
+    q = r.choice(("payments", "PostgreSQL", "release manager", "Lisbon"))
+    user = fmt(r, ("Who should I ask about {q}?", "Is there anyone I can talk to about {q}?",
+                   "Which colleague knows about {q}?"), q=q)  # fmt: skip
+    text = f"The knowledge graph may have someone linked to {q}; searching the nodes finds observations that mention it."
+    g = _graph(r, r.sample(PEOPLE, 1))
+    g["entities"][0]["observations"] = [
+        next((o for o in OBSERVATIONS if q.lower() in o.lower()), f"Knows {q}")
+    ]
+    return Scenario(user, [Step(call("memory", "search_nodes", query=q), _jdump(g), text=text)],
+                    f"Ask {g['entities'][0]['name']}: {g['entities'][0]['observations'][0].lower()}.", difficulty="medium")  # fmt: skip
+
+
+@_intent("reasoning", "postgres/query")
+def _rs_pg_readonly(r: Random) -> Scenario:
+    table = r.choice(list(SQL_TABLES))
+    n = r.randrange(10, 90000)
+    user = fmt(r, ("How big is the {t} table in Postgres?", "Count the rows in {t} (postgres).",
+                   "How many {t} rows do we have in the production database?"), t=table)  # fmt: skip
+    text = "The postgres server runs queries in a read-only transaction, and a COUNT is a plain read, so one query answers it."
+    return Scenario(user, [Step(call("postgres", "query", sql=f"SELECT COUNT(*) FROM {table}"), _jdump([{"count": str(n)}]), text=text)],
+                    f"`{table}` has {n:,} rows.", difficulty="medium")  # fmt: skip
+
+
+PLANS = [
+    ("migrate the users table from integer ids to UUIDs without downtime",
+     ["Add a nullable uuid column and backfill it in batches.", "Dual-write: new rows get both ids; update foreign keys to carry uuids.",
+      "Switch reads to the uuid, then drop the integer id in a later release."]),
+    ("split the monolith's billing module into its own service",
+     ["Draw the boundary: list the tables and calls billing owns.", "Put an internal API in front of billing inside the monolith.",
+      "Move the code and data behind that API to the new service, then route traffic to it."]),
+    ("roll out a breaking API change to mobile clients",
+     ["Version the endpoint so old clients keep working.", "Ship clients that use the new version and track adoption.",
+      "Retire the old version once usage falls below an agreed threshold."]),
+    ("find why p99 latency of the search API doubled last week",
+     ["Line up the latency graph with deploys and config changes of that week.",
+      "Compare slow and fast traces: which span grew?", "Reproduce with the same query mix, then bisect the suspect change."]),
+    ("move CI from Jenkins to GitHub Actions",
+     ["Inventory the Jenkins jobs, their triggers, secrets and agents.", "Port one pipeline end to end and run both in parallel.",
+      "Migrate the rest in batches, then switch branch protection to the new checks."]),
+    ("add multi-tenancy to a single-tenant SaaS database",
+     ["Add a tenant_id column to every tenant-owned table.", "Enforce it: row-level security or a query layer that always filters.",
+      "Backfill existing data into a default tenant and test isolation."]),
+    ("reduce the Docker image size of the API service",
+     ["Measure: list the largest layers with `docker history`.", "Switch to a slim base and a multi-stage build.",
+      "Drop build tools and caches from the final stage, then re-measure."]),
+]  # fmt: skip
+
+
+@_intent("reasoning", "sequential_thinking/sequentialthinking")
+def _rs_seq_plan(r: Random) -> Scenario:
+    task, thoughts = r.choice(PLANS)
+    user = fmt(r, ("Think this through step by step: how do we {t}?", "Plan how to {t}. Work through it carefully.",
+                   "We need to {t}. Reason it out before answering."), t=task)  # fmt: skip
+    n = len(thoughts)
+    steps = [
+        Step(call("sequential_thinking", "sequentialthinking", thought=th, thoughtNumber=i + 1, totalThoughts=n,
+                  nextThoughtNeeded=i + 1 < n),
+             _jdump({"thoughtNumber": i + 1, "totalThoughts": n, "nextThoughtNeeded": i + 1 < n, "branches": [],
+                     "thoughtHistoryLength": i + 1}))
+        for i, th in enumerate(thoughts)
+    ]  # fmt: skip
+    return Scenario(
+        user, steps, "Plan:\n" + "\n".join(f"{i + 1}. {t}" for i, t in enumerate(thoughts)), difficulty="hard"
+    )
+
+
+@_intent("reasoning", "brave_search/brave_web_search")
+def _rs_search_fresh(r: Random) -> Scenario:
+    q, topic = r.choice((("latest stable Python release", "Python"), ("Node.js LTS version", "Node.js"),
+                         ("PostgreSQL 18 release date", "PostgreSQL"), ("Kubernetes 1.34 deprecations", "Kubernetes"),
+                         ("Rust 2024 edition changes", "Rust")))  # fmt: skip
+    user = fmt(
+        r, ("What's the {q}?", "Find out the {q} for me.", "Do you know the {q}? Check, don't guess."), q=q
+    )
+    text = f"This changes over time and my knowledge may be out of date, so I'll search the web for the {q}."
+    results = "\n\n".join(
+        f"Title: {topic} news {i}\nDescription: Notes about the {q}.\nURL: https://example.org/{topic.lower()}/{i}"
+        for i in range(3)
+    )
+    return Scenario(user, [Step(call("brave_search", "brave_web_search", query=q, count=3), results, text=text)],
+                    f"The top results about the {q} are listed above; the first, https://example.org/{topic.lower()}/0, is the official one.",
+                    difficulty="medium")  # fmt: skip
+
+
+# ==========================================================================================================
+# Resource access (more): resources read with access_mcp_resource
+
+
+MEMO_ITEMS = ("Electronics have the highest average order value.", "Most cancelled orders come from first-time buyers.",
+              "Stock-outs cluster on Mondays.", "Refunds doubled after the March price change.",
+              "Garden products sell best in April.", "Users from Japan convert twice as often as the average.")  # fmt: skip
+
+
+def _memo(items: Sequence[str]) -> str:
+    return "📊 Business Intelligence Memo 📊\n\nKey Insights Discovered:\n\n" + "\n".join(
+        f"- {i}" for i in items
+    )
+
+
+@_intent("resource_access", "sqlite/" + RESOURCE_TOOL)
+def _res_memo_count(r: Random) -> Scenario:
+    items = r.sample(MEMO_ITEMS, r.randrange(1, 5))
+    user = r.choice(("How many insights are in the memo so far?", "Count the entries of the insights memo.",
+                     "Has anyone recorded insights yet? How many?", "Give me the number of insights in memo://insights."))  # fmt: skip
+    return Scenario(user, [Step(call("sqlite", RESOURCE_TOOL, uri="memo://insights"), _memo(items))],
+                    f"The memo holds {len(items)} insight(s).")  # fmt: skip
+
+
+@_intent("resource_access", "sqlite/" + RESOURCE_TOOL, "sqlite/read_query")
+def _res_memo_verify(r: Random) -> Scenario:
+    items = r.sample(MEMO_ITEMS[:2], 1) + r.sample(MEMO_ITEMS[2:], 1)
+    cat, avg = "electronics", round(r.uniform(150, 600), 2)
+    user = r.choice(("Check the first insight in the memo against the data.", "Is the top insight in the memo still true?",
+                     "Verify what the insights memo says first, with a query."))  # fmt: skip
+    first = items[0]
+    if first.startswith("Electronics"):
+        sql = "SELECT p.category, AVG(o.total) AS avg_total FROM orders o JOIN order_items oi ON oi.order_id = o.id JOIN products p ON p.id = oi.product_id GROUP BY p.category ORDER BY avg_total DESC LIMIT 1"
+        res, ans = (
+            _rows([{"category": cat, "avg_total": avg}]),
+            f"Still true: electronics lead with an average order of ${avg}.",
+        )
+    else:
+        sql = "SELECT COUNT(*) AS n FROM orders WHERE status = 'cancelled'"
+        n = r.randrange(10, 400)
+        res, ans = (
+            _rows([{"n": n}]),
+            f"There are {n} cancelled orders; checking who placed them would need a join on first orders.",
+        )
+    steps = [Step(call("sqlite", RESOURCE_TOOL, uri="memo://insights"), _memo(items)),
+             Step(call("sqlite", "read_query", query=sql), res, text=f'The first insight is "{first}" Checking it.')]  # fmt: skip
+    return Scenario(user, steps, ans, difficulty="hard")
+
+
+@_intent("resource_access", "puppeteer/" + RESOURCE_TOOL)
+def _res_console(r: Random) -> Scenario:
+    errs = r.sample(("Uncaught TypeError: Cannot read properties of undefined (reading 'map')",
+                     "Failed to load resource: the server responded with a status of 404 ()",
+                     "Warning: Each child in a list should have a unique \"key\" prop.",
+                     "[HMR] connected"), 2)  # fmt: skip
+    user = r.choice(("Any errors in the browser console?", "Show me the console logs of the page.",
+                     "What did the page log to the console?", "Read console://logs."))  # fmt: skip
+    logs = "\n".join(f"[{'error' if 'Error' in e or 'Failed' in e else 'log'}] {e}" for e in errs)
+    return Scenario(user, [Step(call("puppeteer", RESOURCE_TOOL, uri="console://logs"), logs)],
+                    "The console shows:\n" + "\n".join(f"- {e}" for e in errs))  # fmt: skip
+
+
+# ==========================================================================================================
+# fetch, web search, browsers, Slack, PostgreSQL: single calls, chains, errors, clarifications
+
+
+@_intent("single_call", "fetch/fetch")
+def _fetch_page_intent(r: Random) -> Scenario:
+    url, topic, needle, gist = r.choice(DOC_PAGES)
+    raw = r.random() < 0.15
+    user = fmt(r, ("Fetch {u}.", "What's on {u}?", "Read {u} for me.", "Grab the page {u} and summarise it.") if not raw
+               else ("Get the raw HTML of {u}.", "Fetch {u} as raw HTML, no Markdown conversion."), u=url)  # fmt: skip
+    body = f"<html><body><h1>{topic}</h1><p>{gist}</p></body></html>" if raw else f"# {topic}\n\n{gist}"
+    prefix = (
+        "Content type text/html cannot be simplified to markdown, but here is the raw content:\n"
+        if raw
+        else ""
+    )
+    return Scenario(user, [Step(call("fetch", "fetch", url=url, raw=True if raw else None), f"{prefix}Contents of {url}:\n{body}")],
+                    gist if not raw else f"Here is the raw HTML of {url}; the page is about {topic}.")  # fmt: skip
+
+
+@_intent("error_handling", "fetch/fetch")
+def _fetch_404(r: Random) -> Scenario:
+    url, topic, needle, gist = r.choice(DOC_PAGES)
+    bad = url.rstrip("/") + r.choice(("/v2", "/latest", "/old"))
+    user = fmt(
+        r,
+        ("Read {b}; if that page is gone, use {u}.", "Fetch {b} (fallback: {u}).", "Try {b}, otherwise {u}."),
+        b=bad,
+        u=url,
+    )
+    steps = [
+        Step(call("fetch", "fetch", url=bad), f"Failed to fetch {bad} - status code 404", is_error=True),
+        Step(call("fetch", "fetch", url=url), f"Contents of {url}:\n# {topic}\n\n{gist}", text="That page is gone (404). Using the fallback."),
+    ]  # fmt: skip
+    return Scenario(user, steps, gist, difficulty="medium")
+
+
+@_intent("clarification", "fetch/fetch")
+def _clar_fetch(r: Random) -> Clarification:
+    url, topic, needle, gist = r.choice(DOC_PAGES)
+    user = r.choice(
+        ("Read the docs page for me.", "Can you fetch that article?", "Summarise the page we talked about.")
+    )
+    question = r.choice(
+        (
+            "Which URL should I fetch?",
+            "Sure. What's the link?",
+            "Which page do you mean? Please paste the URL.",
+        )
+    )
+    then = Scenario(
+        "", [Step(call("fetch", "fetch", url=url), f"Contents of {url}:\n# {topic}\n\n{gist}")], gist
+    )
+    return Clarification(user, question, fmt(r, ("{u}", "This one: {u}", "{u} please"), u=url), then)
+
+
+@_intent("single_call", "brave_search/brave_web_search")
+def _brave_web(r: Random) -> Scenario:
+    q, what = r.choice(SEARCH_QUERIES)
+    count = r.choice((None, None, 5, 10))
+    user = fmt(
+        r,
+        ("Search the web for {w}.", "Look up {w} online.", "Find me some {w}.", "web search: {q}"),
+        w=what,
+        q=q,
+    )
+    results = "\n\n".join(
+        f"Title: {what} #{i + 1}\nDescription: A page about {what}.\nURL: https://example.org/{i}"
+        for i in range(3)
+    )
+    return Scenario(user, [Step(call("brave_search", "brave_web_search", query=q, count=count), results)],
+                    f"Top results for {what}: https://example.org/0, https://example.org/1 and https://example.org/2.")  # fmt: skip
+
+
+@_intent("single_call", "brave_search/brave_local_search")
+def _brave_local(r: Random) -> Scenario:
+    city, _ = r.choice(CITIES)
+    what = r.choice(("coffee shops", "coworking spaces", "bike repair", "pharmacies", "ramen restaurants"))
+    q = f"{what} near {city}"
+    user = fmt(
+        r, ("Find {w} near {c}.", "Any good {w} in {c}?", "Where can I find {w} around {c}?"), w=what, c=city
+    )
+    res = "\n---\n".join(
+        f"Name: {what.title()} {i + 1}\nAddress: {10 + i} Main Street, {city}\nRating: {4 + i / 10:.1f}"
+        for i in range(2)
+    )
+    return Scenario(user, [Step(call("brave_search", "brave_local_search", query=q), res)],
+                    f"Two options in {city}: {what.title()} 1 (10 Main Street) and {what.title()} 2 (11 Main Street).")  # fmt: skip
+
+
+@_intent("multi_step", "brave_search/brave_web_search", "fetch/fetch")
+def _search_then_fetch(r: Random) -> Scenario:
+    url, topic, needle, gist = r.choice(DOC_PAGES)
+    user = fmt(r, ("Find the official docs on {t} and tell me about {n}.", "Search for {t} documentation, open it, and explain {n}."),
+               t=topic, n=needle)  # fmt: skip
+    results = f"Title: {topic} — official docs\nDescription: Reference for {topic}.\nURL: {url}\n\nTitle: A blog on {topic}\nDescription: Opinions.\nURL: https://blog.example.org/{needle.lower()}"
+    steps = [Step(call("brave_search", "brave_web_search", query=f"{topic} documentation"), results),
+             Step(call("fetch", "fetch", url=url), f"Contents of {url}:\n# {topic}\n\n{gist}", text=f"The official page is {url}.")]  # fmt: skip
+    return Scenario(user, steps, gist, difficulty="medium")
+
+
+@_intent("single_call", "slack/slack_post_message")
+def _slack_post(r: Random) -> Scenario:
+    cid, cname = r.choice(SLACK_CHANNELS)
+    text = r.choice(SLACK_TEXTS)
+    user = fmt(r, ("Post \"{t}\" to #{c} (channel id {i}).", "Send a message to {i}: {t}", "Tell channel {i} (#{c}): \"{t}\""),
+               t=text, c=cname, i=cid)  # fmt: skip
+    return Scenario(user, [Step(call("slack", "slack_post_message", channel_id=cid, text=text),
+                                _jdump({"ok": True, "channel": cid, "ts": _ts(r), "message": {"text": text}}))],
+                    f"Posted to #{cname}.")  # fmt: skip
+
+
+@_intent("single_call", "slack/slack_list_channels")
+def _slack_channels(r: Random) -> Scenario:
+    limit = r.choice((None, 20, 100))
+    chans = r.sample(SLACK_CHANNELS, 4)
+    user = r.choice(
+        (
+            "Which Slack channels do we have?",
+            "List the public channels in Slack.",
+            "Show me our Slack channels.",
+        )
+    )
+    res = _jdump({"ok": True, "channels": [{"id": i, "name": n, "is_channel": True} for i, n in chans]})
+    return Scenario(user, [Step(call("slack", "slack_list_channels", limit=limit), res)],
+                    "Channels: " + ", ".join(f"#{n}" for _, n in chans) + ".")  # fmt: skip
+
+
+@_intent("single_call", "slack/slack_get_user_profile")
+def _slack_profile(r: Random) -> Scenario:
+    uid, handle = r.choice(SLACK_USERS)
+    user = fmt(
+        r, ("Who is {u} on Slack?", "Show the Slack profile of user {u}.", "Look up Slack user {u}."), u=uid
+    )
+    res = _jdump(
+        {"ok": True, "profile": {"real_name": handle.title(), "display_name": handle, "title": "Engineer"}}
+    )
+    return Scenario(
+        user,
+        [Step(call("slack", "slack_get_user_profile", user_id=uid), res)],
+        f"{uid} is {handle.title()} (@{handle}), an engineer.",
+    )
+
+
+@_intent("multi_step", "slack/slack_list_channels", "slack/slack_post_message")
+def _slack_find_post(r: Random) -> Scenario:
+    cid, cname = r.choice(SLACK_CHANNELS)
+    text = r.choice(SLACK_TEXTS)
+    others = [c for c in r.sample(SLACK_CHANNELS, 4) if c[0] != cid][:3]
+    chans = others + [(cid, cname)]
+    r.shuffle(chans)
+    user = fmt(
+        r, ('Post "{t}" in #{c}.', "Let #{c} know: {t}", 'Send "{t}" to the {c} channel.'), t=text, c=cname
+    )
+    steps = [Step(call("slack", "slack_list_channels"), _jdump({"ok": True, "channels": [{"id": i, "name": n} for i, n in chans]})),
+             Step(call("slack", "slack_post_message", channel_id=cid, text=text), _jdump({"ok": True, "channel": cid, "ts": _ts(r)}),
+                  text=f"#{cname} is {cid}.")]  # fmt: skip
+    return Scenario(user, steps, f"Posted to #{cname}.", difficulty="medium")
+
+
+@_intent("error_handling", "slack/slack_post_message", "slack/slack_list_channels")
+def _slack_bad_channel(r: Random) -> Scenario:
+    cid, cname = r.choice(SLACK_CHANNELS)
+    text = r.choice(SLACK_TEXTS)
+    user = fmt(r, ('Post "{t}" to {c}.', "Send {t} to channel {c}."), t=text, c=cname)
+    steps = [Step(call("slack", "slack_post_message", channel_id=cname, text=text), _jdump({"ok": False, "error": "channel_not_found"}),
+                  is_error=True, mistake=True),
+             Step(call("slack", "slack_list_channels"), _jdump({"ok": True, "channels": [{"id": i, "name": n} for i, n in SLACK_CHANNELS]}),
+                  text="Slack wants the channel id, not its name. Looking it up."),
+             Step(call("slack", "slack_post_message", channel_id=cid, text=text), _jdump({"ok": True, "channel": cid, "ts": _ts(r)}))]  # fmt: skip
+    return Scenario(user, steps, f"Posted to #{cname} ({cid}).", difficulty="hard")
+
+
+@_intent("clarification", "slack/slack_post_message")
+def _clar_slack(r: Random) -> Clarification:
+    cid, cname = r.choice(SLACK_CHANNELS)
+    text = r.choice(SLACK_TEXTS)
+    user = fmt(r, ("Let the team know: {t}", 'Post this on Slack: "{t}"', 'Announce "{t}".'), t=text)
+    question = r.choice(("Which channel should I post it in?", "Sure. Which Slack channel (id)?"))
+    then = Scenario("", [Step(call("slack", "slack_post_message", channel_id=cid, text=text), _jdump({"ok": True, "channel": cid, "ts": _ts(r)}))],
+                    f"Posted to #{cname}.")  # fmt: skip
+    return Clarification(user, question, fmt(r, ("#{c}, id {i}", "{i} (#{c})"), c=cname, i=cid), then)
+
+
+@_intent("single_call", "postgres/query")
+def _pg_query(r: Random) -> Scenario:
+    user, sql, res, answer = _sql_read(r)
+    return Scenario(user, [Step(call("postgres", "query", sql=sql), _jdump(ast.literal_eval(res)))], answer)
+
+
+@_intent("error_handling", "postgres/query")
+def _pg_readonly_error(r: Random) -> Scenario:
+    table, col = r.choice((("orders", "status"), ("users", "email"), ("products", "stock")))
+    user = fmt(
+        r, ("Set every {t} {c} to NULL in Postgres.", "Update {t}: clear the {c} column."), t=table, c=col
+    )
+    steps = [Step(call("postgres", "query", sql=f"UPDATE {table} SET {col} = NULL"),
+                  "cannot execute UPDATE in a read-only transaction", is_error=True),
+             Step(call("postgres", "query", sql=f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL"), _jdump([{"count": str(r.randrange(1, 9000))}]),
+                  text="This server only allows read-only queries. I'll at least show how many rows would be affected.")]  # fmt: skip
+    return Scenario(user, steps, "I can't write through this server (read-only); the count above is what the update would touch.",
+                    difficulty="hard")  # fmt: skip
+
+
+@_intent("single_call", "puppeteer/puppeteer_navigate")
+def _pp_nav(r: Random) -> Scenario:
+    url = r.choice(SITES)
+    user = fmt(r, ("Open {u} in the browser.", "Navigate the browser to {u}.", "Load {u}."), u=url)
+    return Scenario(
+        user,
+        [Step(call("puppeteer", "puppeteer_navigate", url=url), f"Navigated to {url}")],
+        f"The browser is on {url}.",
+    )
+
+
+@_intent("single_call", "puppeteer/puppeteer_screenshot")
+def _pp_shot(r: Random) -> Scenario:
+    name = r.choice(("homepage", "checkout", "login-form", "dashboard"))
+    sel = r.choice((None, "#main", ".hero", "form"))
+    user = fmt(r, ("Take a screenshot called {n}.", "Screenshot the page as {n}.") if sel is None else
+               ("Screenshot just {s} and name it {n}.", "Capture the {s} element as {n}."), n=name, s=sel)  # fmt: skip
+    return Scenario(user, [Step(call("puppeteer", "puppeteer_screenshot", name=name, selector=sel), f"Screenshot '{name}' taken at 800x600")],
+                    f"Saved screenshot `{name}`.")  # fmt: skip
+
+
+@_intent(
+    "multi_step", "puppeteer/puppeteer_evaluate", "puppeteer/puppeteer_fill", "puppeteer/puppeteer_click"
+)
+def _pp_login(r: Random) -> Scenario:
+    email = _email(r.choice(PEOPLE))
+    field = r.choice(("#email", "#login-email", "#user_email", "input[name=email]"))
+    user = fmt(r, ("Log in as {e}: find the email field, fill it and submit the form.",
+                   "Put {e} into the login form's email input and submit.",
+                   "Sign in with {e} on the open page (email field, then submit)."), e=email)  # fmt: skip
+    script = "Array.from(document.querySelectorAll('form input')).map(i => i.id ? '#' + i.id : `input[name=${i.name}]`)"
+    steps = [
+        Step(call("puppeteer", "puppeteer_evaluate", script=script),
+             f"Execution result:\n{json.dumps([field, '#password'])}\n\nConsole output:\n", text="Let me find the form fields."),
+        Step(call("puppeteer", "puppeteer_fill", selector=field, value=email), f"Filled {field} with: {email}",
+             text=f"The email field is `{field}`."),
+        Step(call("puppeteer", "puppeteer_click", selector="button[type=submit]"), "Clicked: button[type=submit]"),
+    ]  # fmt: skip
+    return Scenario(user, steps, "Filled in the email and submitted the form.", difficulty="medium")
+
+
+@_intent("single_call", "puppeteer/puppeteer_evaluate")
+def _pp_eval(r: Random) -> Scenario:
+    script, what, value = r.choice((("document.title", "page title", '"Acme — Home"'), ("document.querySelectorAll('a').length", "number of links", "42"),
+                                    ("window.location.href", "current URL", '"https://acme.test/"')))  # fmt: skip
+    user = fmt(
+        r,
+        ("What's the {w} of the open page?", "Run `{s}` in the page.", "Evaluate {s} in the browser."),
+        w=what,
+        s=script,
+    )
+    return Scenario(user, [Step(call("puppeteer", "puppeteer_evaluate", script=script), f"Execution result:\n{value}\n\nConsole output:\n")],
+                    f"The {what} is {value}.")  # fmt: skip
+
+
+@_intent("single_call", "playwright/browser_navigate")
+def _pw_nav(r: Random) -> Scenario:
+    url = r.choice(SITES)
+    user = fmt(
+        r, ("Open {u}.", "Go to {u} in the browser.", "Navigate to {u} and tell me what's there."), u=url
+    )
+    snap, _ = _pw_snapshot(r, url, "Docs")
+    return Scenario(
+        user,
+        [Step(call("playwright", "browser_navigate", url=url), snap)],
+        f"{url} is open: a page titled Acme with a navigation bar.",
+    )
+
+
+@_intent("single_call", "playwright/browser_take_screenshot")
+def _pw_shot(r: Random) -> Scenario:
+    full = r.random() < 0.5
+    fname = r.choice(("page.png", "before.png", "after-fix.png"))
+    user = fmt(r, ("Take a full-page screenshot into {f}.", "Full-page screenshot, save as {f}.") if full
+               else ("Screenshot the viewport to {f}.", "Save a screenshot as {f}."), f=fname)  # fmt: skip
+    return Scenario(user, [Step(call("playwright", "browser_take_screenshot", scale="css", filename=fname, fullPage=True if full else None),
+                                f"Took the {'full page' if full else 'viewport'} screenshot and saved it as {fname}")],
+                    f"Saved `{fname}`.")  # fmt: skip
+
+
+@_intent("single_call", "playwright/browser_tabs")
+def _pw_tabs(r: Random) -> Scenario:
+    user = r.choice(("Which tabs are open?", "List the browser tabs.", "Show me the open tabs."))
+    tabs = "\n".join(f"- {i}: [{u}] ({u})" for i, u in enumerate(r.sample(SITES, 2)))
+    return Scenario(
+        user,
+        [Step(call("playwright", "browser_tabs", action="list"), "### Open tabs\n" + tabs)],
+        "Two tabs are open:\n" + tabs,
+    )
+
+
+@_intent("error_handling", "playwright/browser_click", "playwright/browser_snapshot")
+def _pw_stale_ref(r: Random) -> Scenario:
+    url, label = r.choice(SITES), r.choice(("Pricing", "Sign in", "Docs"))
+    snap, ref = _pw_snapshot(r, url, label)
+    stale = f"e{r.randrange(100, 200)}"
+    user = fmt(
+        r,
+        ("Click {l} (it was {s} earlier).", "Press the {l} link; last time its ref was {s}."),
+        l=label,
+        s=stale,
+    )
+    steps = [Step(call("playwright", "browser_click", target=stale, element=f"{label} link"),
+                  f"Error: Ref {stale} not found in the current page snapshot. Try capturing new snapshot.", is_error=True),
+             Step(call("playwright", "browser_snapshot"), snap, text="That ref is stale. Taking a fresh snapshot."),
+             Step(call("playwright", "browser_click", target=ref, element=f"{label} link"), f"- Page URL: {url}/{label.lower()}",
+                  text=f"\"{label}\" is now {ref}.")]  # fmt: skip
+    return Scenario(user, steps, f'Clicked "{label}".', difficulty="hard")
+
+
+@_intent("single_call", "sequential_thinking/sequentialthinking")
+def _seq_one(r: Random) -> Scenario:
+    task, thoughts = r.choice(PLANS)
+    user = fmt(r, ("Record a first thought on how to {t}; I expect about {n} steps.",
+                   "Start a sequential-thinking session ({n} thoughts) on how to {t}.",
+                   "Begin thinking about how to {t}. Plan for {n} thoughts; give me the first.",
+                   "Kick off step-by-step thinking ({n} steps) on this: how do we {t}?"), t=task, n=len(thoughts))  # fmt: skip
+    res = _jdump(
+        {
+            "thoughtNumber": 1,
+            "totalThoughts": len(thoughts),
+            "nextThoughtNeeded": True,
+            "branches": [],
+            "thoughtHistoryLength": 1,
+        }
+    )
+    return Scenario(user, [Step(call("sequential_thinking", "sequentialthinking", thought=thoughts[0], thoughtNumber=1,
+                                     totalThoughts=len(thoughts), nextThoughtNeeded=True), res)],
+                    f"First thought recorded: {thoughts[0]}")  # fmt: skip
+
+
+# ==========================================================================================================
 # No tool needed: answered in text (questions near a connected server's topic tempt a needless call)
 
 NO_TOOL_QA: dict[str | None, list[tuple[str, str]]] = {
@@ -2005,6 +3174,44 @@ NO_TOOL_QA: dict[str | None, list[tuple[str, str]]] = {
         ("In your memory, what's the difference between an entity and an observation?",
          "An entity is a node, such as a person or a project, with a name and a type. Observations are short facts attached to an entity, like \"works from Lisbon\"."),
     ],
+    "fetch": [
+        ("What's the difference between Markdown and HTML?",
+         "HTML is the markup browsers render, with tags like `<p>` and `<a>`. Markdown is a lightweight plain-text syntax (`#` headings, `*` emphasis) that is usually converted to HTML."),
+        ("What does HTTP status 404 mean?", "Not Found: the server is reachable but has nothing at that URL."),
+        ("What is robots.txt for?",
+         "It tells crawlers which paths of a site they may fetch. Well-behaved bots respect it; it is not access control."),
+    ],
+    "brave_search": [
+        ("How do I search for an exact phrase?", "Put it in double quotes, e.g. `\"connection reset by peer\"`; most search engines then match the words in that order."),
+        ("What does site: do in a search query?", "`site:example.com` limits results to that domain, e.g. `site:docs.python.org asyncio`."),
+    ],
+    "slack": [
+        ("What's the difference between a Slack channel and a thread?",
+         "A channel is a shared conversation space; a thread is a side conversation attached to one message, which keeps the channel readable."),
+        ("How do I mention everyone in a Slack channel?", "Use `@channel` for all members or `@here` for those currently active; use them sparingly."),
+    ],
+    "postgres": [
+        ("What's the difference between VACUUM and VACUUM FULL?",
+         "VACUUM marks dead rows as reusable without locking the table for writes; VACUUM FULL rewrites the table to return space to the OS and takes an exclusive lock."),
+        ("What is a CTE in SQL?", "A common table expression, `WITH name AS (SELECT ...)`, is a named subquery you can reference in the main query; it makes long queries readable."),
+        ("What does EXPLAIN ANALYZE do?", "It runs the query and shows the plan the planner chose with actual row counts and timings, so you can see where time goes."),
+    ],
+    "playwright": [
+        ("What's the difference between Playwright and Selenium?",
+         "Both automate browsers. Playwright drives Chromium, Firefox and WebKit through one API with auto-waiting and isolated contexts; Selenium uses the WebDriver protocol and supports more languages and legacy setups."),
+        ("What is a headless browser?", "A browser running without a visible window, used for automation, testing and scraping."),
+    ],
+    "puppeteer": [
+        ("What is a CSS selector?", "A pattern that picks elements of a page, such as `#id`, `.class`, `button[type=submit]` or `nav > a`."),
+        ("Why do browser tests become flaky?", "Mostly timing: acting before an element is ready, animations, network variance and shared state between tests. Wait for conditions, not fixed sleeps."),
+    ],
+    "sequential_thinking": [
+        ("Why break a hard problem into steps?", "Smaller steps are easier to check; mistakes surface early and you can revise a step without redoing everything."),
+    ],
+    "context7": [
+        ("What's semantic versioning?", "MAJOR.MINOR.PATCH: bump MAJOR for breaking changes, MINOR for new backward-compatible features, PATCH for fixes."),
+        ("Why read the docs for the exact library version?", "APIs change between versions; examples for another version may use functions that were renamed, deprecated or not yet added."),
+    ],
     None: [
         ("Write a Python function that reverses a string.",
          "```python\ndef reverse(s: str) -> str:\n    return s[::-1]\n```"),
@@ -2044,6 +3251,18 @@ for _topic in NO_TOOL_QA:
 
 # ==========================================================================================================
 # Assembly
+
+
+def _shares(n: int, w: list[float], r: Random) -> list[int]:
+    """Split n into integer shares proportional to w (largest remainder; ties broken at random, seeded)."""
+    total = sum(w)
+    exact = [n * x / total for x in w]
+    out = [int(x) for x in exact]
+    rest = n - sum(out)
+    tie = [r.random() for _ in w]
+    for k in sorted(range(len(w)), key=lambda k: (-(exact[k] - out[k]), tie[k]))[:rest]:
+        out[k] += 1
+    return out
 
 
 def supported_categories() -> list[str]:
@@ -2134,9 +3353,36 @@ def call_errors(server: Server | None, c: ToolCall) -> list[str]:
     ]
 
 
-def _build(r: Random, category: str, pool: list[Intent], servers: list[Server], by_name: dict[str, Server],
-           max_servers: int) -> Example:  # fmt: skip
-    intent = r.choice(pool)
+def _group(intent: Intent) -> str:
+    """The server(s) an intent is about: the unit that `balance` equalises inside a category."""
+    return "+".join(intent.servers) or (intent.topic or "(general)")
+
+
+def _picker(pool: list[Intent], balance: float, weights: dict[str, float]) -> Callable[[Random], Intent]:
+    """Choose an intent: a server group with weight n_intents**(1 - balance) x its servers' weights, then an intent.
+
+    balance=0 picks intents uniformly (servers with many intents dominate); balance=1 gives every server group of
+    the category the same share, which up-weights servers with few intents. `weights` multiplies a server's share.
+    """
+    groups: dict[str, list[Intent]] = {}
+    for i in pool:
+        groups.setdefault(_group(i), []).append(i)
+    keys = list(groups)
+    w = []
+    for k in keys:
+        x = len(groups[k]) ** (1.0 - balance)
+        for srv in k.split("+"):
+            x *= weights.get(srv, 1.0)
+        w.append(x)
+    if len(keys) == 1:
+        only = groups[keys[0]]
+        return lambda r: r.choice(only)
+    return lambda r: r.choice(groups[r.choices(keys, weights=w)[0]])
+
+
+def _build(r: Random, category: str, pick: Callable[[Random], Intent], servers: list[Server],
+           by_name: dict[str, Server], max_servers: int) -> Example:  # fmt: skip
+    intent = pick(r)
     obj = intent.build(r)
     meta: dict[str, Any] = {"intent": intent.name}
     if isinstance(obj, Clarification):
@@ -2172,12 +3418,28 @@ def _build(r: Random, category: str, pool: list[Intent], servers: list[Server], 
 
 
 def generate(n: int, seed: int, servers: list[Server], categories: list[str] | None = None,
-             max_servers_per_example: int = 2) -> list[Example]:  # fmt: skip
-    """`n` examples, deterministic in all arguments, categories balanced (±1), ids unique."""
+             max_servers_per_example: int = 2, balance: float = 1.0, weights: dict[str, float] | None = None,
+             fits: Callable[[Example], bool] | None = None) -> list[Example]:  # fmt: skip
+    """`n` examples, deterministic in all arguments, ids unique.
+
+    Categories get equal shares (±1) times `weights[category]`; inside a category, `balance` (0..1) moves from
+    uniform over intents to uniform over servers, and `weights[server]` up-weights a server (see `_picker`).
+    `fits` (e.g. "at most max_length tokens") makes the generator draw again, up to 30 times, for a candidate that
+    fails it; one that never fits is still returned, for the caller to quarantine.
+    """
     if n < 0:
         raise ValueError("n must be >= 0")
     if max_servers_per_example < 1:
         raise ValueError("max_servers_per_example must be >= 1")
+    if not 0.0 <= balance <= 1.0:
+        raise ValueError(f"balance must be in [0, 1], got {balance}")
+    weights = dict(weights or {})
+    bad_w = {k: v for k, v in weights.items() if not (isinstance(v, int | float) and v > 0)}
+    if bad_w:
+        raise ValueError(f"weights must be positive numbers: {bad_w}")
+    unknown_w = sorted(set(weights) - set(CATEGORIES) - {s.name for s in servers})
+    if unknown_w:
+        raise ValueError(f"weights for unknown servers/categories {unknown_w}")
     by_name: dict[str, Server] = {}
     for s in servers:
         if s.name in by_name:
@@ -2206,15 +3468,19 @@ def generate(n: int, seed: int, servers: list[Server], categories: list[str] | N
     if not cats:
         raise ValueError(f"no category can be generated with servers {sorted(by_name)}")
     r = Random(seed)
-    extra = set(r.sample(range(len(cats)), n % len(cats)))
-    order = [c for k, c in enumerate(cats) for _ in range(n // len(cats) + (k in extra))]
+    order = [
+        c
+        for c, k in zip(cats, _shares(n, [weights.get(c, 1.0) for c in cats], r), strict=True)
+        for _ in range(k)
+    ]
     r.shuffle(order)
+    picks = {c: _picker(pools[c], balance, weights) for c in cats}
     out: list[Example] = []
     seen: set[str] = set()
     for cat in order:
         for _ in range(30):
-            ex = _build(r, cat, pools[cat], servers, by_name, max_servers_per_example)
-            if ex.id not in seen:
+            ex = _build(r, cat, picks[cat], servers, by_name, max_servers_per_example)
+            if ex.id not in seen and (fits is None or fits(ex)):
                 break
         else:  # template space exhausted for this category: keep the duplicate, make its id unique
             dup = 1
@@ -2332,37 +3598,56 @@ def write_jsonl(path: str | os.PathLike[str], examples: Iterable[Example | dict[
 # Splits, versions, stats
 
 _SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, punctuation dropped, whitespace collapsed: 'Show me X!' and 'show me  x' are the same request."""
+    return _SPACE.sub(" ", _PUNCT.sub(" ", text.lower())).strip()
 
 
 def dedup_key(ex: Example) -> str:
     """Hash of the normalised user text and the reference calls: equal keys never straddle splits."""
-    users = " | ".join(_SPACE.sub(" ", m.content).strip().lower() for m in ex.messages if m.role == "user")
+    users = " | ".join(normalise_text(m.content) for m in ex.messages if m.role == "user")
     calls = [c.model_dump(mode="json") for m in ex.messages if m.role == "assistant" for c in m.calls]
     return hashlib.sha1(_canonical({"user": users, "calls": calls}).encode()).hexdigest()[:16]
 
 
+def stratum(ex: Example) -> str:
+    """`category|servers`: the servers the reference calls use (the connected ones when it makes no call)."""
+    used = sorted({c.server for m in ex.messages for c in m.calls}) or sorted(s.name for s in ex.servers)
+    return f"{ex.category}|{'+'.join(used)}"
+
+
+def _spread(n: int, g: int) -> list[int]:
+    """n positions spread evenly over range(g) (systematic sampling of a stratum-sorted list)."""
+    return [int((j + 0.5) * g / n) for j in range(n)]
+
+
 def split(examples: list[Example], seed: int, val_fraction: float = 0.2,
           test_fraction: float = 0.1) -> dict[str, list[Example]]:  # fmt: skip
-    """Deterministic split stratified by category; duplicate groups (dedup_key) stay in one split.
+    """Deterministic split stratified by category x server; duplicate groups (dedup_key) stay in one split.
 
-    Every category with >= 3 distinct groups gets at least one group in train, val (if val_fraction > 0)
-    and test. Examples keep their input order inside each split.
+    Inside a category, groups are sorted by server stratum and val/test take evenly spaced positions, so every
+    server gets its share of each split. Every category with >= 3 distinct groups gets at least one group in
+    train, val (if val_fraction > 0) and test. Examples keep their input order inside each split.
     """
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError("need 0 <= val_fraction, test_fraction and val_fraction + test_fraction < 1")
     groups: dict[str, list[int]] = {}  # key -> example indexes (insertion ordered)
-    category_of: dict[str, str] = {}
+    stratum_of: dict[str, str] = {}
     for i, ex in enumerate(examples):
         k = dedup_key(ex)
         groups.setdefault(k, []).append(i)
-        category_of.setdefault(k, ex.category)
+        stratum_of.setdefault(k, stratum(ex))
     by_cat: dict[str, list[str]] = {}
     for k in groups:
-        by_cat.setdefault(category_of[k], []).append(k)
+        by_cat.setdefault(stratum_of[k].split("|", 1)[0], []).append(k)
     assign: dict[str, str] = {}
     for cat in sorted(by_cat):
         keys = sorted(by_cat[cat])
         Random(f"{seed}:{cat}").shuffle(keys)
+        keys.sort(key=lambda k: stratum_of[k])  # stable: shuffled inside each server stratum
         g = len(keys)
         n_test = round(g * test_fraction)
         n_val = round(g * val_fraction)
@@ -2378,12 +3663,37 @@ def split(examples: list[Example], seed: int, val_fraction: float = 0.2,
                     n_val -= 1
         else:
             n_test = n_val = 0
+        test_pos = set(_spread(n_test, g))
+        rest = [j for j in range(g) if j not in test_pos]
+        val_pos = {rest[j] for j in _spread(n_val, len(rest))}
         for j, k in enumerate(keys):
-            assign[k] = "test" if j < n_test else "val" if j < n_test + n_val else "train"
+            assign[k] = "test" if j in test_pos else "val" if j in val_pos else "train"
     out: dict[str, list[Example]] = {s: [] for s in SPLITS}
     for ex in examples:
         out[assign[dedup_key(ex)]].append(ex)
     return out
+
+
+def leakage(splits: dict[str, list[Example]]) -> list[dict[str, Any]]:
+    """Near-duplicates (same dedup_key) found in more than one split: [{key, splits, ids}] (empty when clean)."""
+    where: dict[str, dict[str, list[str]]] = {}
+    for name, exs in splits.items():
+        for ex in exs:
+            where.setdefault(dedup_key(ex), {}).setdefault(name, []).append(ex.id)
+    return [
+        {"key": k, "splits": sorted(v), "ids": [i for ids in v.values() for i in ids]}
+        for k, v in sorted(where.items())
+        if len(v) > 1
+    ]
+
+
+def available_categories(
+    servers: list[Server], categories: Iterable[str], max_servers_per_example: int = 1
+) -> list[str]:
+    """The categories (of those asked) that the generator can produce with these servers."""
+    by_name = {s.name: s for s in servers}
+    return [c for c in categories
+            if any(i.category == c and _applicable(i, by_name, max_servers_per_example) for i in INTENTS)]  # fmt: skip
 
 
 def dataset_version(examples: list[Example], gen_params: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from .runs import read_json, write_json
 from .schema import Example, Server
 
 SPLITS = ("train", "val", "test")
+HELD_OUT = "held_out_servers"  # examples on servers never seen in training (data.held_out_servers)
 
 
 def gen_params(p: Params) -> dict:
@@ -23,25 +24,79 @@ def gen_params(p: Params) -> dict:
         "max_servers_per_example": p.data.max_servers_per_example,
         "val_fraction": p.data.val_fraction,
         "test_fraction": p.data.test_fraction,
+        "balance": p.data.balance,
+        "weights": dict(sorted(p.data.weights.items())),
+        "held_out_servers": p.data.held_out_servers,
     }
 
 
-def build_dataset(p: Params, servers: list[Server], out_dir: str | Path) -> dict:
-    """Generate, validate, split and write the dataset as JSONL (+ quarantine, dataset.json)."""
-    out_dir = Path(out_dir)
-    examples = data.generate(
-        p.data.n_examples, p.run.seed, servers, p.data.categories, p.data.max_servers_per_example
-    )
-    good, quarantine = [], []
+def length_check(tok, p: Params):
+    """Why an example does not fit data.max_length tokens with the run's tokenizer (None when it fits)."""
+    from .train import tokenize_chat
+
+    def why_not(ex: Example) -> str | None:
+        row, reason = tokenize_chat(tok, chat(ex, p), p.data.max_length)
+        return None if row is not None else f"{reason} (data.max_length={p.data.max_length})"
+
+    return why_not
+
+
+def _validated(examples: list[Example], quarantine: list[dict], why_not=None) -> list[Example]:
+    good = []
     for ex in examples:
         reasons = data.validate_example(ex)
+        if not reasons and why_not is not None and (why := why_not(ex)):
+            reasons = [why]
         if reasons:
             quarantine.append({"id": ex.id, "reason": "; ".join(reasons), "category": ex.category})
         else:
             good.append(ex)
+    return good
+
+
+def held_out_examples(p: Params, held_out: list[Server], exclude: set[str], fits=None) -> list[Example]:
+    """Examples on the held-out servers only (every category they support), minus near-duplicates of `exclude`."""
+    cats = data.available_categories(held_out, p.data.categories, p.data.max_servers_per_example)
+    if not cats:
+        raise ValueError(
+            f"data.held_out_servers={p.data.held_out_servers}: the generator has no intent for them in "
+            f"data.categories={p.data.categories}"
+        )
+    n = max(len(cats), round(p.data.n_examples * p.data.test_fraction))
+    exs = data.generate(n, p.run.seed + 1, held_out, cats, p.data.max_servers_per_example, p.data.balance,
+                        {k: v for k, v in p.data.weights.items() if k not in p.data.servers}, fits)  # fmt: skip
+    return [e for e in exs if data.dedup_key(e) not in exclude]
+
+
+def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_out: list[Server] | None = None,
+                  tok=None) -> dict:  # fmt: skip
+    """Generate, validate (quarantine), split, check leakage, version, write JSONL + DatasetDict + card.
+
+    With the run's tokenizer `tok`, the generator redraws examples longer than data.max_length (so every category
+    keeps examples that train) and any that remain too long are quarantined with the reason.
+    """
+    out_dir = Path(out_dir)
+    why_not = length_check(tok, p) if tok is not None else None
+    fits = (lambda ex: why_not(ex) is None) if why_not else None
+    weights = {k: v for k, v in p.data.weights.items() if k not in p.data.held_out_servers}
+    examples = data.generate(p.data.n_examples, p.run.seed, servers, p.data.categories,
+                             p.data.max_servers_per_example, p.data.balance, weights, fits)  # fmt: skip
+    quarantine: list[dict] = []
+    good = _validated(examples, quarantine, why_not)
     splits = data.split(good, p.run.seed, p.data.val_fraction, p.data.test_fraction)
     splits = {name: splits.get(name, []) for name in SPLITS}
-    version = data.dataset_version(good, gen_params(p))
+    if p.data.held_out_servers:
+        if held_out is None:
+            from .catalogs import load_catalogs
+
+            held_out = load_catalogs(p.data.held_out_servers)
+        seen = {data.dedup_key(e) for e in good}
+        splits[HELD_OUT] = _validated(held_out_examples(p, held_out, seen, fits), quarantine, why_not)
+    leaks = data.leakage(splits)
+    if leaks:  # split() keeps duplicate groups together; this is an independent audit
+        raise RuntimeError(f"near-duplicate leakage across splits: {leaks[:3]}")
+    all_good = [e for v in splits.values() for e in v]
+    version = data.dataset_version(all_good, gen_params(p))
     paths = {}
     for name, rows in splits.items():
         paths[name] = str(out_dir / f"{name}.jsonl")
@@ -55,26 +110,96 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path) -> dict
     info = {
         "version": version,
         "gen_params": gen_params(p),
-        "n_examples": len(good),
+        "n_examples": len(all_good),
         "n_quarantined": len(quarantine),
         "counts": {k: len(v) for k, v in splits.items()},
         "composition": composition,
+        "leakage": len(leaks),
     }
     write_json(out_dir / "dataset.json", info)
-    return {**info, "splits": splits, "quarantine": quarantine, "paths": paths}
+    paths["hf"] = str(save_dataset_dict(splits, out_dir / "hf"))
+    built = {**info, "splits": splits, "quarantine": quarantine, "paths": paths}
+    paths["card"] = str(write_card(built, p, servers + (held_out or [])))
+    return built
+
+
+def to_rows(examples: list[Example]) -> list[dict]:
+    """Flat rows for Arrow: searchable columns plus the full example as JSON (tool arguments vary per tool)."""
+    return [
+        {
+            "id": ex.id,
+            "category": ex.category,
+            "difficulty": ex.difficulty,
+            "servers": [s.name for s in ex.servers],
+            "calls": [f"{c.server}/{c.tool}" for m in ex.messages for c in m.calls],
+            "example": ex.model_dump_json(),
+        }
+        for ex in examples
+    ]
+
+
+def save_dataset_dict(splits: dict[str, list[Example]], path: str | Path) -> Path:
+    """`datasets.DatasetDict` saved with save_to_disk (into a temp folder, then renamed into place)."""
+    import shutil
+    import tempfile
+
+    from datasets import Dataset, DatasetDict, Features, List, Value
+
+    features = Features({"id": Value("string"), "category": Value("string"), "difficulty": Value("string"),
+                         "servers": List(Value("string")), "calls": List(Value("string")),
+                         "example": Value("string")})  # fmt: skip
+    dd = DatasetDict({k: Dataset.from_list(to_rows(v), features=features) for k, v in splits.items()})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_on = not are_progress_bars_disabled()
+    disable_progress_bars()  # one bar per split is noise in a report
+    try:
+        dd.save_to_disk(str(tmp))
+    finally:
+        if was_on:
+            enable_progress_bars()
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
+    return path
+
+
+def load_dataset_dict(path: str | Path) -> dict[str, list[Example]]:
+    """Examples back from a saved DatasetDict."""
+    from datasets import load_from_disk
+
+    dd = load_from_disk(str(path))
+    return {k: [Example.model_validate_json(j) for j in dd[k]["example"]] for k in dd}
+
+
+def write_card(built: dict, p: Params, servers: list[Server], lengths: list[dict] | None = None) -> Path:
+    """Dataset card (README.md in the data folder) with composition, statistics, quality, version, provenance."""
+    from . import datacard
+
+    q = datacard.quality(
+        built["splits"], built["quarantine"], lengths, p.data.max_length if lengths else None
+    )
+    card = datacard.dataset_card(built, built["splits"], servers, q, lengths, p.data.dialect)
+    out = Path(next(iter(built["paths"].values()))).parent
+    return datacard.write_card(card, out)
 
 
 def load_splits(data_dir: str | Path) -> dict[str, list[Example]]:
-    """Read the split JSONL files back; a bad line is an error naming the file and line."""
+    """Read the split JSONL files back (and the held-out-servers split if there is one); a bad line is an error
+    naming the file and line."""
     data_dir = Path(data_dir)
     out = {}
-    for name in SPLITS:
-        examples, bad = data.load_jsonl(data_dir / f"{name}.jsonl")
+    for name in (*SPLITS, HELD_OUT):
+        path = data_dir / f"{name}.jsonl"
+        if name == HELD_OUT and not path.is_file():
+            continue
+        examples, bad = data.load_jsonl(path)
         if bad:
             first = bad[0]
-            raise ValueError(
-                f"{data_dir / f'{name}.jsonl'}:{first['line']}: {first['reason']} ({len(bad)} bad rows)"
-            )
+            raise ValueError(f"{path}:{first['line']}: {first['reason']} ({len(bad)} bad rows)")
         out[name] = examples
     return out
 
@@ -133,3 +258,29 @@ def token_lengths(tok, splits: dict[str, list[Example]], p: Params) -> list[dict
                 }
             )
     return rows
+
+
+def bench_data(p: Params, n: int = 10_000) -> dict:
+    """Time the generator on the profile's servers and categories (wall and CPU seconds for n examples)."""
+    import time
+
+    from .catalogs import load_catalogs
+
+    servers = load_catalogs(p.data.servers)
+    weights = {k: v for k, v in p.data.weights.items() if k not in p.data.held_out_servers}
+    t0, c0 = time.perf_counter(), time.process_time()
+    exs = data.generate(n, p.run.seed, servers, p.data.categories, p.data.max_servers_per_example,
+                        p.data.balance, weights)  # fmt: skip
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0 = time.perf_counter()
+    invalid = sum(1 for e in exs if data.validate_example(e))
+    return {
+        "examples": len(exs),
+        "seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "examples_per_s": round(len(exs) / wall, 1),
+        "validate_seconds": round(time.perf_counter() - t0, 3),
+        "invalid": invalid,
+        "servers": p.data.servers,
+        "categories": len(p.data.categories),
+    }

@@ -6,13 +6,15 @@ import importlib.util
 import json
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from mcpft_lib import catalogs, data
+from mcpft_lib import catalogs, data, datacard, dataset
+from mcpft_lib.config import load_params
 from mcpft_lib.dialects import parse, to_chat
-from mcpft_lib.schema import Example
+from mcpft_lib.schema import CATEGORIES, RESOURCE_TOOL, Example
 
 SERVERS = catalogs.load_catalogs()
 _timeout = pytest.mark.timeout(60) if importlib.util.find_spec("pytest_timeout") else (lambda f: f)
@@ -98,8 +100,13 @@ def test_generator_speed() -> None:
 
 
 def test_generator_arguments_checked() -> None:
-    with pytest.raises(ValueError, match="not produce"):
-        data.generate(10, 0, SERVERS, categories=["large_context"])
+    assert data.supported_categories() == list(CATEGORIES)
+    with pytest.raises(ValueError, match="balance"):
+        data.generate(10, 0, SERVERS, balance=1.5)
+    with pytest.raises(ValueError, match="unknown servers/categories"):
+        data.generate(10, 0, SERVERS, weights={"nope": 2.0})
+    with pytest.raises(ValueError, match="positive"):
+        data.generate(10, 0, SERVERS, weights={"git": 0})
     with pytest.raises(ValueError, match="unknown categories"):
         data.generate(10, 0, SERVERS, categories=["nope"])
     with pytest.raises(ValueError, match="no intent"):
@@ -207,3 +214,221 @@ def test_split_small_categories() -> None:
         assert any(e.category == cat for e in s["train"]) and any(e.category == cat for e in s["test"])
     one = data.split(exs[:1], seed=0)
     assert len(one["train"]) == 1
+
+
+def test_split_stratifies_by_server_and_leakage_check() -> None:
+    exs = data.generate(900, 3, SERVERS, categories=["single_call", "multi_step"])
+    s = data.split(exs, seed=0, val_fraction=0.2, test_fraction=0.1)
+    assert data.leakage(s) == []
+    strata: dict[str, Counter] = {}
+    for name, v in s.items():
+        for stratum in {data.dedup_key(e): data.stratum(e) for e in v}.values():  # groups, not examples
+            strata.setdefault(stratum, Counter())[name] += 1
+    big = {k: c for k, c in strata.items() if sum(c.values()) >= 15}
+    assert len(big) >= 6
+    for k, c in big.items():  # every well-populated server stratum reaches val and test, near its share
+        total = sum(c.values())
+        assert c["test"] >= 1 and c["val"] >= 1, (k, c)
+        assert abs(c["test"] / total - 0.1) < 0.08 and abs(c["val"] / total - 0.2) < 0.1, (k, c)
+    leaky = {**s, "test": s["test"] + s["train"][:2]}
+    found = data.leakage(leaky)
+    assert len(found) == 2 and all(f["splits"] == ["test", "train"] for f in found)
+
+
+def test_dedup_key_normalises_user_text() -> None:
+    e = data.generate(1, 0, SERVERS, categories=["single_call"])[0]
+    msgs = [m.model_copy() for m in e.messages]
+    msgs[0] = msgs[0].model_copy(
+        update={"content": "  " + msgs[0].content.upper().replace(" ", "   ") + "!!"}
+    )
+    assert data.dedup_key(e.model_copy(update={"messages": msgs})) == data.dedup_key(e)
+    msgs[1] = msgs[1].model_copy(
+        update={"calls": [msgs[1].calls[0].model_copy(update={"arguments": {"x": 1}})]}
+    )
+    assert data.dedup_key(e.model_copy(update={"messages": msgs})) != data.dedup_key(e)
+
+
+# ------------------------------------------------------------------------------------- new categories
+
+
+def test_new_categories_have_their_shape() -> None:
+    cats = ["code_understanding", "large_context", "reasoning", "resource_access"]
+    exs = data.generate(800, 11, SERVERS, categories=cats)
+    by = {c: [e for e in exs if e.category == c] for c in cats}
+    for e in by["reasoning"]:  # brief reasoning text before the first call is part of the target
+        first = next(m for m in e.messages if m.calls)
+        assert len(first.content) >= 40 or first.calls[0].tool == "sequentialthinking", e.meta
+    for e in by["large_context"]:  # a long tool result, or a read of a window (head/tail/offset) of a big one
+        longest = max(len(m.content) for m in e.messages if m.role == "tool")
+        window = any({"head", "tail", "start_index"} & set(c.arguments) for m in e.messages for c in m.calls)
+        assert longest >= 400 or window, (e.meta, longest)
+    for e in by["code_understanding"]:  # code comes back from a tool; the answer points into it
+        assert any(m.role == "tool" and ("def " in m.content or "function" in m.content or "cid" in m.content
+                                         or "diff --git" in m.content or "###" in m.content)
+                   for m in e.messages), e.meta  # fmt: skip
+    for e in by["resource_access"]:
+        assert any(c.tool == RESOURCE_TOOL for m in e.messages for c in m.calls), e.meta
+    intents = Counter(e.meta["intent"] for e in exs)
+    assert len(intents) >= 30  # many intents, not one template per category
+    servers = {c.server for e in exs for m in e.messages for c in m.calls}
+    assert {"git", "sqlite", "memory", "time", "filesystem", "fetch", "playwright", "slack"} <= servers
+
+
+def test_every_server_has_intents_and_phrasings_vary() -> None:
+    called = {c.server for e in data.generate(3000, 5, SERVERS, categories=list(CATEGORIES)) for m in e.messages
+              for c in m.calls}  # fmt: skip
+    assert called == {s.name for s in SERVERS}
+    users = [e.messages[0].content for e in data.generate(300, 6, SERVERS, categories=["single_call"])]
+    assert len(set(users)) > 0.8 * len(users)
+
+
+def test_balance_knob_evens_out_servers_and_weights_up_weight() -> None:
+    rich = [
+        s for s in SERVERS if s.name in ("time", "git", "filesystem", "github", "sqlite", "memory", "slack")
+    ]
+
+    def spread(**kw: object) -> Counter:  # servers with many distinct examples (few retries for uniqueness)
+        exs = data.generate(700, 2, rich, categories=["single_call"], max_servers_per_example=1, **kw)
+        return Counter(e.servers[0].name for e in exs)
+
+    uniform_intents, uniform_servers = spread(balance=0.0), spread(balance=1.0)
+    ratio = lambda c: max(c.values()) / min(c.values())  # noqa: E731
+    assert ratio(uniform_servers) < ratio(uniform_intents)
+    assert ratio(uniform_servers) < 2.0
+    boosted = spread(balance=1.0, weights={"time": 4.0})
+    assert boosted["time"] > 2.5 * uniform_servers["time"]
+    cats = Counter(e.category for e in data.generate(600, 2, SERVERS, categories=["single_call", "no_tool"],
+                                                     weights={"no_tool": 2.0}))  # fmt: skip
+    assert cats == {"no_tool": 400, "single_call": 200}
+
+
+def test_fits_predicate_redraws_long_examples() -> None:
+    short = data.generate(
+        200, 4, SERVERS, categories=["large_context"], fits=lambda e: len(e.model_dump_json()) < 9000
+    )
+    assert sum(len(e.model_dump_json()) >= 9000 for e in short) <= 2
+    free = data.generate(200, 4, SERVERS, categories=["large_context"])
+    assert sum(len(e.model_dump_json()) >= 9000 for e in free) > 10
+
+
+# ------------------------------------------------------------------ the default profile, versions, storage
+
+
+@pytest.fixture(scope="module")
+def default_build(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    p = load_params(Path(__file__).parent.parent / "params" / "default.yaml")
+    out = tmp_path_factory.mktemp("data")
+    return p, dataset.build_dataset(p, catalogs.load_catalogs(p.data.servers), out), out
+
+
+def test_default_profile_covers_every_category_in_train_and_test(default_build: tuple) -> None:
+    p, built, _ = default_build
+    assert set(p.data.categories) == set(CATEGORIES)
+    for name in ("train", "test"):
+        assert {e.category for e in built["splits"][name]} == set(CATEGORIES), name
+    assert built["leakage"] == 0 and built["n_quarantined"] == 0
+    for v in built["splits"].values():
+        assert all(data.validate_example(e) == [] for e in v)
+
+
+def test_held_out_servers_never_in_training(default_build: tuple) -> None:
+    p, built, _ = default_build
+    held = built["splits"][dataset.HELD_OUT]
+    assert held and p.data.held_out_servers
+    assert {s.name for e in held for s in e.servers} <= set(p.data.held_out_servers)
+    assert any(m.calls for e in held for m in e.messages)
+    trained = {s.name for name in ("train", "val", "test") for e in built["splits"][name] for s in e.servers}
+    assert not trained & set(p.data.held_out_servers)
+    assert set(dataset.load_splits(Path(built["paths"]["train"]).parent)) == {
+        *dataset.SPLITS,
+        dataset.HELD_OUT,
+    }
+
+
+def test_same_seed_same_bytes_changed_param_new_version(default_build: tuple, tmp_path: Path) -> None:
+    p, built, out = default_build
+    again = dataset.build_dataset(p, catalogs.load_catalogs(p.data.servers), tmp_path / "again")
+    assert again["version"] == built["version"]
+    for name in built["paths"]:
+        if name.endswith("jsonl") or name in (*dataset.SPLITS, dataset.HELD_OUT):
+            assert Path(again["paths"][name]).read_bytes() == Path(built["paths"][name]).read_bytes(), name
+    for change in ("data.balance=0.5", "run.seed=7", "data.weights={git: 2.0}"):
+        q = load_params(Path(__file__).parent.parent / "params" / "default.yaml", [change])
+        assert data.dataset_version(
+            data.generate(30, q.run.seed, SERVERS[:3]), dataset.gen_params(q)
+        ) != data.dataset_version(data.generate(30, q.run.seed, SERVERS[:3]), dataset.gen_params(p)), change
+
+
+def test_dataset_dict_and_card_written(default_build: tuple) -> None:
+    p, built, out = default_build
+    back = dataset.load_dataset_dict(out / "hf")
+    assert {k: [e.id for e in v] for k, v in back.items()} == {
+        k: [e.id for e in v] for k, v in built["splits"].items()
+    }
+    assert back["train"][0] == built["splits"]["train"][0]
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert built["version"] in card and "## Composition" in card and "code_understanding" in card
+    assert "mcp-server-time" in card and "postgres" in card
+    from huggingface_hub import DatasetCard
+
+    loaded = DatasetCard.load(out / "README.md")
+    assert loaded.data.pretty_name and "mcp" in loaded.data.tags
+
+
+def test_build_quarantines_too_long_with_a_tokenizer(tmp_path: Path) -> None:
+    class CharTok:  # one token per character: no model download, deterministic
+        def apply_chat_template(self, messages, tools=None, tokenize=False, add_generation_prompt=False):
+            text = "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages)
+            return text + ("<assistant>" if add_generation_prompt else "")
+
+        def __call__(self, text, add_special_tokens=False):
+            return {"input_ids": [ord(c) % 97 for c in text]}
+
+    p = load_params(Path(__file__).parent.parent / "params" / "default.yaml",
+                    ["data.n_examples=90", "data.max_length=5000", "data.held_out_servers=[]"])  # fmt: skip
+    built = dataset.build_dataset(p, catalogs.load_catalogs(p.data.servers), tmp_path, tok=CharTok())
+    lengths = [len(dataset.chat(e, p)) for v in built["splits"].values() for e in v]
+    assert built["n_examples"] + built["n_quarantined"] == 90
+    assert all(q["reason"].startswith("too_long") for q in built["quarantine"])
+    assert {e.category for e in built["splits"]["train"]} == set(CATEGORIES)
+    assert lengths
+
+
+# ----------------------------------------------------------------------------------- statistics and charts
+
+
+def test_complexity_quality_and_charts(default_build: tuple) -> None:
+    _, built, _ = default_build
+    splits = built["splits"]
+    assert datacard.nesting_depth(1) == 0 and datacard.nesting_depth({"a": [{"b": 1}]}) == 3
+    rows = datacard.complexity(splits)
+    assert len(rows) == sum(len(v) for v in splits.values())
+    assert max(r["calls"] for r in rows) >= 2 and max(r["arg_depth"] for r in rows) >= 3
+    assert all(r["schema_chars"] > 0 for r in rows)
+    q = datacard.quality(splits, built["quarantine"])
+    assert q["schema_valid_rate"] == 1.0 and q["leaking_groups"] == 0 and q["length_unit"] == "characters"
+    dup = {**splits, "train": splits["train"] + splits["train"][:3]}
+    assert datacard.quality(dup)["duplicate_examples"] == q["duplicate_examples"] + 3
+    lengths = [
+        {"split": "train", "category": "x", "prompt": 10 * i, "target": i, "total": 11 * i}
+        for i in range(1, 40)
+    ]
+    lengths.append({"split": "train", "category": "x", "prompt": 5000, "target": 10, "total": 5010})
+    ql = datacard.quality(splits, None, lengths, max_length=400)
+    assert ql["length_outliers"] == 1 and ql["over_max_length"] == 4 and ql["length_unit"] == "tokens"
+    figs = [datacard.composition_chart(splits), datacard.server_category_chart(splits), datacard.token_chart(lengths),
+            datacard.complexity_chart(rows), datacard.quality_chart(q)]  # fmt: skip
+    for f in figs:
+        assert f.data and f.to_json()
+    assert len(datacard.complexity_chart(rows).data) == 4
+    assert {tr.name for tr in datacard.token_chart(lengths).data} == {"prompt", "target"}
+    assert list(datacard.token_table(lengths).index) == ["train"]
+
+
+def test_bench_data_reports_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    from mcpft_lib import cli
+
+    assert cli.main(["bench", "data", "params/default.yaml", "--examples", "300"]) == 0
+    out = capsys.readouterr().out
+    rate = float(re.search(r"examples/second: (\d+)", out).group(1))
+    assert "generated 300 examples" in out and rate > 50

@@ -265,6 +265,13 @@ def train_lora(
     resume = resume_checkpoint(tp, ckpt_dir)  # before any heavy work: a bad path fails here
     if tp.early_stopping.patience and not val_rows:
         raise ValueError("train.early_stopping.patience > 0 needs validation rows (the val split is empty)")
+    if tp.report_to == "tensorboard":
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ImportError(
+                "train.report_to=tensorboard needs the tensorboard package: pip install -e '.[tensorboard]'"
+            ) from None
     log_path = out_dir / "train_log.jsonl"
     t_offset = 0.0
     if resume is None:
@@ -281,7 +288,6 @@ def train_lora(
     if tp.early_stopping.patience:
         cbs.append(EarlyStoppingCallback(tp.early_stopping.patience, tp.early_stopping.min_delta))
     if tp.report_to == "tensorboard":
-        from torch.utils.tensorboard import SummaryWriter
         from transformers.integrations import TensorBoardCallback
 
         cbs.append(TensorBoardCallback(SummaryWriter(log_dir=str(out_dir / "tensorboard"))))

@@ -177,3 +177,21 @@ def test_batching_modes_train_and_report_real_tokens(tmp_path, batching):
         longest = max(len(r["input_ids"]) for r in rows)
         assert real / (16 * longest) <= frac < 1.0
     assert log[-1]["real_token_fraction"] == pytest.approx(frac)
+
+
+def test_log_has_the_curves_and_tensorboard_gets_them(tmp_path):
+    mp = ModelParams(source="tiny_random", device="cpu")
+    model, tok = models.load_model(mp)
+    rows, _ = train.tokenize_rows(tok, [CHAT] * 4, 10_000)
+    tp = TrainParams(
+        max_steps=2, batch_size=2, logging_steps=1, eval_steps=2, save_steps=2, report_to="tensorboard"
+    )
+    summary, _ = train.train_lora(model, tok, rows, rows[:1], mp, tp, tmp_path)
+    log = train.read_log(summary["log"])
+    steps = [r for r in log if "loss" in r]
+    assert len(steps) == 2
+    for key in ("loss", "learning_rate", "grad_norm", "tokens_per_s", "real_token_fraction", "rss_max_gib"):
+        assert all(key in r for r in steps), key
+    assert any("eval_loss" in r for r in log)
+    events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and b"train/loss" in events[0].read_bytes() and b"eval/loss" in events[0].read_bytes()

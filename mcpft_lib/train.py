@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .config import LoraParams, ModelParams, TrainParams
+from .config import LoraParams, ModelParams, Params, TrainParams
 from .fsutil import atomic_write
 
 
@@ -130,14 +130,22 @@ def _keep_log_until(path: Path, step: int) -> None:
 
 
 def memory_stats() -> dict:
-    """Peak memory so far: CUDA max allocated on a GPU, else the process's max RSS (GiB)."""
+    """Memory in GiB: on a GPU the CUDA max allocated since this training started; on CPU the process's
+    resident set now (`rss_gib`) and its high-water mark since the process started (`rss_max_gib`)."""
+    import resource
+
     import torch
 
     if torch.cuda.is_available():
         return {"gpu_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
-    import resource
+    out = {"rss_max_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+    try:
+        import psutil
 
-    return {"rss_max_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+        out["rss_gib"] = psutil.Process().memory_info().rss / 2**30
+    except ImportError:
+        pass
+    return out
 
 
 def _callbacks():
@@ -281,6 +289,10 @@ def train_lora(
         _keep_log_until(log_path, step)
         t_offset = max((r.get("time", 0.0) for r in read_log(log_path)), default=0.0)
     set_seed(seed)  # the LoRA initialisation is random: same seed, same adapter
+    if _cuda():
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()  # gpu_mem_gib: the peak of this training
     peft_model = prepare_peft(model, mp, tp)
     JsonlLogger, StepClock, StderrProgress = _callbacks()
     counters = {"real": 0, "processed": 0, "seconds": 0.0}
@@ -341,6 +353,80 @@ def train_lora(
         "checkpoints": str(ckpt_dir),
         "log": str(log_path),
     }, peft_model
+
+
+def rank_sweep(
+    p: Params, train_rows: list[dict], val_rows: list[dict], ranks=None, steps: int | None = None, log=print
+) -> tuple[list[dict], object]:
+    """Short runs of the same data, seed and steps at several LoRA ranks (alpha scaled to keep the profile's
+    alpha/r); returns one row per rank (trainable parameters, final train/val loss, tokens/s, peak memory)
+    and a plotly chart. Each run starts from a freshly loaded base model; nothing is kept on disk."""
+    import tempfile
+
+    from . import models
+
+    ranks = list(ranks or p.train.rank_sweep)
+    steps = steps or p.train.rank_sweep_steps
+    if not ranks:
+        raise ValueError("no ranks to sweep: set train.rank_sweep, e.g. [4, 8, 16, 32]")
+    ratio = p.train.lora.alpha / p.train.lora.r
+    table = []
+    for r in ranks:
+        lora = LoraParams.model_validate(
+            {**p.train.lora.model_dump(), "r": r, "alpha": max(1, round(r * ratio))}
+        )
+        tp = TrainParams.model_validate(
+            {
+                **p.train.model_dump(),
+                "lora": lora.model_dump(),
+                "max_steps": steps,
+                "logging_steps": min(p.train.logging_steps, steps),
+                "eval_steps": steps,
+                "save_steps": steps,
+                "resume": "never",
+                "early_stopping": {},
+                "report_to": "none",
+                "rank_sweep": [],
+            }
+        )
+        log(f"rank sweep: r={r} alpha={lora.alpha} ({steps} steps) ...", flush=True)
+        model, tok = models.load_model(p.model)
+        with tempfile.TemporaryDirectory() as d:
+            s, peft_model = train_lora(model, tok, train_rows, val_rows, p.model, tp, d, seed=p.run.seed)
+            recs = read_log(s["log"])
+        mem = [x.get("gpu_mem_gib", x.get("rss_gib")) for x in recs]
+        table.append(
+            {
+                "rank": r,
+                "alpha": lora.alpha,
+                "trainable_params": sum(q.numel() for q in peft_model.parameters() if q.requires_grad),
+                "final_train_loss": s["final_loss"],
+                "final_val_loss": s["final_val_loss"],
+                "tokens_per_s": s["tokens_per_s"],
+                "peak_mem_gib": max((m for m in mem if m is not None), default=None),
+                "seconds": s["seconds"],
+            }
+        )
+        del model, peft_model
+    return table, rank_sweep_chart(table)
+
+
+def rank_sweep_chart(table: list[dict]):
+    """Loss (train and validation) and tokens/s against the LoRA rank, side by side."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    ranks = [t["rank"] for t in table]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("final loss", "tokens/s"))
+    for key, name in (("final_train_loss", "train"), ("final_val_loss", "validation")):
+        fig.add_trace(go.Scatter(x=ranks, y=[t[key] for t in table], name=name, mode="lines+markers"), 1, 1)
+    fig.add_trace(
+        go.Bar(x=[str(r) for r in ranks], y=[t["tokens_per_s"] for t in table], name="tokens/s"), 1, 2
+    )
+    fig.update_xaxes(title_text="LoRA rank", type="log", row=1, col=1)
+    fig.update_xaxes(title_text="LoRA rank", row=1, col=2)
+    fig.update_layout(title="LoRA rank sweep")
+    return fig
 
 
 def _save_adapter(trainer, adapter_dir: Path) -> Path:

@@ -195,3 +195,21 @@ def test_log_has_the_curves_and_tensorboard_gets_them(tmp_path):
     assert any("eval_loss" in r for r in log)
     events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     assert events and b"train/loss" in events[0].read_bytes() and b"eval/loss" in events[0].read_bytes()
+
+
+def test_rank_sweep_table_and_chart():
+    from mcpft_lib.config import load_params
+
+    p = load_params(Path(__file__).resolve().parent.parent / "params/smoke.yaml")
+    _, tok = models.load_model(p.model)
+    rows, _ = train.tokenize_rows(tok, [CHAT] * 4, 10_000)
+    table, fig = train.rank_sweep(p, rows, rows[:1], ranks=[2, 8], steps=2, log=lambda *a, **k: None)
+    assert [t["rank"] for t in table] == [2, 8]
+    assert [t["alpha"] for t in table] == [4, 16]  # smoke: alpha / r = 2
+    assert table[1]["trainable_params"] == 4 * table[0]["trainable_params"]
+    for t in table:
+        assert t["final_train_loss"] > 0 and t["final_val_loss"] > 0 and t["tokens_per_s"] > 0
+        assert t["peak_mem_gib"] > 0
+    assert {tr.name for tr in fig.data} == {"train", "validation", "tokens/s"}
+    with pytest.raises(ValueError, match="train.rank_sweep"):
+        train.rank_sweep(p, rows, rows[:1])  # smoke sets no ranks

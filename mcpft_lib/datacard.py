@@ -316,3 +316,55 @@ def write_card(card, out_dir: str | Path) -> Path:
     from .fsutil import atomic_write
 
     return atomic_write(Path(out_dir) / "README.md", str(card))
+
+
+# ---------------------------------------------------------------------------------------------------- browser
+
+
+def render_example(ex: Example, dialect: str, tok=None, compact: bool = True) -> str:
+    """One example as the model sees it: the chat in `dialect`, through the tokenizer's chat template if given."""
+    from .dialects import to_chat
+
+    chat = to_chat(ex, dialect, compact)
+    if tok is None:
+        return "\n".join(f"--- {m['role']} ---\n{m.get('content') or ''}" for m in chat)
+    tools = chat[0].get("tools") if chat and chat[0]["role"] == "system" else None
+    try:
+        return tok.apply_chat_template(chat, tools=tools, tokenize=False)
+    except Exception as e:  # a template without tool support: say so instead of failing the report
+        return f"(the chat template cannot render the {dialect} dialect: {e})"
+
+
+def example_browser(splits: dict[str, list[Example]], tok=None, compact: bool = True, interactive: bool = True,
+                    dialects: tuple[str, ...] = ("xml", "native")):  # fmt: skip
+    """ipywidgets browser (split, index, dialect) over rendered examples; static text when not interactive.
+
+    Under papermill widgets have no live kernel, so `interactive=False` returns the first training example in
+    every dialect as plain text (what the HTML report can show).
+    """
+    first = next((k for k, v in splits.items() if v), None)
+    if first is None:
+        return "no examples"
+    if not interactive:
+        ex = splits[first][0]
+        head = f"{first}[0] · {ex.category} · servers {', '.join(s.name for s in ex.servers)} · id {ex.id}"
+        return "\n\n".join([head] + [f"=== {d} ===\n{render_example(ex, d, tok, compact)}" for d in dialects])
+    import ipywidgets as w
+
+    split = w.Dropdown(options=[k for k, v in splits.items() if v], value=first, description="split")
+    index = w.IntSlider(min=0, max=len(splits[first]) - 1, description="example")
+    dialect = w.ToggleButtons(options=list(dialects), description="dialect")
+    meta = w.HTML()
+    text = w.Textarea(layout=w.Layout(width="100%", height="420px"))
+
+    def show(_=None) -> None:
+        index.max = len(splits[split.value]) - 1
+        ex = splits[split.value][index.value]
+        meta.value = (f"<b>{ex.category}</b> · {ex.difficulty} · servers {', '.join(s.name for s in ex.servers)}"
+                      f" · id <code>{ex.id}</code> · intent {ex.meta.get('intent', '?')}")  # fmt: skip
+        text.value = render_example(ex, dialect.value, tok, compact)
+
+    for c in (split, index, dialect):
+        c.observe(show, names="value")
+    show()
+    return w.VBox([w.HBox([split, dialect]), index, meta, text])

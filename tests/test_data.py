@@ -432,3 +432,20 @@ def test_bench_data_reports_rate(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     rate = float(re.search(r"examples/second: (\d+)", out).group(1))
     assert "generated 300 examples" in out and rate > 50
+
+
+def test_example_browser_static_and_widget(default_build: tuple) -> None:
+    _, built, _ = default_build
+    splits = {"train": built["splits"]["train"][:3], "empty": []}
+    static = datacard.example_browser(splits, None, interactive=False)
+    assert static.startswith("train[0]") and "=== xml ===" in static and "=== native ===" in static
+    assert "<use_mcp_tool>" in static or built["splits"]["train"][0].category in ("no_tool", "clarification")
+    box = datacard.example_browser(splits, None, interactive=True)
+    split, dialect = box.children[0].children
+    index, meta, text = box.children[1:]
+    assert split.options == ("train",) and index.max == 2 and built["splits"]["train"][0].id in meta.value
+    dialect.value = "native"
+    assert text.value == datacard.render_example(built["splits"]["train"][0], "native")
+    index.value = 2
+    assert built["splits"]["train"][2].id in meta.value
+    assert datacard.example_browser({"x": []}, interactive=False) == "no examples"

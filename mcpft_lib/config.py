@@ -89,7 +89,16 @@ class ModelParams(_Section):
         return self
 
 
+class ImportSpec(_Section):
+    source: Literal["xlam", "hermes", "glaive"]  # which public dataset format (mcpft_lib/importers.py)
+    path_or_id: str = Field(min_length=1)  # a local .json/.jsonl/.parquet file or a hub dataset id
+    limit: int | None = Field(None, ge=1)  # rows read (None: all)
+
+
 class DataParams(_Section):
+    model_config = ConfigDict(**_Section.model_config, validate_by_name=True, serialize_by_alias=True)
+    # public function-calling data imported next to the generated examples (`data.import` in YAML)
+    imports: list[ImportSpec] = Field(default_factory=list, alias="import")
     servers: list[str] = Field(
         default_factory=lambda: ["time", "git", "filesystem", "github", "sqlite", "memory"]
     )

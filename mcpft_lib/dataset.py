@@ -82,6 +82,11 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
     examples = data.generate(p.data.n_examples, p.run.seed, servers, p.data.categories,
                              p.data.max_servers_per_example, p.data.balance, weights, fits)  # fmt: skip
     quarantine: list[dict] = []
+    if p.data.imports:  # public function-calling data; rows that cannot be converted are quarantined
+        from .importers import import_all
+
+        imported, quarantine = import_all(p.data.imports)
+        examples = examples + imported
     good = _validated(examples, quarantine, why_not)
     splits = data.split(good, p.run.seed, p.data.val_fraction, p.data.test_fraction)
     splits = {name: splits.get(name, []) for name in SPLITS}

@@ -314,3 +314,22 @@ def test_import_all_is_deterministic(tmp_path) -> None:
     again, _ = importers.import_all(specs)
     assert [e.model_dump() for e in again] == [e.model_dump() for e in good]
     assert importers.import_all([]) == ([], [])
+
+
+def test_params_import_feeds_build_dataset(tmp_path) -> None:
+    from pathlib import Path
+
+    from mcpft_lib.catalogs import load_catalogs
+    from mcpft_lib.config import load_params
+    from mcpft_lib.dataset import build_dataset
+
+    x = _jsonl(tmp_path, "xlam.jsonl", XLAM_ROWS)
+    root = Path(__file__).resolve().parent.parent
+    p = load_params(root / "params" / "smoke.yaml", [f"data.import=[{{source: xlam, path_or_id: '{x}'}}]"])
+    assert p.data.imports[0].source == "xlam" and "import" in p.to_yaml()
+    built = build_dataset(p, load_catalogs(p.data.servers), tmp_path / "data")
+    ids = {e.id for rows in built["splits"].values() for e in rows}
+    assert {"xlam-1", "xlam-2"} <= ids
+    reasons = [q["reason"] for q in built["quarantine"]]
+    assert sum("unknown tool" in r for r in reasons) == 1 and sum("empty query" in r for r in reasons) == 1
+    assert built["n_quarantined"] >= 4

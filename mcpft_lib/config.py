@@ -117,6 +117,8 @@ class DataParams(_Section):
         default_factory=dict
     )  # up-weight servers/categories, e.g. {memory: 2.0}
     held_out_servers: list[str] = Field(default_factory=list)  # never in training: their own evaluation split
+    # each connected server shows the tools the example calls plus random others up to this many (None: all)
+    max_tools_per_server: int | None = Field(None, ge=1)
 
     @field_validator("servers")
     @classmethod

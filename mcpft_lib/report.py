@@ -84,30 +84,40 @@ def _kernel_env() -> None:
 
 
 def execute(
-    run: Run, notebooks: list[str], notebooks_dir: Path | None = None, timeout: int | None = None, log=print
+    run: Run,
+    notebooks: list[str],
+    notebooks_dir: Path | None = None,
+    timeout: int | None = None,
+    log=print,
+    subdir: str = "",
+    key: str = "notebooks",
 ) -> bool:
-    """Execute `notebooks` in order into `run`; stop at the first failure. True when all succeeded."""
+    """Execute `notebooks` in order into `run` (its `subdir`; states under run.json's `key`); stop at the
+    first failure. True when all succeeded."""
     import papermill as pm
 
     _kernel_env()
     os.environ["MCPFT_RUN_DIR"] = str(run.report_dir)
     nb_dir = Path(notebooks_dir or project_root() / "notebooks")
-    states = run.info().get("notebooks", {})
+    out_dir = run.report_dir / subdir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"{subdir}/" if subdir else ""
+    states = run.info().get(key, {})
     for nb in notebooks:
         states[nb] = {"status": "pending"}
-    run.update(notebooks=states)
+    run.update(**{key: states})
     ok = True
     for i, nb in enumerate(notebooks, 1):
         src = nb_dir / f"{nb}.ipynb"
-        out = run.report_dir / f"{nb}.ipynb"
+        out = out_dir / f"{nb}.ipynb"
         if not ok:
             states[nb] = {"status": "skipped"}
-            run.update(notebooks=states)
+            run.update(**{key: states})
             continue
-        log(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
+        log(f"[{i}/{len(notebooks)}] {prefix}{nb} ...", flush=True)
         t0 = time.time()
         states[nb] = {"status": "running", "started": datetime.now(UTC).isoformat(timespec="seconds")}
-        run.update(notebooks=states)
+        run.update(**{key: states})
         error = None
         try:
             pm.execute_notebook(
@@ -132,7 +142,7 @@ def execute(
         html_path = None
         if out.exists():
             try:
-                html_path = to_html(out).name
+                html_path = prefix + to_html(out).name
             except Exception as e:  # a broken render must not hide the notebook's own status
                 error = (error or "") + f" (HTML render failed: {e})"
                 ok = False
@@ -140,15 +150,28 @@ def execute(
             "status": "ok" if error is None else "failed",
             "seconds": elapsed,
             "html": html_path,
+            "ipynb": prefix + out.name if out.exists() else None,
             "error": error,
         }
-        run.update(notebooks=states)
+        run.update(**{key: states})
         log(
-            f"[{i}/{len(notebooks)}] {nb} {'ok' if error is None else 'FAILED'} in {elapsed:.1f}s"
+            f"[{i}/{len(notebooks)}] {prefix}{nb} {'ok' if error is None else 'FAILED'} in {elapsed:.1f}s"
             + (f": {error}" if error else ""),
             flush=True,
         )
     return ok
+
+
+def run_examples(run: Run, notebooks_dir: Path | None = None, timeout: int | None = None, log=print) -> bool:
+    """Execute the example-usage notebooks (notebooks/examples/) against the run's model into
+    reports/<run>/examples/ (ipynb + HTML; states under run.json's `examples`). True when all succeeded."""
+    from .examples import example_notebooks
+
+    ex_dir = Path(notebooks_dir or project_root() / "notebooks") / "examples"
+    names = example_notebooks(ex_dir) if ex_dir.is_dir() else []
+    if not names:
+        return True
+    return execute(run, names, ex_dir, timeout=timeout, log=log, subdir="examples", key="examples")
 
 
 def run_pipeline(
@@ -175,6 +198,8 @@ def run_pipeline(
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         ok = execute(run, notebooks, notebooks_dir=notebooks_dir, timeout=timeout, log=log)
+        if ok and "05_documentation" in notebooks:
+            ok = run_examples(run, notebooks_dir, timeout, log)
     except BaseException as e:
         run.update(
             status="failed",
@@ -233,31 +258,112 @@ def _fmt(v) -> str:
     return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
 
 
-def write_run_page(run: Run) -> Path:
-    info, metrics = run.info(), run.metrics()
-    rows = "".join(
-        f"<tr><td>{html.escape(nb)}</td><td class='{s.get('status')}'>{s.get('status')}</td>"
-        f"<td>{s.get('seconds', '')}</td><td>"
-        + (
-            f"<a href='{html.escape(s['html'])}'>html</a> · <a href='{nb}.ipynb'>ipynb</a>"
-            if s.get("html")
-            else ""
-        )
-        + f"</td><td>{html.escape(s.get('error') or '')}</td></tr>"
-        for nb, s in info.get("notebooks", {}).items()
+def _dig(d, dotted: str):
+    for part in dotted.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return None
+        d = d[part]
+    return d
+
+
+def model_versions(info: dict, metrics: dict) -> list[tuple[str, str]]:
+    """What the run's model is: registry name and version (when registered), base model and revision,
+    dataset version, params hash; then the library versions run.json recorded."""
+    reg = metrics.get("registry") or {}
+    rows = []
+    if reg.get("name") or reg.get("version"):
+        v = reg.get("version")
+        rows.append(("registered model", f"{reg.get('name', '?')} {'v' if isinstance(v, int) else ''}{v}"))
+    base = (
+        _dig(reg, "base_model.id")
+        or _dig(info, "params.model.card_base_model")
+        or _dig(info, "params.model.id")
     )
+    rev = _dig(reg, "base_model.revision") or _dig(info, "params.model.revision")
+    rows.append(
+        ("base model", f"{base} ({_dig(info, 'params.model.source')}" + (f", {rev})" if rev else ")"))
+    )
+    rows.append(("dataset version", str(_dig(reg, "dataset.version") or _dig(metrics, "data.version"))))
+    rows.append(("params hash", str(info.get("params_hash"))))
+    rows += [(k, str(v)) for k, v in (info.get("versions") or {}).items() if v]
+    return rows
+
+
+def _notebook_rows(states: dict) -> str:
+    out = []
+    for nb, s in states.items():
+        links = []
+        if s.get("html"):
+            links.append(f"<a href='{html.escape(s['html'])}'>html</a>")
+        ipynb = s.get("ipynb") or (f"{nb}.ipynb" if s.get("html") else None)
+        if ipynb:
+            links.append(f"<a href='{html.escape(ipynb)}'>ipynb</a>")
+        status = html.escape(str(s.get("status")))
+        out.append(
+            f"<tr><td>{html.escape(nb)}</td><td class='{status}'>{status}</td><td>{s.get('seconds', '')}</td>"
+            f"<td>{' · '.join(links)}</td><td>{html.escape(s.get('error') or '')}</td></tr>"
+        )
+    return "".join(out)
+
+
+_NB_HEAD = "<tr><th>notebook</th><th>status</th><th>seconds</th><th>report</th><th>error</th></tr>"
+# files a run folder may hold, linked from its page when present
+RUN_FILES = (
+    "run.json",
+    "metrics.json",
+    "params.yaml",
+    "hardware.json",
+    "predictions.json",
+    "MODEL_CARD.md",
+    "DATASET_CARD.md",
+    "examples/agent_transcript.json",
+    "site.png",
+)
+
+
+def write_run_page(run: Run) -> Path:
+    """reports/<run>/index.html: status, notebooks and example notebooks with links, key metrics, model and
+    library versions, the run's files. Static HTML, no scripts: it opens offline."""
+    info, metrics = run.info(), run.metrics()
     km = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in key_metrics(metrics).items()
     )
+    mv = "".join(
+        f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>"
+        for k, v in model_versions(info, metrics)
+    )
+    examples = info.get("examples") or {}
+    agent = _dig(metrics, "examples.agent_loop")
+    agent_p = ""
+    if agent:
+        agent_p = (
+            f"<p>Agent loop on live MCP servers: reference replay round trip "
+            f"<b>{'yes' if agent.get('reference_round_trip') else 'no'}</b>; the fine-tuned model made "
+            f"{agent.get('model_calls', 0)} call(s), {agent.get('model_calls_ok', 0)} executed without error, "
+            f"round trip <b>{'yes' if agent.get('model_round_trip') else 'no'}</b>.</p>"
+        )
+    files = " · ".join(f"<a href='{f}'>{f}</a>" for f in RUN_FILES if (run.report_dir / f).is_file())
+    git = info.get("git") or {}
+    desc = _dig(info, "params.run.description")
     page = (
-        f"<!doctype html><meta charset=utf-8><title>{html.escape(run.id)}</title><style>{_CSS}</style>"
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(run.id)}</title><style>{_CSS}</style>"
         f"<p><a href='../index.html'>all runs</a></p><h1>Run {html.escape(run.id)}</h1>"
-        f"<p>status <b class='{info.get('status')}'>{info.get('status')}</b> · profile "
-        f"<code>{html.escape(str(info.get('profile')))}</code> · git <code>{html.escape(str(info.get('git', {}).get('short')))}"
-        f"{'-dirty' if info.get('git', {}).get('dirty') else ''}</code> · {info.get('seconds', '?')} s</p>"
-        f"<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>seconds</th><th>report</th><th>error</th></tr>{rows}</table>"
-        f"<h2>Key metrics</h2><table>{km or '<tr><td>none recorded</td></tr>'}</table>"
-        "<p><a href='run.json'>run.json</a> · <a href='metrics.json'>metrics.json</a> · <a href='params.yaml'>params.yaml</a></p>"
+        + (f"<p>{html.escape(str(desc))}</p>" if desc else "")
+        + f"<p>status <b class='{html.escape(str(info.get('status')))}'>{html.escape(str(info.get('status')))}</b>"
+        f" · profile <code>{html.escape(str(info.get('profile')))}</code> · git <code>"
+        f"{html.escape(str(git.get('short')))}{'-dirty' if git.get('dirty') else ''}</code> · started "
+        f"{html.escape(str(info.get('started', '?')))} · {info.get('seconds', '?')} s</p>"
+        + (f"<p class=failed>error: {html.escape(str(info['error']))}</p>" if info.get("error") else "")
+        + f"<h2>Notebooks</h2><table>{_NB_HEAD}{_notebook_rows(info.get('notebooks', {}))}</table>"
+        + (
+            f"<h2>Example-usage notebooks</h2><p>Executed against this run's model.</p>"
+            f"<table>{_NB_HEAD}{_notebook_rows(examples)}</table>{agent_p}"
+            if examples
+            else ""
+        )
+        + f"<h2>Key metrics</h2><table>{km or '<tr><td>none recorded</td></tr>'}</table>"
+        f"<h2>Model and versions</h2><table>{mv}</table>"
+        f"<h2>Files</h2><p>{files}</p>"
     )
     out = run.report_dir / "index.html"
     atomic_write(out, page)
@@ -265,7 +371,7 @@ def write_run_page(run: Run) -> Path:
 
 
 def write_index() -> Path:
-    """reports/index.html: every run, newest first, with status and key metrics."""
+    """reports/index.html: every run, newest first, with status, key metrics and model version."""
     runs = list_runs()
     rows = []
     for info in runs:
@@ -274,18 +380,25 @@ def write_index() -> Path:
             metrics = open_run(info["_dir"]).metrics()
         except (FileNotFoundError, ValueError):
             metrics = {}
-        km = ", ".join(f"{k}={_fmt(v)}" for k, v in key_metrics(metrics).items())
+        km = ", ".join(f"{html.escape(k)}={_fmt(v)}" for k, v in key_metrics(metrics).items())
         link = f"{rid}/index.html" if (Path(info["_dir"]) / "index.html").exists() else f"{rid}/run.json"
+        nbs = list((info.get("notebooks") or {}).values()) + list((info.get("examples") or {}).values())
+        done = sum(s.get("status") == "ok" for s in nbs)
+        model = _dig(info, "params.model.card_base_model") or _dig(info, "params.model.id")
+        status = html.escape(str(info.get("status")))
         rows.append(
             f"<tr><td><a href='{html.escape(link)}'>{html.escape(rid)}</a></td>"
-            f"<td class='{info.get('status')}'>{html.escape(str(info.get('status')))}</td>"
-            f"<td>{html.escape(str(info.get('profile')))}</td><td>{html.escape(str(info.get('started', '')))}</td>"
-            f"<td>{info.get('seconds', '')}</td><td>{km}</td></tr>"
+            f"<td class='{status}'>{status}</td>"
+            f"<td>{html.escape(str(info.get('profile')))}</td><td>{html.escape(str(model))}</td>"
+            f"<td>{html.escape(str(info.get('started', '')))}</td>"
+            f"<td>{info.get('seconds', '')}</td><td>{done}/{len(nbs)}</td><td>{km}</td></tr>"
         )
     page = (
-        f"<!doctype html><meta charset=utf-8><title>mcpft reports</title><style>{_CSS}</style>"
-        f"<h1>mcpft reports</h1><p>{len(runs)} run(s)</p><table><tr><th>run</th><th>status</th><th>profile</th>"
-        f"<th>started (UTC)</th><th>seconds</th><th>key metrics</th></tr>{''.join(rows)}</table>"
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>mcpft reports</title><style>{_CSS}</style>"
+        f"<h1>mcpft reports</h1><p>{len(runs)} run(s). Each run's page links its notebooks, example-usage "
+        "notebooks, metrics and model card.</p><table><tr><th>run</th><th>status</th><th>profile</th>"
+        "<th>base model</th><th>started (UTC)</th><th>seconds</th><th>notebooks ok</th><th>key metrics</th></tr>"
+        f"{''.join(rows)}</table>"
     )
     out = reports_root() / "index.html"
     atomic_write(out, page)

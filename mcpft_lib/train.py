@@ -355,6 +355,31 @@ def train_lora(
     }, peft_model
 
 
+CURVES = (
+    ("loss", ("loss", "eval_loss")),
+    ("learning rate", ("learning_rate",)),
+    ("grad norm", ("grad_norm",)),
+    ("tokens/s", ("tokens_per_s",)),
+)
+
+
+def training_curves(log: list[dict]):
+    """Plotly panels from the JSONL log: train and validation loss, learning rate, grad norm, tokens/s."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[title for title, _ in CURVES])
+    for i, (_, keys) in enumerate(CURVES):
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in log if key in r]
+            if pts:
+                x, y = zip(*pts, strict=True)
+                fig.add_trace(go.Scatter(x=x, y=y, name=key, mode="lines+markers"), i // 2 + 1, i % 2 + 1)
+    fig.update_xaxes(title_text="step")
+    fig.update_layout(title="training curves", height=600)
+    return fig
+
+
 def rank_sweep(
     p: Params, train_rows: list[dict], val_rows: list[dict], ranks=None, steps: int | None = None, log=print
 ) -> tuple[list[dict], object]:

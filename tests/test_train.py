@@ -213,3 +213,19 @@ def test_rank_sweep_table_and_chart():
     assert {tr.name for tr in fig.data} == {"train", "validation", "tokens/s"}
     with pytest.raises(ValueError, match="train.rank_sweep"):
         train.rank_sweep(p, rows, rows[:1])  # smoke sets no ranks
+
+
+def test_training_curves_have_every_panel():
+    log = [
+        {"step": 1, "loss": 2.0, "learning_rate": 1e-3, "grad_norm": 1.5, "tokens_per_s": 100.0},
+        {"step": 2, "eval_loss": 1.9},
+        {"step": 2, "loss": 1.5, "learning_rate": 5e-4, "grad_norm": 1.0, "tokens_per_s": 120.0},
+    ]
+    fig = train.training_curves(log)
+    assert [(t.name, list(t.x)) for t in fig.data] == [
+        ("loss", [1, 2]),
+        ("eval_loss", [2]),
+        ("learning_rate", [1, 2]),
+        ("grad_norm", [1, 2]),
+        ("tokens_per_s", [1, 2]),
+    ]

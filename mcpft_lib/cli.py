@@ -65,6 +65,25 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    import json
+
+    from . import registry
+
+    if args.action == "list":
+        print(registry.format_table(registry.list_models(args.refs[0] if args.refs else None)))
+        print(f"registry: {registry.root()}")
+    elif args.action == "show":
+        if len(args.refs) != 1:
+            raise ValueError("mcpft models show NAME[:vN]")
+        print(json.dumps(registry.get(args.refs[0]), indent=2, sort_keys=True, default=str))
+    else:
+        if len(args.refs) != 2:
+            raise ValueError("mcpft models compare NAME:vA NAME:vB")
+        print(registry.format_table(registry.compare(*args.refs)))
+    return 0
+
+
 def cmd_catalogs(args) -> int:
     from .catalogs import regenerate_harvested
 
@@ -112,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=6, help="optimizer steps per variant (train)")
     p.add_argument("--examples", type=int, default=10_000, help="examples to generate (data)")
     p.set_defaults(fn=cmd_bench)
+
+    p = sub.add_parser("models", help="registered models: list [NAME] | show NAME[:vN] | compare A B")
+    p.add_argument("action", choices=["list", "show", "compare"])
+    p.add_argument("refs", nargs="*", help="NAME, NAME:vN or NAME:latest")
+    p.set_defaults(fn=cmd_models)
 
     p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")
     p.add_argument("--npm", action="store_true", help="also the pinned npm servers (needs Node.js and npx)")

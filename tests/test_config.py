@@ -56,7 +56,7 @@ def _write(tmp_path, text):
         ("model:\n  source: local\n  id: /no/such/folder\n", "no such local folder"),
         ("model:\n  device: cpu\ntrain:\n  optimizer: paged_adamw_8bit\n", "needs a GPU"),
         ("train:\n  mixed_precision: no\n", "train.mixed_precision"),
-        ("export:\n  formats: [gguf_q8_0]\n", "not built yet"),
+        ("export:\n  formats: [gguf_q8_0]\n", "must include safetensors"),
         ("data:\n  dialect: yaml\n", "data.dialect"),
     ],
 )

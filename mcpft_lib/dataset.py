@@ -9,6 +9,7 @@ from . import data, dialects
 from .config import Params
 from .runs import read_json, write_json
 from .schema import Example, Server
+from .toolsets import sample_tools
 
 SPLITS = ("train", "val", "test")
 HELD_OUT = "held_out_servers"  # examples on servers never seen in training (data.held_out_servers)
@@ -27,6 +28,7 @@ def gen_params(p: Params) -> dict:
         "balance": p.data.balance,
         "weights": dict(sorted(p.data.weights.items())),
         "held_out_servers": p.data.held_out_servers,
+        "max_tools_per_server": p.data.max_tools_per_server,
     }
 
 
@@ -76,11 +78,16 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
     keeps examples that train) and any that remain too long are quarantined with the reason.
     """
     out_dir = Path(out_dir)
+
+    def shown(ex: Example) -> Example:  # what the prompt lists: data.max_tools_per_server (seeded per example)
+        return sample_tools(ex, p.data.max_tools_per_server, p.run.seed)
+
     why_not = length_check(tok, p) if tok is not None else None
-    fits = (lambda ex: why_not(ex) is None) if why_not else None
+    fits = (lambda ex: why_not(shown(ex)) is None) if why_not else None
     weights = {k: v for k, v in p.data.weights.items() if k not in p.data.held_out_servers}
     examples = data.generate(p.data.n_examples, p.run.seed, servers, p.data.categories,
                              p.data.max_servers_per_example, p.data.balance, weights, fits)  # fmt: skip
+    examples = [shown(ex) for ex in examples]
     quarantine: list[dict] = []
     if p.data.imports:  # public function-calling data; rows that cannot be converted are quarantined
         from .importers import import_all
@@ -96,7 +103,8 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
 
             held_out = load_catalogs(p.data.held_out_servers)
         seen = {data.dedup_key(e) for e in good}
-        splits[HELD_OUT] = _validated(held_out_examples(p, held_out, seen, fits), quarantine, why_not)
+        held = [shown(ex) for ex in held_out_examples(p, held_out, seen, fits)]
+        splits[HELD_OUT] = _validated(held, quarantine, why_not)
     leaks = data.leakage(splits)
     if leaks:  # split() keeps duplicate groups together; this is an independent audit
         raise RuntimeError(f"near-duplicate leakage across splits: {leaks[:3]}")

@@ -651,7 +651,7 @@ def summary_table(summary: dict, tests: dict):
         return "n/a" if v["value"] is None else f"{v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
 
     table = pd.DataFrame({name: {m: cell(v) for m, v in s.items()} for name, s in summary.items()})
-    table["n"] = [max((s[m]["n"] for s in summary.values()), default=0) for m in table.index]
+    table["n"] = [max((s.get(m, {}).get("n") or 0 for s in summary.values()), default=0) for m in table.index]
     table["p (paired)"] = [tests.get(m, {}).get("p_value", "") for m in table.index]
     return table
 
@@ -820,3 +820,46 @@ def _live_kernel() -> bool:
         return False
     ip = get_ipython()
     return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
+
+
+def breakdown_table(results: dict, by: str, metrics: list[str] | None = None, eval_set: str | None = None):
+    """A DataFrame: one row per server / category / set, a `value [lo, hi] (n)` column per model and metric."""
+    import pandas as pd
+
+    metrics = metrics or ["call_well_formed", "tool_selection", "args_match", "executed_ok"]
+    cols = {}
+    for m in metrics:
+        for name, groups in breakdown(results, by, m, eval_set).items():
+            cols[(m, name)] = {
+                str(g): ""
+                if v["value"] is None
+                else f"{v['value']:.2f} [{v['lo']:.2f}, {v['hi']:.2f}] ({v['n']})"
+                for g, v in groups.items()
+            }
+    table = pd.DataFrame(cols)
+    table.index.name = by
+    return table
+
+
+def registered_summaries(name: str, metric_model: str = "fine_tuned") -> dict:
+    """Summaries of earlier registered versions of `name` (`NAME vN` -> metrics), if a registry is there.
+
+    Each version was scored on its own run's eval items, so these columns are context, not a paired test.
+    """
+    try:
+        from . import registry
+    except ImportError:
+        return {}
+    out = {}
+    try:
+        for v in registry.versions(name):
+            ev = registry.get(f"{name}:v{v}").get("metrics", {}).get("eval", {}).get(metric_model)
+            if isinstance(ev, dict) and all(
+                isinstance(ev.get(m), dict) for m in ("well_formed", "tool_selection")
+            ):
+                out[f"{name} v{v}"] = {
+                    m: ev.get(m, {"value": None, "lo": None, "hi": None, "n": 0}) for m in METRICS
+                }
+    except (OSError, ValueError):
+        return out
+    return out

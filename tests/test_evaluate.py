@@ -424,3 +424,30 @@ def test_reference_that_fails_live_leaves_the_turn_unscored():
 def test_rendered_reference_round_trips_through_the_scorer():
     s = evaluate.score_turn(dialects.render_assistant(REF), REF, EX)
     assert s["args_match"] and s["schema_valid"] and s["call_well_formed"]
+
+
+def test_breakdown_table_per_server_and_set():
+    _, results = fake_results()
+    t = evaluate.breakdown_table(results, "server", ["tool_selection", "executed_ok"])
+    assert t.index.name == "server" and set(t.index) == {"time", "(none)"}
+    assert t.loc["time", ("tool_selection", "fine_tuned")] == "1.00 [1.00, 1.00] (2)"
+    assert t.loc["time", ("executed_ok", "base")] == ""  # not executed: no value
+    assert set(evaluate.breakdown_table(results, "set").index) == {"test", "challenge"}
+
+
+def test_registered_versions_join_the_comparison(tmp_path, monkeypatch):
+    registry = pytest.importorskip("mcpft_lib.registry")
+    monkeypatch.setenv("MCPFT_REGISTRY", str(tmp_path))
+    _, results = fake_results()
+    summary, _ = evaluate.compare(results)
+    d = tmp_path / "mcp-x"
+    d.mkdir()
+    (d / "v1.json").write_text(json.dumps({"name": "mcp-x", "version": 1, "metrics": {"eval": summary}}))
+    if registry.versions("mcp-x") != [1]:
+        pytest.skip("registry layout differs")
+    got = evaluate.registered_summaries("mcp-x")
+    assert (
+        list(got) == ["mcp-x v1"]
+        and got["mcp-x v1"]["tool_selection"] == summary["fine_tuned"]["tool_selection"]
+    )
+    assert evaluate.registered_summaries("nothing-here") == {}

@@ -123,3 +123,18 @@ def test_learned_tokens_are_exactly_the_assistant_turns(tiny_tok, family: str, d
         parsed = [dialects.parse_native(x.removesuffix(END[family]), family) for x in learned]
         assert [p.calls for p in parsed] == [m.calls for m in asst]
         assert all(p.well_formed and not p.lenient for p in parsed)
+
+
+def test_tokenize_chat_passes_tools_to_a_shipped_template(tiny_tok) -> None:
+    """A tokenizer's own template reads only `tools=` (not our system-message copy): tokenize_chat passes it."""
+    tok = tiny_tok
+    tok.chat_template = (
+        "{% for t in tools or [] %}{{ 'TOOL:' + t['function']['name'] + '\n' }}{% endfor %}"
+        "{% for m in messages %}{% if m['role'] == 'assistant' %}{{ 'A:' + m['content'] + '<eos>' }}"
+        "{% elif m['role'] != 'system' %}{{ 'U:' + m['content'] + '\n' }}{% endif %}{% endfor %}"
+    )
+    chat = dialects.to_chat(EXAMPLE, "native", compact=True)
+    row, reason = tokenize_chat(tok, chat, 100_000)
+    assert reason is None
+    text = tok.decode(row["input_ids"], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    assert text.startswith("TOOL:time__get_current_time\nU:USER-ONE")

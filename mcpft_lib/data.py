@@ -2734,21 +2734,55 @@ def _memo(items: Sequence[str]) -> str:
     )
 
 
+MEMO_TOPICS = {  # word the user asks about -> the memo item that mentions it
+    "electronics": MEMO_ITEMS[0], "cancellations": MEMO_ITEMS[1], "stock-outs": MEMO_ITEMS[2], "refunds": MEMO_ITEMS[3],
+    "garden products": MEMO_ITEMS[4], "Japan": MEMO_ITEMS[5],
+}  # fmt: skip
+
+
 @_intent("resource_access", "sqlite/" + RESOURCE_TOOL)
 def _res_memo_count(r: Random) -> Scenario:
     items = r.sample(MEMO_ITEMS, r.randrange(1, 5))
-    user = r.choice(("How many insights are in the memo so far?", "Count the entries of the insights memo.",
-                     "Has anyone recorded insights yet? How many?", "Give me the number of insights in memo://insights."))  # fmt: skip
+    who, when = (
+        r.choice(PEOPLE),
+        r.choice(("standup", "the quarterly review", "my 1:1", "the board meeting", "lunch")),
+    )
+    user = fmt(r, ("How many insights are in the memo so far?", "Count the entries of the insights memo.",
+                   "Has anyone recorded insights yet? How many?", "Give me the number of insights in memo://insights.",
+                   "Before {w}: how many business insights have we collected?",
+                   "{p} asked how many insights the memo has. Can you check?",
+                   "How long is the insights memo now, in entries?",
+                   "Quick count of the recorded insights for {w}, please."), w=when, p=who)  # fmt: skip
     return Scenario(user, [Step(call("sqlite", RESOURCE_TOOL, uri="memo://insights"), _memo(items))],
                     f"The memo holds {len(items)} insight(s).")  # fmt: skip
+
+
+@_intent("resource_access", "sqlite/" + RESOURCE_TOOL)
+def _res_memo_question(r: Random) -> Scenario:
+    topic = r.choice(list(MEMO_TOPICS))
+    items = r.sample(MEMO_ITEMS, r.randrange(1, 4))
+    hit = MEMO_TOPICS[topic]
+    user = fmt(r, ("Does the insights memo say anything about {t}?", "Is there an insight on {t} in the memo?",
+                   "What have we noted about {t} so far?", "Check memo://insights for anything on {t}.",
+                   "Did anyone record a finding about {t}?", "Look in the business memo: any note on {t}?",
+                   "Before I dig into {t}: what does the memo already say?"), t=topic)  # fmt: skip
+    answer = (
+        f'Yes: "{hit}"'
+        if hit in items
+        else f"No, the memo has nothing on {topic} yet ({len(items)} other insight(s))."
+    )
+    return Scenario(user, [Step(call("sqlite", RESOURCE_TOOL, uri="memo://insights"), _memo(items))], answer)
 
 
 @_intent("resource_access", "sqlite/" + RESOURCE_TOOL, "sqlite/read_query")
 def _res_memo_verify(r: Random) -> Scenario:
     items = r.sample(MEMO_ITEMS[:2], 1) + r.sample(MEMO_ITEMS[2:], 1)
     cat, avg = "electronics", round(r.uniform(150, 600), 2)
-    user = r.choice(("Check the first insight in the memo against the data.", "Is the top insight in the memo still true?",
-                     "Verify what the insights memo says first, with a query."))  # fmt: skip
+    user = fmt(r, ("Check the first insight in the memo against the data.", "Is the top insight in the memo still true?",
+                   "Verify what the insights memo says first, with a query.",
+                   "{p} doubts the first memo insight. Can you confirm it from the database?",
+                   "Fact-check the first entry of memo://insights against the tables.",
+                   "Does the data still back up the first insight we recorded?"), p=r.choice(PEOPLE))  # fmt: skip
     first = items[0]
     if first.startswith("Electronics"):
         sql = "SELECT p.category, AVG(o.total) AS avg_total FROM orders o JOIN order_items oi ON oi.order_id = o.id JOIN products p ON p.id = oi.product_id GROUP BY p.category ORDER BY avg_total DESC LIMIT 1"
@@ -3477,18 +3511,25 @@ def generate(n: int, seed: int, servers: list[Server], categories: list[str] | N
     picks = {c: _picker(pools[c], balance, weights) for c in cats}
     out: list[Example] = []
     seen: set[str] = set()
+    seen_keys: set[str] = set()  # dedup_key: also avoid near-duplicates (same request and calls) while we can
     for cat in order:
-        for _ in range(30):
+        fallback = None
+        for attempt in range(30):
             ex = _build(r, cat, picks[cat], servers, by_name, max_servers_per_example)
-            if ex.id not in seen and (fits is None or fits(ex)):
+            ok = ex.id not in seen and (fits is None or fits(ex))
+            if ok and (attempt >= 8 or dedup_key(ex) not in seen_keys):  # 8 tries for a new request, then any
                 break
-        else:  # template space exhausted for this category: keep the duplicate, make its id unique
+            if ok and fallback is None:
+                fallback = ex
+        else:  # nothing new fits: a near-duplicate that fits, else a duplicate with a unique id
+            ex = fallback or ex
             dup = 1
             while ex.id in seen:
                 ex.meta["dup"] = dup
                 ex.id = example_id(ex)
                 dup += 1
         seen.add(ex.id)
+        seen_keys.add(dedup_key(ex))
         out.append(ex)
     return out
 

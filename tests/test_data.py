@@ -288,13 +288,13 @@ def test_balance_knob_evens_out_servers_and_weights_up_weight() -> None:
     ]
 
     def spread(**kw: object) -> Counter:  # servers with many distinct examples (few retries for uniqueness)
-        exs = data.generate(700, 2, rich, categories=["single_call"], max_servers_per_example=1, **kw)
+        exs = data.generate(350, 2, rich, categories=["single_call"], max_servers_per_example=1, **kw)
         return Counter(e.servers[0].name for e in exs)
 
     uniform_intents, uniform_servers = spread(balance=0.0), spread(balance=1.0)
     ratio = lambda c: max(c.values()) / min(c.values())  # noqa: E731
     assert ratio(uniform_servers) < ratio(uniform_intents)
-    assert ratio(uniform_servers) < 2.0
+    assert ratio(uniform_servers) < 2.5 and ratio(uniform_intents) > 3 * ratio(uniform_servers)
     boosted = spread(balance=1.0, weights={"time": 4.0})
     assert boosted["time"] > 2.5 * uniform_servers["time"]
     cats = Counter(e.category for e in data.generate(600, 2, SERVERS, categories=["single_call", "no_tool"],

@@ -707,6 +707,13 @@ def _native_call(obj: Any, errors: list[str], lenient: bool) -> tuple[ToolCall |
     return ToolCall(server=server, tool=tool, arguments=args), repaired
 
 
+def _looks_like_call(o: Any) -> bool:
+    """A bare JSON object that is meant as a call (not any JSON with a "name" key in an answer)."""
+    if not isinstance(o, dict):
+        return False
+    return isinstance(o.get("function"), dict) or ("name" in o and ("arguments" in o or "parameters" in o))
+
+
 class _NativeScanner:
     def __init__(self, text: str, family: str | None, lenient: bool) -> None:
         self.text, self.family, self.lenient = text, family, lenient
@@ -829,7 +836,7 @@ class _NativeScanner:
             prose.append(text[pos : start + 1])
             return start + 1
         objs = value if isinstance(value, list) else [value]
-        if not (objs and all(isinstance(o, dict) and ("name" in o or "function" in o) for o in objs)):
+        if not (objs and all(_looks_like_call(o) for o in objs)):
             prose.append(text[pos:end])  # JSON that is not a call: prose
             return end
         prose.append(text[pos:start])

@@ -730,3 +730,9 @@ def test_property_fuzz_never_raises(text: str) -> None:
         for family in (None, *FAMILIES):
             r = dialects.parse_native(text, family, lenient)
             assert not any("parser error" in e for e in r.errors), r.errors
+
+
+def test_native_json_answer_is_not_a_call() -> None:
+    r = dialects.parse_native('Here it is: {"name": "Alice", "age": 3}')
+    assert r.well_formed and r.calls == [] and not r.has_markup
+    assert r.text == 'Here it is: {"name": "Alice", "age": 3}'

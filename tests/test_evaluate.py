@@ -385,12 +385,17 @@ def test_load_eval_sets(tmp_path):
 def test_live_execution_scores_turns_on_a_real_server():
     other = Message(role="assistant", content="It is noon.")
     ex2 = EX.model_copy(update={"id": "n", "messages": [EX.messages[0], other]})
-    items = evaluate.eval_items({"test": [EX, ex2]})
+    bad_ref = Message(
+        role="assistant",
+        calls=[ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Nowhere/X"})],
+    )
+    ex3 = EX.model_copy(update={"id": "r", "messages": [EX.messages[0], bad_ref]})
+    items = evaluate.eval_items({"test": [EX, ex2, ex3]})
     preds = {
-        "good": [block(), "It is noon."],
-        "bad_zone": [block(args='{"timezone": "Mars/Olympus"}'), "It is noon."],
-        "no_call": ["It is noon.", "It is noon."],
-        "gh": [block(server="github", tool="list_issues", args='{"owner": "a", "repo": "b"}'), "x"],
+        "good": [block(), "It is noon.", block()],
+        "bad_zone": [block(args='{"timezone": "Mars/Olympus"}'), "It is noon.", block()],
+        "no_call": ["It is noon.", "It is noon.", "x"],
+        "gh": [block(server="github", tool="list_issues", args='{"owner": "a", "repo": "b"}'), "x", "x"],
     }
     results = {k: {"rows": evaluate.score_items(items, p), "stats": {}} for k, p in preds.items()}
     stats = evaluate.add_live(results, items, live.LiveRunner(["time"], timeout_s=20))
@@ -402,23 +407,13 @@ def test_live_execution_scores_turns_on_a_real_server():
         "gh": (False, "not_allowlisted"),
     }
     assert all(r["rows"][1]["executed_ok"] is None for r in results.values())  # no call expected: not scored
-    assert (
-        stats["calls"] == 4 and stats["starts"] == {"time": 1} and stats["good"] == {"not_live": 1, "ok": 1}
-    )
+    # the reference itself fails live: the environment cannot judge the turn
+    assert {(r["rows"][2]["executed_ok"], r["rows"][2]["exec_status"]) for r in results.values()} == {
+        (None, "ref_is_error")
+    }
+    assert stats["calls"] == 7 and stats["starts"] == {"time": 1}
+    assert stats["good"] == {"not_live": 1, "ok": 1, "ref_is_error": 1}
     assert '"timezone": "Europe/Berlin"' in results["good"]["rows"][0]["exec_result"]
-
-
-def test_reference_that_fails_live_leaves_the_turn_unscored():
-    bad_ref = Message(
-        role="assistant",
-        calls=[ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Nowhere/X"})],
-    )
-    ex = EX.model_copy(update={"messages": [EX.messages[0], bad_ref]})
-    items = evaluate.eval_items({"test": [ex]})
-    results = {"m": {"rows": evaluate.score_items(items, [block()]), "stats": {}}}
-    evaluate.add_live(results, items, live.LiveRunner(["time"], timeout_s=20))
-    row = results["m"]["rows"][0]
-    assert row["executed_ok"] is None and row["exec_status"] == "ref_is_error"
 
 
 def test_rendered_reference_round_trips_through_the_scorer():

@@ -92,6 +92,9 @@ def _drop_trailing_commas(s: str) -> str:
     return "".join(out)
 
 
+_PY_WORDS = re.compile(r"\b(?:True|False|None)\b")
+
+
 class _JsonNames(ast.NodeTransformer):
     def visit_Name(self, node: ast.Name) -> ast.AST:
         consts = {"true": True, "false": False, "null": None}
@@ -130,6 +133,8 @@ def loads_lenient(s: str) -> Any:
         return json.loads(_drop_trailing_commas(s))
     except (ValueError, RecursionError):
         pass
+    if "'" not in s and _PY_WORDS.search(s) is None:  # nothing a Python literal would read differently
+        raise ValueError("not JSON (and no single quotes or Python literals to repair)")
     try:
         tree = _JsonNames().visit(ast.parse(s, mode="eval"))
         return _jsonable(ast.literal_eval(tree.body))

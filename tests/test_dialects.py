@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -183,15 +182,16 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.timeout(60)  # a quadratic parser takes hours on these; a linear one well under a second each
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_inputs_never_raise_and_are_fast(text: str) -> None:
-    t0 = time.perf_counter()
-    r = parse(text)
-    assert time.perf_counter() - t0 < 2.0
-    assert isinstance(r.well_formed, bool)
-    parse_native(text)
+def test_hostile_inputs_never_raise(text: str) -> None:
+    for lenient in (False, True):
+        r = parse(text, lenient=lenient)
+        assert isinstance(r.well_formed, bool) and not any("parser error" in e for e in r.errors)
+        assert not any("parser error" in e for e in parse_native(text, None, lenient).errors)
 
 
+@pytest.mark.timeout(60)
 def test_one_megabyte_of_garbage() -> None:
     import random
 
@@ -211,10 +211,9 @@ def test_one_megabyte_of_garbage() -> None:
     ]
     text = "".join(rng.choice(alphabet) for _ in range(120_000))
     assert len(text) > 500_000
-    t0 = time.perf_counter()
-    parse(text)
-    parse_native(text)
-    assert time.perf_counter() - t0 < 5.0
+    for lenient in (False, True):
+        assert not any("parser error" in e for e in parse(text, lenient=lenient).errors)
+        assert not any("parser error" in e for e in parse_native(text, None, lenient).errors)
     assert parse(None).well_formed is False  # type: ignore[arg-type]
 
 

@@ -57,6 +57,9 @@ def to_html(ipynb: Path) -> Path:
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     nb = nbformat.read(ipynb, as_version=4)
+    # widget state (tqdm bars, ipywidgets) makes the template load a widget renderer from a CDN; offline, the
+    # widgets' text fallback is what can be shown, so the state is left out of the HTML (kept in the ipynb)
+    nb.metadata.pop("widgets", None)
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     exporter.register_preprocessor(
         TagRemovePreprocessor(
@@ -403,3 +406,170 @@ def write_index() -> Path:
     out = reports_root() / "index.html"
     atomic_write(out, page)
     return out
+
+
+# --- notebook 05: performance, limitations, links ---------------------------------------------------------
+
+PERF_METRICS = (
+    "well_formed",
+    "call_well_formed",
+    "tool_selection",
+    "schema_valid",
+    "args_match",
+    "executed_ok",
+)
+
+
+def lineage_metrics(run: Run) -> dict:
+    """metrics.json of the run, with the sections it lacks taken from its upstream runs (`--upstream`)."""
+    out: dict = {}
+    seen = set()
+    r: Run | None = run
+    while r is not None and r.report_dir not in seen:
+        seen.add(r.report_dir)
+        for k, v in r.metrics().items():
+            out.setdefault(k, v)
+        up = r.info().get("upstream")
+        try:
+            r = open_run(up) if up else None
+        except FileNotFoundError:
+            r = None
+    return out
+
+
+def performance_table(metrics: dict) -> list[dict]:
+    """Base vs fine-tuned on the primary eval set: value [95% CI], change, paired-test p-value, n."""
+    ev = metrics.get("eval") or {}
+    rows = []
+    for m in PERF_METRICS:
+        b, f = _dig(ev, f"base.{m}"), _dig(ev, f"fine_tuned.{m}")
+        if not isinstance(f, dict) or f.get("value") is None:
+            continue
+        bv = b.get("value") if isinstance(b, dict) else None
+        rows.append(
+            {
+                "metric": m,
+                "base": _ci(b),
+                "fine_tuned": _ci(f),
+                "change": None if bv is None else round(f["value"] - bv, 3),
+                "p_value": _dig(ev, f"tests.{m}.p_value"),
+                "n": f.get("n"),
+            }
+        )
+    return rows
+
+
+def _ci(v) -> str:
+    if not isinstance(v, dict) or v.get("value") is None:
+        return "n/a"
+    lo, hi = v.get("lo"), v.get("hi")
+    return f"{v['value']:.3f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else "")
+
+
+def limitations(metrics: dict, params: Params | None = None) -> list[str]:
+    """Plain-language limits drawn from the run's own numbers (evaluation, training, speed)."""
+    ev = metrics.get("eval") or {}
+    out = []
+    if not _dig(ev, "fine_tuned"):
+        return [
+            "No evaluation was recorded for this run (notebook 04 did not run): nothing is known about quality."
+        ]
+    ts = _dig(ev, "fine_tuned.tool_selection") or {}
+    if ts.get("n") is not None and ts.get("lo") is not None:
+        out.append(
+            f"Evaluated on {ts['n']} assistant turns ({ev.get('primary_set', 'test')} set): tool selection "
+            f"{ts['value']:.2f} with a 95% interval of [{ts['lo']:.2f}, {ts['hi']:.2f}]; small differences are noise."
+        )
+    same = []
+    for m in PERF_METRICS:
+        p, f, b = (
+            _dig(ev, f"tests.{m}.p_value"),
+            _dig(ev, f"fine_tuned.{m}.value"),
+            _dig(ev, f"base.{m}.value"),
+        )
+        if p is not None and f is not None and b is not None:
+            if p >= 0.05:
+                same.append(m)
+            elif f < b:
+                out.append(f"{m}: worse than the base model ({f:.2f} vs {b:.2f}, p={p:.2g}).")
+    if same:
+        out.append(
+            f"No significant difference from the base model (paired test, p >= 0.05) in: {', '.join(same)}."
+        )
+    am = _dig(ev, "fine_tuned.args_match.value")
+    if am is not None and am < 0.9:
+        out.append(
+            f"Arguments match the reference in {am:.0%} of call turns: validate arguments (and confirm writes) "
+            "before executing a call."
+        )
+    cats = {c: _dig(v, "tool_selection.value") for c, v in (_dig(ev, "by_category.fine_tuned") or {}).items()}
+    cats = {c: v for c, v in cats.items() if v is not None}
+    if len(cats) > 1:
+        worst = min(cats, key=cats.get)
+        out.append(f"Weakest category: {worst} (tool selection {cats[worst]:.2f}).")
+    ex = _dig(ev, "fine_tuned.executed_ok") or {}
+    if ex.get("n"):
+        out.append(
+            f"Live execution: {ex['value']:.0%} of {ex['n']} call turns ran without error on local MCP servers "
+            "(only servers that run locally are scored)."
+        )
+    tps = _dig(ev, "generation.fine_tuned.tokens_per_s")
+    if tps:
+        out.append(f"Decoding speed in evaluation: {tps:.1f} tokens/s on this run's hardware.")
+    if params is not None:
+        out.append(
+            f"Trained and evaluated on the servers {', '.join(params.data.servers)} in the {params.data.dialect} "
+            "dialect; other servers, dialects and languages are untested."
+        )
+    return out
+
+
+def artifact_links(run: Run) -> list[dict]:
+    """Every file of the run: report files (relative links) and artifacts (adapter, exports, data), with sizes.
+    Checkpoints are summarised as one folder row."""
+    rows = []
+    for p in sorted(run.report_dir.rglob("*")):
+        if p.is_file() and not p.name.startswith("."):
+            rel = p.relative_to(run.report_dir).as_posix()
+            rows.append({"kind": "report", "name": rel, "href": rel, "bytes": p.stat().st_size})
+    roots, seen = [], set()
+    r: Run | None = run
+    while r is not None and r.artifact_dir not in seen:  # this run's artifacts, then its upstream runs'
+        seen.add(r.artifact_dir)
+        roots.append(r)
+        up = r.info().get("upstream")
+        try:
+            r = open_run(up) if up else None
+        except FileNotFoundError:
+            r = None
+    for owner in roots:
+        base = owner.artifact_dir
+        if not base.is_dir():
+            continue
+        for p in sorted(base.rglob("*")):
+            rel = p.relative_to(base)
+            if "checkpoints" in rel.parts[:-1] or p.name.startswith("."):
+                continue  # inside a checkpoints folder (one row for the folder) or a staging leftover
+            if p.is_dir():
+                if p.name != "checkpoints":
+                    continue
+                size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            elif p.is_file():
+                size = p.stat().st_size
+            else:
+                continue
+            rel = rel.as_posix()
+            name = rel if owner is run else f"{owner.id}/{rel}"
+            href = Path(os.path.relpath(p, run.report_dir)).as_posix()
+            rows.append({"kind": "artifact", "name": name, "href": href, "bytes": size})
+    return rows
+
+
+def links_html(rows: list[dict]) -> str:
+    """A table of `artifact_links` rows as HTML links (for IPython.display.HTML)."""
+    body = "".join(
+        f"<tr><td>{r['kind']}</td><td><a href='{html.escape(r['href'])}'>{html.escape(r['name'])}</a></td>"
+        f"<td style='text-align:right'>{r['bytes'] / 1e6:.2f}</td></tr>"
+        for r in rows
+    )
+    return f"<table><tr><th>kind</th><th>file</th><th>MB</th></tr>{body}</table>"

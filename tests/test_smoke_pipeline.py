@@ -1,34 +1,17 @@
 """Papermill run of all six notebooks on params/smoke.yaml; the report and metrics are read back and checked."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mcpft_lib.report import NOTEBOOKS as NOTEBOOKS_IN_ORDER
 
-from .conftest import mcpft_env
-
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = list(NOTEBOOKS_IN_ORDER)
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("smoke")
-    r = subprocess.run(
-        [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml")],
-        capture_output=True,
-        text=True,
-        env=mcpft_env(tmp),
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    (run_dir,) = (tmp / "reports").glob("*-smoke")
-    return tmp, run_dir
+# `smoke_run` (one smoke pipeline run, shared with tests/test_report_site.py) is in conftest.py
 
 
 @pytest.mark.notebook

@@ -1,0 +1,348 @@
+"""The report site in a real browser: headless Chromium (Debian's `chromium`) opens reports/index.html, the run's
+page and every notebook and example page of a smoke run over the Chrome DevTools Protocol. A page fails on a
+JavaScript exception, a console error, any request that leaves the machine (the site must open offline), or a
+plotly chart that did not draw. Screenshots go into the run folder (site.png, site-charts.png)."""
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+# per page: plotly divs, how many drew their SVG, and the data points of each chart
+PLOTLY_CHECK = """(() => {
+  const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
+  return divs.map(d => {
+    const traces = d._fullData || [];
+    const points = traces.reduce((n, t) => n + Math.max(
+      (t.x || []).length, (t.y || []).length, (t.z || []).length, (t.values || []).length), 0);
+    return {id: d.id, svg: d.querySelectorAll('.main-svg').length, traces: traces.length, points: points};
+  });
+})()"""
+
+
+class Browser:
+    """Minimal CDP client over websocket-client: one headless Chromium, one page."""
+
+    def __init__(self, chromium: str, profile: Path):
+        import websocket
+
+        self.proc = subprocess.Popen(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",  # CI runs as root
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "--window-size=1280,900",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        port = None
+        deadline = time.time() + 60
+        while port is None and time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line and self.proc.poll() is not None:
+                break
+            if "DevTools listening on ws://" in line:
+                port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        if port is None:
+            self.close()
+            raise RuntimeError(f"{chromium} did not start a DevTools endpoint")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            page = next(t for t in json.loads(r.read()) if t["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict] = []
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.send(f"{domain}.enable")
+
+    def send(self, method: str, **params):
+        self.next_id += 1
+        my_id = self.next_id
+        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == my_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self.events.append(msg)
+
+    def wait_event(self, method: str, timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        self.ws.settimeout(timeout)
+        while time.time() < deadline:
+            msg = json.loads(self.ws.recv())
+            self.events.append(msg)
+            if msg.get("method") == method:
+                return
+        raise TimeoutError(method)
+
+    def evaluate(self, expr: str):
+        res = self.send("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in res:
+            raise RuntimeError(f"evaluate failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
+
+    def open(self, path: Path) -> dict:
+        """Load a file; return its problems (exceptions, console errors, remote requests) and plotly state."""
+        self.events = []
+        self.send("Page.navigate", url=path.resolve().as_uri())
+        self.wait_event("Page.loadEventFired")
+        charts = self.evaluate(PLOTLY_CHECK)
+        for _ in range(20):  # plotly draws asynchronously: give late charts a moment
+            if all(c["svg"] for c in charts):
+                break
+            time.sleep(0.25)
+            charts = self.evaluate(PLOTLY_CHECK)
+        self.send("Runtime.evaluate", expression="0")  # flush pending events
+        problems = []
+        for e in self.events:
+            m, p = e.get("method"), e.get("params", {})
+            if m == "Runtime.exceptionThrown":
+                d = p["exceptionDetails"]
+                problems.append(f"exception: {d.get('exception', {}).get('description') or d.get('text')}")
+            elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                problems.append(
+                    f"console.{p['type']}: {[a.get('value', a.get('description')) for a in p['args']]}"
+                )
+            elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
+                problems.append(f"log error: {p['entry'].get('text')} {p['entry'].get('url', '')}")
+            elif m == "Network.requestWillBeSent":
+                url = p["request"]["url"]
+                if not url.startswith(("file:", "data:", "blob:", "about:")):
+                    problems.append(f"remote request (site must open offline): {url}")
+        return {"problems": problems, "charts": charts}
+
+    def screenshot(self, out: Path, full_page: bool = True) -> Path:
+        params = {"format": "png"}
+        if full_page:
+            size = self.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+            )
+            params.update(
+                captureBeyondViewport=True,
+                clip={"x": 0, "y": 0, "width": size[0], "height": min(size[1], 6000), "scale": 1},
+            )
+        data = self.send("Page.captureScreenshot", **params)["data"]
+        out.write_bytes(base64.b64decode(data))
+        return out
+
+    def close(self) -> None:
+        try:
+            if getattr(self, "ws", None) is not None:
+                self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("no chromium on PATH (Debian: apt-get install --no-install-recommends chromium)")
+    profile = Path(tempfile.mkdtemp(prefix="mcpft-chromium-"))
+    b = Browser(CHROMIUM, profile)
+    yield b
+    b.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_plotly_check_sees_an_empty_chart(browser, tmp_path):
+    """The check itself can fail: a page whose chart never draws, and one with a console error, are caught."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!doctype html><meta charset=utf-8><div class='plotly-graph-div' id='c'></div>"
+        "<script>console.error('boom')</script>"
+    )
+    seen = browser.open(page)
+    assert seen["charts"] == [{"id": "c", "svg": 0, "traces": 0, "points": 0}]
+    assert any("boom" in p for p in seen["problems"])
+    remote = tmp_path / "remote.html"
+    remote.write_text("<!doctype html><meta charset=utf-8><img src='http://192.0.2.1/x.png'>")
+    assert any("remote request" in p for p in browser.open(remote)["problems"])
+
+
+@pytest.mark.notebook
+def test_report_site_in_chromium(smoke_run, browser):
+    tmp, run_dir = smoke_run
+    info = json.loads((run_dir / "run.json").read_text())
+    pages = [tmp / "reports" / "index.html", run_dir / "index.html"]
+    pages += [run_dir / s["html"] for s in info["notebooks"].values() if s.get("html")]
+    pages += [run_dir / s["html"] for s in info.get("examples", {}).values() if s.get("html")]
+    assert len(pages) >= 2 + 6 + 5, pages
+    failures, charts_seen = [], 0
+    for page in pages:
+        seen = browser.open(page)
+        for c in seen["charts"]:
+            charts_seen += 1
+            if not (c["svg"] and c["traces"] and c["points"]):
+                seen["problems"].append(f"empty chart {c}")
+        if seen["problems"]:
+            failures.append(f"{page.relative_to(tmp)}: {seen['problems'][:5]}")
+    assert not failures, "\n".join(failures)
+    assert charts_seen >= 3  # data composition, token lengths, training curves, evaluation...
+    browser.open(run_dir / "index.html")
+    shot = browser.screenshot(run_dir / "site.png")
+    browser.open(run_dir / "01_data_exploration.html")
+    browser.evaluate("document.querySelector('.plotly-graph-div').scrollIntoView() || 0")
+    charts = browser.screenshot(run_dir / "site-charts.png", full_page=False)
+    for png in (shot, charts):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+@pytest.mark.notebook
+def test_run_page_lists_everything(smoke_run):
+    tmp, run_dir = smoke_run
+    info = json.loads((run_dir / "run.json").read_text())
+    page = (run_dir / "index.html").read_text()
+    for nb, s in {**info["notebooks"], **info["examples"]}.items():
+        assert nb in page and f"href='{s['html']}'" in page
+    assert "Key metrics" in page and "fine_tuned.tool_selection" in page
+    assert "Model and versions" in page and info["versions"]["transformers"] in page
+    assert "<script" not in page  # static: opens anywhere
+    index = (tmp / "reports" / "index.html").read_text()
+    assert f"{run_dir.name}/index.html" in index and "11/11" in index
+
+
+@pytest.mark.notebook
+def test_examples_ran_and_the_agent_loop_made_a_live_round_trip(smoke_run):
+    _, run_dir = smoke_run
+    info = json.loads((run_dir / "run.json").read_text())
+    assert {k: v["status"] for k, v in info["examples"].items()} == {
+        "01_inference_transformers": "ok",
+        "02_adapter_peft": "ok",
+        "03_gguf": "ok",
+        "04_mcp_agent_loop": "ok",
+        "05_inference_api": "ok",
+    }
+    agent = json.loads((run_dir / "metrics.json").read_text())["examples"]["agent_loop"]
+    assert agent["reference_round_trip"] is True
+    transcript = json.loads((run_dir / "examples" / "agent_transcript.json").read_text())
+    tool_msgs = [m for m in transcript["reference_replay"]["messages"] if m["role"] == "tool"]
+    assert tool_msgs and not tool_msgs[0].get("is_error")  # a real result from a live server
+    assert transcript["model"]["model_turns"] >= 1
+    docs = (run_dir / "05_documentation.html").read_text()
+    assert (
+        "Performance characteristics" in docs
+        and "Limitations" in docs
+        and "examples/04_mcp_agent_loop.html" in docs
+    )
+
+
+def _ci(v, n=20):
+    return {"value": v, "lo": max(0.0, v - 0.2), "hi": min(1.0, v + 0.2), "n": n}
+
+
+METRICS = {
+    "data": {"version": "abc123", "train": 40},
+    "train": {"final_loss": 0.5, "steps": 3},
+    "eval": {
+        "primary_set": "test",
+        "base": {"tool_selection": _ci(0.25), "args_match": _ci(0.0, 8), "well_formed": _ci(0.9)},
+        "fine_tuned": {
+            "tool_selection": _ci(0.55),
+            "args_match": _ci(0.2, 8),
+            "well_formed": _ci(0.7),
+            "executed_ok": _ci(0.5, 6),
+        },
+        "tests": {
+            "tool_selection": {"p_value": 0.002},
+            "args_match": {"p_value": 0.5},
+            "well_formed": {"p_value": 0.01},
+        },
+        "by_category": {
+            "fine_tuned": {
+                "no_tool": {"tool_selection": _ci(0.9)},
+                "multi_step": {"tool_selection": _ci(0.1)},
+            }
+        },
+    },
+    "registry": {"name": "mcp-tiny", "version": 3, "base_model": {"id": "tiny", "revision": "tiny-abc"}},
+}
+
+
+def test_performance_and_limitations_come_from_the_numbers():
+    from mcpft_lib import report
+
+    rows = {r["metric"]: r for r in report.performance_table(METRICS)}
+    assert list(rows) == ["well_formed", "tool_selection", "args_match", "executed_ok"]
+    assert rows["tool_selection"]["change"] == 0.3 and rows["tool_selection"]["p_value"] == 0.002
+    assert (
+        rows["executed_ok"]["base"] == "n/a" and rows["tool_selection"]["fine_tuned"] == "0.550 [0.35, 0.75]"
+    )
+    lim = "\n".join(report.limitations(METRICS))
+    assert "Evaluated on 20 assistant turns" in lim
+    assert "well_formed: worse than the base model (0.70 vs 0.90" in lim
+    assert "No significant difference from the base model (paired test, p >= 0.05) in: args_match." in lim
+    assert "Arguments match the reference in 20% of call turns" in lim
+    assert "Weakest category: multi_step" in lim and "50% of 6 call turns" in lim
+    assert "tool_selection: worse" not in lim  # an improvement is not a limitation
+    assert "No evaluation was recorded" in report.limitations({"train": {}})[0]
+
+
+def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports):
+    from mcpft_lib import report
+    from mcpft_lib.config import load_params
+    from mcpft_lib.runs import create_run, write_json
+
+    p = load_params(Path(__file__).resolve().parent.parent / "params/smoke.yaml")
+    up = create_run(p, "smoke.yaml")
+    write_json(up.report_dir / "metrics.json", METRICS)
+    (up.artifact_dir / "train" / "checkpoints" / "checkpoint-2").mkdir(parents=True)
+    (up.artifact_dir / "train" / "checkpoints" / "checkpoint-2" / "w.bin").write_bytes(b"x" * 100)
+    (up.artifact_dir / "train" / "adapter").mkdir(parents=True)
+    (up.artifact_dir / "train" / "adapter" / "adapter_model.safetensors").write_bytes(b"y" * 10)
+    run = create_run(p, "smoke.yaml", upstream=up.id)
+    write_json(run.report_dir / "metrics.json", {"eval": METRICS["eval"]})
+    run.update(
+        status="ok",
+        notebooks={"04_evaluation": {"status": "ok", "html": "04_evaluation.html", "seconds": 3}},
+        examples={
+            "04_mcp_agent_loop": {
+                "status": "failed",
+                "html": "examples/04_mcp_agent_loop.html",
+                "ipynb": "examples/04_mcp_agent_loop.ipynb",
+                "error": "RuntimeError: <boom>",
+            }
+        },
+    )
+    assert report.lineage_metrics(run)["train"] == METRICS["train"]  # from the upstream run
+    assert report.lineage_metrics(run)["eval"] is not None
+    page = report.write_run_page(run).read_text()
+    assert "href='examples/04_mcp_agent_loop.html'" in page and "RuntimeError: &lt;boom&gt;" in page
+    assert "<script" not in page and "http" not in page.replace("https://", "")  # nothing to fetch
+    assert "fine_tuned.tool_selection" in page and ">transformers<" in page
+    links = {r["name"]: r for r in report.artifact_links(run)}
+    assert f"{up.id}/train/adapter/adapter_model.safetensors" in links  # upstream artifacts, linked
+    assert links[f"{up.id}/train/checkpoints"]["bytes"] == 100  # checkpoints: one row
+    assert not any("checkpoint-2" in n for n in links)
+    target = (run.report_dir / links[f"{up.id}/train/adapter/adapter_model.safetensors"]["href"]).resolve()
+    assert target.read_bytes() == b"y" * 10  # the relative link resolves
+    up.update(status="ok")
+    write_json(up.report_dir / "metrics.json", METRICS)
+    report.write_run_page(up)
+    up_page = (up.report_dir / "index.html").read_text()
+    assert "mcp-tiny v3" in up_page and "tiny-abc" in up_page and "abc123" in up_page
+    index = report.write_index().read_text()
+    assert index.count("<tr>") == 3 and "model=3" in index and "1/2" in index

@@ -347,6 +347,7 @@ def train_lora(
         "real_token_fraction": counters["real"] / max(counters["processed"], 1),
         "tokens_per_s": counters["real"] / counters["seconds"] if counters["seconds"] else None,
         "train_rows": len(train_rows),
+        "processes": trainer.args.world_size,
         "target_token_fraction": n_target / max(n_tokens, 1),
         **memory_stats(),
         "adapter_dir": str(adapter_dir),
@@ -475,10 +476,14 @@ def _sft_trainer():
     return SFTTrainer
 
 
-def target_only_loss(model, inputs: dict, num_items_in_batch=None):
+def target_only_loss(model, inputs: dict, num_items_in_batch=None, head_in_forward: bool = False):
     """Causal-LM loss that applies the LM head only at positions whose next token is learned.
 
     With a 262k vocabulary the head dominates compute; prompts and tool results (label -100) never reach it.
+    The body runs through `model`'s own forward (so DDP/FSDP wrappers synchronise gradients), asked for its
+    hidden states and the logits of one position only; the head is then applied, in fp32, to the target rows.
+    `head_in_forward` (FSDP, whose head weight is whole only inside the wrapped forward): the forward computes
+    the logits itself at the positions where any row of the batch has a target.
     Packed (padding-free) batches carry `position_ids` restarting at 0 for each example and no attention mask:
     transformers then builds a block-diagonal causal mask (sdpa/eager) or uses varlen kernels (flash
     attention), so examples never attend to each other.
@@ -486,28 +491,42 @@ def target_only_loss(model, inputs: dict, num_items_in_batch=None):
     import torch
     import torch.nn.functional as F
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = _unwrap(model)
     labels = inputs["labels"]
     keys = ("input_ids", "attention_mask", "position_ids")
     if "flash" in str(getattr(base.config, "_attn_implementation", "")):
         keys += ("cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k")
     body_inputs = {k: v for k, v in inputs.items() if k in keys}
-    hidden = base.get_decoder()(**body_inputs, use_cache=False).last_hidden_state
     shift = labels[:, 1:]
     mask = shift != -100
-    head = base.get_output_embeddings()
-    # the head runs in fp32 even under bf16 autocast: bf16 logits (8-bit mantissa) cannot tell <end_of_turn>
-    # from the near-identical unused-token embeddings of a 262k vocabulary, and the model learns to end turns
-    # with the wrong token
-    with torch.autocast(device_type=hidden.device.type, enabled=False):
-        h = hidden[:, :-1][mask].float()
-        logits = F.linear(h, head.weight.float(), None if head.bias is None else head.bias.float())
-    cap = getattr(base.config.get_text_config(), "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    total = F.cross_entropy(logits, shift[mask], reduction="sum")
+    if head_in_forward:
+        keep = mask.any(0).nonzero().flatten()
+        logits = model(**body_inputs, use_cache=False, logits_to_keep=keep).logits.float()
+        tgt = shift[:, keep]
+        total = F.cross_entropy(logits[tgt != -100], tgt[tgt != -100], reduction="sum")
+    else:
+        out = model(**body_inputs, use_cache=False, output_hidden_states=True, logits_to_keep=1)
+        hidden = out.hidden_states[-1]  # after the final norm, as the head sees it
+        head = base.get_output_embeddings()
+        # the head runs in fp32 even under bf16 autocast: bf16 logits (8-bit mantissa) cannot tell <end_of_turn>
+        # from the near-identical unused-token embeddings of a 262k vocabulary, and the model learns to end
+        # turns with the wrong token
+        with torch.autocast(device_type=hidden.device.type, enabled=False):
+            h = hidden[:, :-1][mask].float()
+            logits = F.linear(h, head.weight.float(), None if head.bias is None else head.bias.float())
+        cap = getattr(base.config.get_text_config(), "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        total = F.cross_entropy(logits, shift[mask], reduction="sum")
     n = num_items_in_batch if num_items_in_batch is not None else mask.sum()
     return total / torch.as_tensor(n, device=total.device).clamp(min=1)
+
+
+def _unwrap(model):
+    """The transformers model inside DDP/FSDP (`.module`) and PEFT (`get_base_model`) wrappers."""
+    while hasattr(model, "module"):
+        model = model.module
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
 def _trainer_class(base):
@@ -524,7 +543,9 @@ def _trainer_class(base):
                 self.counters["real"] += int(am.sum()) if am is not None else ids.numel()
                 self.counters["processed"] += ids.numel()
             with self.accelerator.autocast():
-                loss = target_only_loss(model, inputs, num_items_in_batch)
+                loss = target_only_loss(
+                    model, inputs, num_items_in_batch, head_in_forward=self.is_fsdp_enabled
+                )
             if self.args.average_tokens_across_devices and num_items_in_batch is not None:
                 loss = loss * self.accelerator.num_processes
             return (loss, None) if return_outputs else loss
@@ -568,3 +589,61 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def train_from_params(p: Params, out_dir: str | Path, data_dir: str | Path | None = None) -> dict:
+    """Train as notebook 02 does, without a notebook: the dataset folder notebook 01 wrote (or, without one, the
+    same dataset built from the params into a temporary folder), then `train_lora`. Entry of
+    `python -m mcpft_lib.train` and so of `accelerate launch` / `torchrun` for multi-process training."""
+    import tempfile
+
+    from . import catalogs, config, dataset, models
+
+    if data_dir is not None:
+        splits = dataset.load_splits(data_dir)  # a bad file fails here, before the model loads
+    else:
+        with tempfile.TemporaryDirectory() as d:
+            splits = dataset.build_dataset(p, catalogs.load_catalogs(p.data.servers), d)["splits"]
+    model, tok = models.load_model(p.model)
+    config.check_against_model(p, models.max_positions(model))
+    rows = {k: tokenize_rows(tok, dataset.chats(splits[k], p), p.data.max_length) for k in ("train", "val")}
+    summary, _ = train_lora(
+        model,
+        tok,
+        rows["train"][0],
+        rows["val"][0],
+        p.model,
+        p.train,
+        out_dir,
+        p.run.seed,
+        progress_to_stderr=True,
+    )
+    return {**summary, "dropped": {k: dict(v[1]) for k, v in rows.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import os
+
+    from .config import load_params
+
+    ap = argparse.ArgumentParser(
+        prog="python -m mcpft_lib.train",
+        description="Fine-tune a LoRA adapter as notebook 02 does; under accelerate launch / torchrun, one "
+        "process per device (see params/accelerate/).",
+    )
+    ap.add_argument("params", help="params YAML profile, e.g. params/smoke.yaml")
+    ap.add_argument("out_dir", help="folder for checkpoints, the log and the adapter")
+    ap.add_argument(
+        "--data", help="dataset folder written by notebook 01 (default: build it from the params)"
+    )
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a param")
+    a = ap.parse_args(argv)
+    summary = train_from_params(load_params(a.params, a.set), a.out_dir, a.data)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(summary, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

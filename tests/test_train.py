@@ -51,15 +51,20 @@ def test_too_long_is_dropped_not_cut(tiny):
     assert rows == [] and dropped == {"too_long": 1, "no_assistant_tokens": 1}
 
 
-def test_target_only_loss_equals_full_loss(tiny):
+@pytest.mark.parametrize("head_in_forward", [False, True])
+def test_target_only_loss_equals_full_loss(tiny, head_in_forward):
+    """Both paths (head applied outside the forward in fp32; logits from the forward at target positions, as
+    under FSDP) give the model's own loss, on a right-padded batch of two chats."""
     model, tok = tiny
-    row, _ = train.tokenize_chat(tok, CHAT, 10_000)
-    ids = torch.tensor([row["input_ids"]])
-    labels = torch.tensor([row["labels"]])
+    rows, _ = train.tokenize_rows(tok, [CHAT, CHAT[:3] + CHAT[4:5]], 10_000)
+    width = max(len(r["input_ids"]) for r in rows)
+    ids = torch.tensor([r["input_ids"] + [tok.pad_token_id] * (width - len(r["input_ids"])) for r in rows])
+    labels = torch.tensor([r["labels"] + [-100] * (width - len(r["labels"])) for r in rows])
+    am = torch.tensor([[1] * len(r["input_ids"]) + [0] * (width - len(r["input_ids"])) for r in rows])
     with torch.no_grad():
-        full = model(input_ids=ids, labels=labels).loss
+        full = model(input_ids=ids, attention_mask=am, labels=labels).loss
         ours = train.target_only_loss(
-            model, {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+            model, {"input_ids": ids, "attention_mask": am, "labels": labels}, head_in_forward=head_in_forward
         )
     assert torch.allclose(full, ours, atol=1e-5)
 

@@ -1,0 +1,48 @@
+"""The multi-process path: `torchrun` starts 2 CPU processes (gloo) that train the tiny model for a few steps
+with DDP through `python -m mcpft_lib.train` (the same entry accelerate launch uses on GPUs)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_cpu_processes_train_with_ddp(tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={free_port()}",
+        "-m",
+        "mcpft_lib.train",
+        str(ROOT / "params/smoke.yaml"),
+        str(tmp_path / "out"),
+        "--set",
+        "data.n_examples=20",
+        "--set",
+        "train.max_steps=2",
+        "--set",
+        "train.batch_size=1",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")  # one thread per process on a 2-core machine
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (line,) = [x for x in r.stdout.splitlines() if x.startswith("{")]  # rank 0 prints the summary
+    summary = json.loads(line)
+    assert summary["processes"] == 2 and summary["steps"] == 2
+    assert (tmp_path / "out/adapter/adapter_model.safetensors").is_file()
+    # each step consumed one row per process: 2 steps = 4 of the training rows
+    log = [json.loads(x) for x in (tmp_path / "out/train_log.jsonl").read_text().splitlines()]
+    last = [x for x in log if "loss" in x][-1]
+    assert last["epoch"] == 4 / summary["train_rows"]

@@ -163,6 +163,8 @@ def bnb_config(mp: ModelParams):
 def template_name(mp: ModelParams, model_type: str | None) -> str:
     if mp.chat_template != "auto":
         return mp.chat_template
+    if mp.source == "tiny_random":  # its tokenizer is built with Gemma's turn tokens
+        return "gemma"
     mt = (model_type or "").lower()
     for key in ("gemma", "mistral", "llama"):
         if key in mt:
@@ -173,7 +175,8 @@ def template_name(mp: ModelParams, model_type: str | None) -> str:
 def ensure_chat_template(tok, mp: ModelParams, model_type: str | None) -> str:
     """Give `tok` a chat template when it has none (or when params name one); return the template name."""
     name = template_name(mp, model_type)
-    if mp.chat_template != "auto" or not getattr(tok, "chat_template", None):
+    # the tiny model's cached tokenizer holds the template of the day it was built: always use the current one
+    if mp.chat_template != "auto" or mp.source == "tiny_random" or not getattr(tok, "chat_template", None):
         tok.chat_template = CHAT_TEMPLATES[name]
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token

@@ -138,3 +138,10 @@ def test_tokenize_chat_passes_tools_to_a_shipped_template(tiny_tok) -> None:
     assert reason is None
     text = tok.decode(row["input_ids"], skip_special_tokens=False, clean_up_tokenization_spaces=False)
     assert text.startswith("TOOL:time__get_current_time\nU:USER-ONE")
+
+
+def test_tiny_tokenizer_uses_the_current_template(tiny_tok) -> None:
+    """The tiny model's tokenizer is cached on disk with the template of its build day; loading replaces it."""
+    fresh = models.load_tokenizer(ModelParams(source="tiny_random", device="cpu"))
+    assert fresh.chat_template == models.CHAT_TEMPLATES["gemma"]
+    assert fresh.init_kwargs["mcpft_template"] == "gemma"

@@ -1,11 +1,11 @@
 """Live execution: replay parsed tool calls against real MCP servers started locally over stdio.
 
 Only allowlisted servers of `LIVE_SERVERS` run, each as a fixed argv (`python -m module ...`, never a shell)
-in a temporary sandbox: `git` on a scratch repository, `filesystem` on the project's sandboxed server
-(`mcpft_lib.servers.sandbox_fs`), `time` as is. Before each call the sandbox is seeded from the example's
-reference trajectory (the files it reads, the directories it lists, the branches it checks out), the way
-BFCL's multi-turn tasks set an initial state, and the reference's repository path maps to the scratch
-repository. Each call gets a timeout; a server that hangs or crashes scores that call and is restarted for
+in a temporary sandbox: `git` on a scratch repository, `filesystem` and `sqlite` on the project's sandboxed
+servers (`mcpft_lib.servers.sandbox_fs`, `mcpft_lib.servers.sandbox_sqlite`), `time` as is. Before each call
+the sandbox is seeded from the example's reference trajectory (the files it reads, the directories it lists,
+the branches it checks out, the tables it lists, the memo it reads), the way BFCL's multi-turn tasks set an
+initial state; the reference's repository path maps to the scratch repository and a commit it shows to HEAD. Each call gets a timeout; a server that hangs or crashes scores that call and is restarted for
 the next one. Status of a call: ok / is_error / protocol_error / timeout / crashed / start_failed /
 not_allowlisted.
 """
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,6 +46,7 @@ LIVE_SERVERS: dict[str, ServerSpec] = {
     "time": ServerSpec("mcp_server_time", ("--local-timezone", "UTC")),
     "git": ServerSpec("mcp_server_git", ("--repository", "{repo}"), kind="git"),
     "filesystem": ServerSpec("mcpft_lib.servers.sandbox_fs", ("--root", "{root}"), kind="filesystem"),
+    "sqlite": ServerSpec("mcpft_lib.servers.sandbox_sqlite", ("--db", "{db}"), kind="sqlite"),
 }
 
 # git tools that leave the repository as they found it (no reseed needed after them)
@@ -150,7 +153,13 @@ def fs_seed(ex: Example | None, server: str = "filesystem") -> tuple[dict[str, s
 
 def git_seed(ex: Example | None, server: str = "git") -> dict[str, Any]:
     """Repository paths the example names (mapped to the scratch repo), files to create, branches to make."""
-    seed: dict[str, Any] = {"repo_paths": set(), "files": set(), "branches": set(), "staged": False}
+    seed: dict[str, Any] = {
+        "repo_paths": set(),
+        "files": set(),
+        "branches": set(),
+        "staged": False,
+        "revisions": set(),
+    }
     if ex is None:
         return seed
     for c, res in _results(ex):
@@ -165,6 +174,9 @@ def git_seed(ex: Example | None, server: str = "git") -> dict[str, Any]:
             seed["files"].update(f for f in a["files"] if isinstance(f, str) and f not in (".", "*"))
         if c.tool in ("git_commit", "git_diff_staged"):
             seed["staged"] = True
+        rev = a.get("revision")
+        if c.tool == "git_show" and isinstance(rev, str) and _SHA.fullmatch(rev):
+            seed["revisions"].add(rev.lower())  # a commit the user means: the scratch repo's HEAD stands in
         for k in ("branch_name", "target", "base_branch"):
             v = a.get(k)
             if (
@@ -174,6 +186,28 @@ def git_seed(ex: Example | None, server: str = "git") -> dict[str, Any]:
             ):
                 seed["branches"].add(v)
     return seed
+
+
+_SHA = re.compile(r"[0-9a-fA-F]{7,40}")
+_TABLE_NAME = re.compile(r"""(?:'name':\s*'|\(')([A-Za-z_][A-Za-z0-9_]*)'""")
+
+
+def sqlite_seed(ex: Example | None, server: str = "sqlite") -> dict[str, Any]:
+    """The database the example assumes: the generator's tables (data.SQL_TABLES), the tables its reference
+    `list_tables` results name, and the memo its reference read of memo://insights shows."""
+    from .data import SQL_TABLES
+
+    tables = {name: [(c, t, pk) for c, t, pk in cols] for name, cols in SQL_TABLES.items()}
+    memo = None
+    for c, res in _results(ex) if ex is not None else []:
+        if c.server != server or res is None or res.is_error:
+            continue
+        if c.tool == "list_tables":
+            for name in _TABLE_NAME.findall(res.content):
+                tables.setdefault(name, [("id", "INTEGER", 1)])
+        elif c.tool == RESOURCE_TOOL and c.arguments.get("uri") == "memo://insights" and memo is None:
+            memo = res.content
+    return {"tables": tables, "memo": memo}
 
 
 def _branch_like(v: str) -> bool:
@@ -196,7 +230,9 @@ class Sandbox:
         self.dir = Path(tempfile.mkdtemp(prefix="mcpft-live-", dir=parent))
         self.root = self.dir / "fs"
         self.repo = self.dir / "repo"
+        self.db = self.dir / "sqlite" / "data.db"
         self.root.mkdir()
+        self.db.parent.mkdir()
         self._git_state: tuple | None = None
         self.make_repo(git_seed(None))
 
@@ -204,7 +240,27 @@ class Sandbox:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path_args(self) -> dict[str, str]:
-        return {"root": str(self.root), "repo": str(self.repo)}
+        return {"root": str(self.root), "repo": str(self.repo), "db": str(self.db)}
+
+    def seed_sqlite(self, ex: Example | None, server: str = "sqlite") -> None:
+        """A fresh database (empty tables) and memo for the example, swapped in between two calls."""
+        seed = sqlite_seed(ex, server)
+        tmp = self.db.with_name("next.db")
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp)
+        try:
+            for name, cols in seed["tables"].items():
+                spec = ", ".join(f'"{c}" {t}' + (" PRIMARY KEY" if pk else "") for c, t, pk in cols)
+                conn.execute(f'CREATE TABLE "{name}" ({spec})')
+            conn.commit()
+        finally:
+            conn.close()
+        os.replace(tmp, self.db)
+        memo = self.db.with_name(self.db.name + ".memo")
+        if seed["memo"] is not None:
+            memo.write_text(seed["memo"], encoding="utf-8")
+        else:
+            memo.unlink(missing_ok=True)
 
     def _inside(self, path: str) -> Path:
         parts = [p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in ("/", "", ".")]
@@ -275,10 +331,14 @@ class Sandbox:
 
     def map_git_args(self, args: dict[str, Any], seed: dict[str, Any]) -> dict[str, Any]:
         """The reference's repository path (what the user named) means the scratch repository."""
+        out = dict(args)
         rp = args.get("repo_path")
         if isinstance(rp, str) and (rp.rstrip("/") or "/") in seed["repo_paths"]:
-            return {**args, "repo_path": str(self.repo)}
-        return args
+            out["repo_path"] = str(self.repo)
+        rev = args.get("revision")
+        if isinstance(rev, str) and rev.lower() in seed["revisions"]:
+            out["revision"] = "HEAD"
+        return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -392,10 +452,12 @@ class LiveRunner:
                 try:
                     if spec.kind == "filesystem":
                         sandbox.seed_fs(job.example, call.server)
+                    elif spec.kind == "sqlite":
+                        sandbox.seed_sqlite(job.example, call.server)
                     elif spec.kind == "git":
                         seed = sandbox.seed_git(job.example, last_tool, call.server)
                         args = sandbox.map_git_args(args, seed)
-                except (OSError, subprocess.CalledProcessError, RuntimeError) as e:
+                except (OSError, subprocess.CalledProcessError, RuntimeError, sqlite3.Error) as e:
                     outcomes.append(Outcome("start_failed", f"sandbox setup failed: {e}"))
                     continue
                 last_tool = call.tool

@@ -11,8 +11,9 @@ SERVERS = {
     "brave_search", "context7", "fetch", "filesystem", "git", "github", "memory", "playwright", "postgres",
     "puppeteer", "sequential_thinking", "slack", "sqlite", "time",
 }  # fmt: skip
+LIVE = ["time", "git", "filesystem", "sqlite"]
 # references whose call fails in the live sandbox on purpose: the environment lacks what the user named
-LIVE_FAILS = {"ch-eh-fs-missing-file#0", "ch-eh-git-missing-branch#0", "ch-cu-git-show#0"}
+LIVE_FAILS = {"ch-eh-fs-missing-file#0", "ch-eh-git-missing-branch#0", "ch-eh-sqlite-no-table#0"}
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +81,10 @@ def test_references_score_perfectly(challenge):
 def test_live_references_run_on_real_servers(challenge):
     """Every reference call on a live server succeeds in the seeded sandbox, except the deliberate failures."""
     items = [
-        it
-        for it in evaluate.turn_items(challenge)
-        if it["ref"].calls and it["ref"].calls[0].server in ("time", "git", "filesystem")
+        it for it in evaluate.turn_items(challenge) if it["ref"].calls and it["ref"].calls[0].server in LIVE
     ]
-    assert len(items) >= 25
-    runner = live.LiveRunner(["time", "git", "filesystem"], timeout_s=20)
+    assert len(items) >= 40
+    runner = live.LiveRunner(LIVE, timeout_s=20)
     out = runner.run([live.Job(it["ref"].calls[0], it["example"]) for it in items])
     failed = {it["id"]: (o.status, o.text[:120]) for it, o in zip(items, out, strict=True) if not o.ok}
     assert set(failed) == LIVE_FAILS, failed

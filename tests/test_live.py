@@ -1,12 +1,13 @@
 """Live execution against real MCP servers over stdio (time, git, the sandboxed filesystem) and a faulty one."""
 
 import os
+import sqlite3
 
 import pytest
 
 from mcpft_lib import catalogs, live
 from mcpft_lib.schema import Example, Message, ToolCall
-from mcpft_lib.servers import sandbox_fs
+from mcpft_lib.servers import sandbox_fs, sandbox_sqlite
 
 FAULTY = {**live.LIVE_SERVERS, "faulty": live.ServerSpec("mcpft_lib.servers.faulty")}
 
@@ -41,6 +42,10 @@ GIT_EX = example(
     (call("git", "git_checkout", repo_path="/home/alex/src/api", branch_name="feature/login"), "ok", False),
 )
 
+GIT_EX2 = example(
+    (call("git", "git_show", repo_path="/home/alex/src/api", revision="a1b2c3d"), "commit a1b2c3d", False)
+)
+
 
 def test_seeds_follow_the_reference_trajectory():
     files, dirs = live.fs_seed(FS_EX)
@@ -64,6 +69,24 @@ def test_sandbox_paths_cannot_escape(tmp_path):
             box.resolve(bad)
 
 
+MEMO = call("sqlite", "access_mcp_resource", uri="memo://insights")
+SQL_EX = example(
+    (call("sqlite", "list_tables"), "[{'name': 'users'}, {'name': 'invoices'}]", False),
+    (MEMO, "Business Intelligence Memo\n\n- Stock-outs cluster on Mondays.", False),
+    servers=("sqlite",),
+)
+
+
+def test_sqlite_seed_and_authorizer(tmp_path):
+    seed = live.sqlite_seed(SQL_EX)
+    assert {"users", "orders", "invoices"} <= set(seed["tables"]) and "Stock-outs" in seed["memo"]
+    conn = sandbox_sqlite.connect(tmp_path / "x.db")
+    for sql in (f"ATTACH DATABASE '{tmp_path / 'evil.db'}' AS e", "PRAGMA database_list"):
+        with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+            conn.execute(sql)
+    assert not (tmp_path / "evil.db").exists()
+
+
 def test_real_servers_time_git_filesystem():
     jobs = [
         live.Job(call("time", "get_current_time", timezone="Europe/Paris")),
@@ -79,9 +102,14 @@ def test_real_servers_time_git_filesystem():
             call("git", "git_checkout", repo_path="/home/alex/src/api", branch_name="feature/login"), GIT_EX
         ),
         live.Job(call("git", "git_status", repo_path="/etc"), GIT_EX),  # not the repository the user named
+        live.Job(call("git", "git_show", repo_path="/home/alex/src/api", revision="a1b2c3d"), GIT_EX2),
         live.Job(call("github", "list_issues", owner="a", repo="b")),
+        live.Job(call("sqlite", "describe_table", table_name="invoices"), SQL_EX),
+        live.Job(MEMO, SQL_EX),
+        live.Job(call("sqlite", "read_query", query="SELECT count(*) AS n FROM users"), SQL_EX),
+        live.Job(call("sqlite", "write_query", query="DROP TABLE users"), SQL_EX),
     ]
-    runner = live.LiveRunner(["time", "git", "filesystem"], timeout_s=20)
+    runner = live.LiveRunner(["time", "git", "filesystem", "sqlite"], timeout_s=20)
     out = runner.run(jobs)
     status = [o.status for o in out]
     assert status == [
@@ -96,14 +124,21 @@ def test_real_servers_time_git_filesystem():
         "ok",
         "ok",
         "is_error",
+        "ok",
         "not_allowlisted",
+        "ok",
+        "ok",
+        "ok",
+        "is_error",
     ], [(o.status, o.text[:80]) for o in out]
     assert '"timezone": "Europe/Paris"' in out[0].text and "Invalid timezone" in out[1].text
     assert out[3].text == "# App\nhello\n"  # seeded from the reference's tool result
     assert "[DIR] src" in out[4].text and "[FILE] setup.py" in out[4].text
     assert "outside the sandbox" in out[6].text and "root:" not in out[6].text
     assert "feature/login" in out[9].text
-    assert runner.starts == {"time": 1, "git": 1, "filesystem": 1}  # one process per server for the run
+    assert "Initial commit" in out[11].text  # the commit the user named maps to the scratch repo's HEAD
+    assert "Stock-outs cluster on Mondays" in out[14].text and out[15].text == "[{'n': 0}]"
+    assert runner.starts == {"time": 1, "git": 1, "filesystem": 1, "sqlite": 1}  # one process each
 
 
 def test_hung_and_crashed_servers_are_scored_and_evaluation_goes_on():

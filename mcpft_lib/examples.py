@@ -90,6 +90,24 @@ async def _session(spec, sandbox, errlog, start_timeout_s: float):
             yield session
 
 
+async def _request(session, tool: str, args: dict, timeout_s: float):
+    """One tools/call (or resources/read), with a backstop over the SDK's own request timeout."""
+    import anyio
+
+    with anyio.fail_after(timeout_s + 5):
+        if tool == RESOURCE_TOOL:
+            return await session.read_resource(str(args.get("uri", "")))
+        return await session.call_tool(tool, args, read_timeout_seconds=timeout_s)
+
+
+def _quiet_exit(cm) -> None:
+    """Stop a server; a server that already died may make its transport complain, which changes nothing."""
+    try:
+        cm.__exit__(None, None, None)
+    except Exception:
+        pass
+
+
 class LiveTools:
     """Allowlisted live MCP servers (`live.LIVE_SERVERS`) for one conversation, started on first use and kept
     running, so a file written in one step can be read in the next. Use as a context manager.
@@ -146,12 +164,14 @@ class LiveTools:
             cm = self.portal.wrap_async_context_manager(
                 _session(live.LIVE_SERVERS[name], self.sandbox, self.errlog, self.start_timeout_s)
             )
-            self.sessions[name] = self._stack.enter_context(cm)
+            self.sessions[name] = cm.__enter__()
+            self._stack.callback(_quiet_exit, cm)
         return self.sessions[name]
 
     def call(self, call: ToolCall):
         """Execute one call; every failure is an `live.Outcome` (never raises for the model's mistakes)."""
         from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
         from . import live
 
@@ -169,17 +189,23 @@ class LiveTools:
         if live.LIVE_SERVERS[call.server].kind == "git":
             args = self.sandbox.map_git_args(args, self.git_seed)
         try:
+            res = self.portal.call(_request, session, call.tool, args, self.timeout_s)
             if call.tool == RESOURCE_TOOL:
-                res = self.portal.call(session.read_resource, str(args.get("uri", "")))
                 out = live.Outcome("ok", live._text(res))
             else:
-                res = self.portal.call(
-                    lambda: session.call_tool(call.tool, args, read_timeout_seconds=self.timeout_s)
-                )
                 out = live.Outcome("is_error" if res.is_error else "ok", live._text(res))
         except MCPError as e:
-            out = live.Outcome("protocol_error", f"{e.code}: {e.message}"[: live.RESULT_CHARS])
-        except Exception as e:  # the server died or hung: forget it, the next call restarts it
+            if e.code == REQUEST_TIMEOUT:
+                out = live.Outcome("timeout", f"no answer in {self.timeout_s:g} s")
+            elif e.code == CONNECTION_CLOSED:
+                out = live.Outcome("crashed", "the server closed the connection")
+                self.sessions.pop(call.server, None)
+            else:
+                out = live.Outcome("protocol_error", f"{e.code}: {e.message}"[: live.RESULT_CHARS])
+        except TimeoutError:
+            out = live.Outcome("timeout", f"no answer in {self.timeout_s:g} s")
+            self.sessions.pop(call.server, None)  # a hung server: the next call starts a fresh one
+        except Exception as e:  # the server died: forget it, the next call restarts it
             out = live.Outcome("crashed", repr(e)[: live.RESULT_CHARS])
             self.sessions.pop(call.server, None)
         out.seconds = time.perf_counter() - t0
@@ -413,7 +439,12 @@ class InferenceServer:
                 except ValueError as e:
                     self._send(400, {"error": str(e)})
                     return
-                self._send(200, server.complete(messages, max_tokens))
+                try:
+                    answer = server.complete(messages, max_tokens)
+                except Exception as e:  # e.g. a chat the template rejects: the client learns why
+                    self._send(500, {"error": f"generation failed: {type(e).__name__}: {e}"[:2000]})
+                    return
+                self._send(200, answer)
 
         self._httpd = ThreadingHTTPServer((host, port), Handler)
         threading.Thread(target=self._httpd.serve_forever, name="mcpft-inference", daemon=True).start()

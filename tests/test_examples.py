@@ -201,3 +201,22 @@ def test_runner_executes_examples_after_05_and_a_failing_one_fails_the_run(isola
     assert run.id in out.cells[-1].outputs[0]["text"]  # executed against this run
     page = (run.report_dir / "index.html").read_text()
     assert "Example-usage notebooks" in page and "href='examples/a_ok.html'" in page
+
+
+def test_agent_loop_native_dialect(servers):
+    """The same loop in the native dialect: a Gemma-style ```tool_call block, the result fed back as a tool
+    message of the chat template's own format."""
+    call = '```tool_call\n{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}\n```'
+    seen = []
+
+    def reply(chat):
+        seen.append(chat)
+        return [call, "Done."][len(seen) - 1]
+
+    with examples.LiveTools(allow=("time",)) as tools:
+        r = examples.agent_loop(reply, tools, servers, "UTC time?", dialect="native", family="gemma")
+    assert r["round_trip"] and r["answered"] and r["calls_ok"] == 1
+    assert seen[0][0].get("tools")  # native: the tools ride on the system message for the template
+    tool_turn = seen[1][-1]
+    assert tool_turn["role"] == "tool" and tool_turn["name"] == "time__get_current_time"
+    assert json.loads(tool_turn["content"])["timezone"] == "UTC"

@@ -7,6 +7,7 @@ import random
 import re
 import time
 import unicodedata
+import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -546,16 +547,26 @@ def evaluate_models(candidates: dict, items: list[dict], params) -> dict:
         )
         results[name] = {"rows": rows, "stats": stats}
         del model
-    runner = live_runner(params)
-    if runner is not None:
-        live_stats = add_live(results, items, runner)
-        for name, r in results.items():
-            r["stats"]["live"] = {
-                "seconds": live_stats["seconds"],
-                "calls": live_stats["calls"],
-                "status": live_stats[name],
-            }
+    attach_live(results, items, live_runner(params))
     return results
+
+
+def attach_live(results: dict, items: list[dict], runner) -> None:
+    """`add_live`, with each model's live status counts in `stats["live"]`; a failure of the harness itself
+    is reported there (and warned about) instead of discarding the generations: executed_ok stays None."""
+    if runner is None:
+        return
+    try:
+        live_stats = add_live(results, items, runner)
+    except Exception as e:
+        warnings.warn(f"live execution failed, executed_ok not scored: {e!r}", stacklevel=2)
+        live_stats = {"seconds": 0, "calls": 0, **{name: {"error": repr(e)} for name in results}}
+    for name, r in results.items():
+        r.setdefault("stats", {})["live"] = {
+            "seconds": live_stats["seconds"],
+            "calls": live_stats["calls"],
+            "status": live_stats[name],
+        }
 
 
 PAIRED = METRICS

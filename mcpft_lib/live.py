@@ -233,8 +233,7 @@ class Sandbox:
         self.db = self.dir / "sqlite" / "data.db"
         self.root.mkdir()
         self.db.parent.mkdir()
-        self._git_state: tuple | None = None
-        self.make_repo(git_seed(None))
+        self._git_state: tuple | None = None  # the scratch repository is made before the first git call
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

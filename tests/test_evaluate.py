@@ -446,3 +446,19 @@ def test_registered_versions_join_the_comparison(tmp_path, monkeypatch):
         and got["mcp-x v1"]["tool_selection"] == summary["fine_tuned"]["tool_selection"]
     )
     assert evaluate.registered_summaries("nothing-here") == {}
+
+
+def test_a_broken_live_harness_keeps_the_generations():
+    items, results = fake_results()
+
+    class Broken:
+        allow, server_of, starts = ["time"], {}, {}
+
+        def run(self, jobs):
+            raise RuntimeError("no event loop today")
+
+    with pytest.warns(UserWarning, match="live execution failed"):
+        evaluate.attach_live(results, items, Broken())
+    assert results["base"]["stats"]["live"]["status"] == {"error": "RuntimeError('no event loop today')"}
+    assert all(r["executed_ok"] is None for r in results["fine_tuned"]["rows"])
+    evaluate.attach_live(results, items, None)  # live off: nothing to do

@@ -338,6 +338,9 @@ def _blocks(text: str, open_: str, close: str) -> tuple[list[str], str]:
     return inner, "".join(outside).strip()
 
 
+_HERMES_ROLES = {"user": "human", "assistant": "gpt", "function": "tool", "observation": "tool"}
+
+
 def from_hermes(row: dict, rid: str) -> Example:
     conv = row.get("conversations")
     if not isinstance(conv, list) or not conv:
@@ -358,7 +361,7 @@ def from_hermes(row: dict, rid: str) -> Example:
     for turn in conv:
         if not isinstance(turn, dict):
             raise RowError("a turn must be an object")
-        who, value = turn.get("from"), turn.get("value") or ""
+        who, value = _HERMES_ROLES.get(turn.get("from"), turn.get("from")), turn.get("value") or ""
         if who == "system":
             continue
         if who == "human":
@@ -458,6 +461,8 @@ def read_rows(path_or_id: str, limit: int | None = None) -> Iterable[tuple[str, 
         p.suffix.lower() in (".json", ".jsonl", ".parquet") or p.exists() or path_or_id.startswith(".")
     )
     if looks_local:
+        if p.is_dir():
+            raise ImportError_(f"{path_or_id}: is a folder; name a .json, .jsonl or .parquet file in it")
         if not p.is_file():
             raise ImportError_(f"{path_or_id}: no such file (data.import[].path_or_id)")
         suffix = p.suffix.lower()

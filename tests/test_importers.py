@@ -292,6 +292,8 @@ def test_parquet_and_missing_sources(tmp_path, monkeypatch) -> None:
     assert len(good) == 1 and len(bad) == 1
     with pytest.raises(importers.ImportError_, match="no such file"):
         importers.import_source("xlam", str(tmp_path / "missing.jsonl"))
+    with pytest.raises(importers.ImportError_, match="is a folder"):
+        importers.import_source("xlam", str(tmp_path))
     with pytest.raises(importers.ImportError_, match="unknown import source"):
         importers.import_source("toolace", str(p))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -333,3 +335,21 @@ def test_params_import_feeds_build_dataset(tmp_path) -> None:
     reasons = [q["reason"] for q in built["quarantine"]]
     assert sum("unknown tool" in r for r in reasons) == 1 and sum("empty query" in r for r in reasons) == 1
     assert built["n_quarantined"] >= 4
+
+
+def test_hermes_role_aliases() -> None:
+    row = {
+        "conversations": [
+            {"from": "system", "value": HERMES_SYSTEM},
+            {"from": "user", "value": "price of MSFT?"},
+            {
+                "from": "assistant",
+                "value": "<tool_call>\n{'name': 'get_stock_price', 'arguments': {'symbol': 'MSFT'}}",
+            },
+        ]
+    }
+    ex = importers.from_hermes(row, "r")
+    assert [m.role for m in ex.messages] == ["user", "assistant"]
+    assert ex.messages[1].calls[0].arguments == {
+        "symbol": "MSFT"
+    }  # an unclosed <tool_call> at the end is read

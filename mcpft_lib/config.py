@@ -76,6 +76,7 @@ class ModelParams(_Section):
     quantization: Literal["none", "nf4", "int8"] = "none"  # QLoRA: nf4 with double quantization
     compute_dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"  # bnb 4-bit compute dtype
     trust_remote_code: bool = False  # never on unless a profile turns it on explicitly
+    device_map: str | None = None  # "auto": spread a model too big for one card over the GPUs (and CPU)
     max_position_embeddings: int | None = None  # filled from the model config when known
     card_base_model: str | None = None  # hub id recorded as `base_model` in model cards (default: model.id)
     tiny: TinyModelParams = Field(default_factory=TinyModelParams)

@@ -156,8 +156,20 @@ def bnb_config(mp: ModelParams):
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch_dtype(mp.compute_dtype),
+            # FSDP-QLoRA shards only float tensors: pack the 4-bit weights in the compute dtype
+            **({"bnb_4bit_quant_storage": torch_dtype(mp.compute_dtype)} if _fsdp() else {}),
         )
     return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def _local_rank() -> int:
+    """This process's GPU under torchrun / accelerate launch (0 in a single process)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _fsdp() -> bool:
+    """Launched by accelerate with an FSDP config (params/accelerate/fsdp_qlora.yaml)."""
+    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() in ("1", "true")
 
 
 def template_name(mp: ModelParams, model_type: str | None) -> str:
@@ -365,14 +377,18 @@ def load_model(mp: ModelParams, dtype: str | None = None, quantization: str | No
     qcfg = bnb_config(mp)
     if qcfg is not None:
         kw["quantization_config"] = qcfg
-        kw["device_map"] = {"": 0} if device == "cuda" else {"": "cpu"}
+        kw["device_map"] = {"": _local_rank()} if device == "cuda" else {"": "cpu"}  # DDP: a GPU per process
+        if _fsdp():  # FSDP shards the quantized weights itself (loaded on CPU, bf16 storage)
+            del kw["device_map"]
+    if mp.device_map:
+        kw["device_map"] = mp.device_map
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(dtype or mp.dtype), **kw)
     except OSError as e:
         if mp.source == "hub":
             raise _offline_hint(mp, e) from None
         raise
-    if qcfg is None:
+    if qcfg is None and not mp.device_map:
         model.to(device)
     model.eval()
     tok = load_tokenizer(mp, model.config.model_type)

@@ -621,7 +621,8 @@ def metrics_record(
 
     `<model>.<metric>` and `tests.<metric>` hold the primary eval set (the first of `eval.sets`, normally
     the test split); `sets.<set>` the same per eval set; `by_server` / `by_category` break the primary set
-    down per model and metric.
+    down per model and metric; `reasons` counts why turns failed (hallucinated tool, wrong tool, missing
+    required argument, execution status, ...).
     """
     present = list(dict.fromkeys(it.get("set", "test") for it in items))
     primary = primary if primary in present else (present[0] if present else None)
@@ -648,10 +649,42 @@ def metrics_record(
         "primary_set": primary,
         "sets": per_set,
         **by,
+        "reasons": reasons(results, primary),
         "items": len(items),
         "eval_sets": sets_info or {},
         "generation": {k: v["stats"] for k, v in results.items()},
     }
+
+
+REASONS = ("selection_reason", "args_reason", "exec_status")
+
+
+def reasons(results: dict, eval_set: str | None = None) -> dict:
+    """Why turns failed, counted per model: {model: {selection_reason|args_reason|exec_status: {reason: n}}}."""
+    out = {}
+    for name, r in results.items():
+        rows = [row for row in r["rows"] if eval_set is None or row.get("set", "test") == eval_set]
+        out[name] = {
+            k: dict(
+                sorted(Counter(str(row.get(k)) for row in rows if row.get(k) not in (None, "ok")).items())
+            )
+            for k in REASONS
+        }
+    return out
+
+
+def reason_table(results: dict, eval_set: str | None = None):
+    """A DataFrame of `reasons`: one row per (kind, reason), one count column per model."""
+    import pandas as pd
+
+    counts = reasons(results, eval_set)
+    table = pd.DataFrame(
+        {
+            name: {(k, reason): n for k, d in by.items() for reason, n in d.items()}
+            for name, by in counts.items()
+        }
+    )
+    return table.fillna(0).astype(int).sort_index() if len(table) else table
 
 
 def summary_table(summary: dict, tests: dict):

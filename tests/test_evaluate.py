@@ -4,6 +4,8 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcpft_lib import catalogs, dialects, evaluate, live
 from mcpft_lib.schema import Example, Message, Server, Tool, ToolCall
@@ -462,3 +464,31 @@ def test_a_broken_live_harness_keeps_the_generations():
     assert results["base"]["stats"]["live"]["status"] == {"error": "RuntimeError('no event loop today')"}
     assert all(r["executed_ok"] is None for r in results["fine_tuned"]["rows"])
     evaluate.attach_live(results, items, None)  # live off: nothing to do
+
+
+def test_failure_reasons_are_counted():
+    _, results = fake_results()
+    r = evaluate.reasons(results, "test")
+    assert r["base"]["selection_reason"] == {"no_call": 1, "unexpected_call": 1}
+    assert r["base"]["args_reason"] == {"no_call": 1} and r["fine_tuned"]["selection_reason"] == {}
+    table = evaluate.reason_table(results)
+    assert table.loc[("selection_reason", "wrong_tool"), "base"] == 1  # the challenge item
+    assert evaluate.metrics_record(results, fake_results()[0])["reasons"] == evaluate.reasons(results, "test")
+
+
+CHUNKS = [
+    "<use_mcp_tool>", "</use_mcp_tool>", "<server_name>", "</server_name>", "time", "<tool_name>",
+    "</tool_name>", "get_current_time", "<arguments>", "</arguments>", '{"timezone": "Europe/Berlin"}',
+    "{", "}", '"', "&lt;", "&amp;", "<!ENTITY x 'y'>", "&x;", "<access_mcp_resource>", "<uri>", "?", "\x00",
+]  # fmt: skip
+
+
+@given(st.lists(st.one_of(st.sampled_from(CHUNKS), st.text(max_size=12)), max_size=40))
+@settings(max_examples=150, deadline=None)
+def test_scoring_never_crashes_on_hostile_text(parts):
+    text = "".join(parts)
+    for ref in (REF, NOCALL, Message(role="assistant", content="It is 10:00.")):
+        s = evaluate.score_turn(text, ref, EX)
+        assert isinstance(s["well_formed"], bool) and isinstance(s["tool_selection"], bool)
+        assert s["args_match"] in (True, False, None)
+        assert s["answer_f1"] is None or 0.0 <= s["answer_f1"] <= 1.0

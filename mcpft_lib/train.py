@@ -77,10 +77,15 @@ def prepare_peft(model, mp: ModelParams, tp: TrainParams):
     """Wrap `model` with a LoRA adapter (k-bit preparation for QLoRA); returns the PEFT model."""
     from peft import get_peft_model, prepare_model_for_kbit_training
 
+    gc_kwargs = {"use_reentrant": False}
     if mp.quantization != "none":
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=tp.gradient_checkpointing)
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=tp.gradient_checkpointing,
+            gradient_checkpointing_kwargs=gc_kwargs,
+        )
     elif tp.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gc_kwargs)
         model.enable_input_require_grads()
     return get_peft_model(model, lora_config(tp.lora))
 
@@ -218,6 +223,11 @@ def _sft_config(mp: ModelParams, tp: TrainParams, out_dir: Path, seed: int, has_
         optim=tp.optimizer,
         weight_decay=tp.weight_decay,
         max_grad_norm=tp.max_grad_norm,
+        # TRL turns activation checkpointing on by default (recomputing every layer's activations in the
+        # backward pass); only train.gradient_checkpointing does here
+        gradient_checkpointing=tp.gradient_checkpointing,
+        activation_checkpointing=tp.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},
         logging_steps=tp.logging_steps,
         eval_strategy="steps" if has_val else "no",
         eval_steps=tp.eval_steps,

@@ -234,3 +234,48 @@ def test_training_curves_have_every_panel():
         ("grad_norm", [1, 2]),
         ("tokens_per_s", [1, 2]),
     ]
+
+
+def test_qlora_path_on_cpu():
+    """bitsandbytes runs nf4 on CPU: k-bit preparation, gradient checkpointing and a LoRA backward pass."""
+    from bitsandbytes.nn import Linear4bit
+
+    mp = ModelParams(source="tiny_random", device="cpu", quantization="nf4", compute_dtype="float32")
+    model, tok = models.load_model(mp)
+    tp = TrainParams(
+        gradient_checkpointing=True, lora={"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
+    )
+    peft_model = train.prepare_peft(model, mp, tp)
+    assert peft_model.is_activation_checkpointing
+    q = peft_model.get_base_model().model.layers[0].self_attn.q_proj
+    assert isinstance(q.base_layer, Linear4bit)
+    row, _ = train.tokenize_chat(tok, CHAT, 10_000)
+    ids, labels = torch.tensor([row["input_ids"]]), torch.tensor([row["labels"]])
+    peft_model.train()
+    loss = train.target_only_loss(peft_model, {"input_ids": ids, "labels": labels})
+    loss.backward()
+    grads = [p.grad for n, p in peft_model.named_parameters() if "lora_" in n]
+    assert grads and all(g is not None for g in grads) and any(float(g.abs().sum()) > 0 for g in grads)
+    assert not any(p.requires_grad for n, p in peft_model.named_parameters() if "lora_" not in n)
+
+
+def test_distributed_and_multi_gpu_placement(monkeypatch):
+    """model.device_map reaches from_pretrained; quantized loads go to each DDP process's own GPU; FSDP packs
+    4-bit weights in the compute dtype (plumbing: the GPU runs themselves need GPUs)."""
+    from transformers import AutoModelForCausalLM
+
+    seen, real = [], AutoModelForCausalLM.from_pretrained
+    monkeypatch.setattr(
+        AutoModelForCausalLM,
+        "from_pretrained",
+        lambda *a, **kw: seen.append(kw.get("device_map")) or real(*a, **kw),
+    )
+    models.load_model(ModelParams(source="tiny_random", device="cpu", device_map="cpu"))
+    assert seen == ["cpu"]
+    monkeypatch.undo()
+    mp = ModelParams(source="tiny_random", quantization="nf4", compute_dtype="bfloat16", device_map="auto")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert models._local_rank() == 1
+    assert models.bnb_config(mp).bnb_4bit_quant_storage == torch.uint8
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    assert models.bnb_config(mp).bnb_4bit_quant_storage == torch.bfloat16

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mcpft_lib import fsutil, live, report, runs
+from mcpft_lib import fsutil, live, report, runs, train
 from mcpft_lib.config import load_params
 from mcpft_lib.reliability import Recorder, whole_files_run
 from mcpft_lib.schema import ToolCall
@@ -138,6 +138,7 @@ def concurrent_runs(tmp_path_factory):
     return tmp, dirs, {n: p.returncode for n, p in procs.items()}, outputs
 
 
+@pytest.mark.notebook
 def test_failing_notebook(figures, concurrent_runs):
     tmp, dirs, rcs, outs = concurrent_runs
     with figures.case("fault", "run", "notebook_cell_error", "notebook 01 raises RuntimeError",
@@ -165,6 +166,7 @@ def _assert_first_stage_kept(d: Path, info: dict) -> None:
     assert d.name in (d.parent / "index.html").read_text()
 
 
+@pytest.mark.notebook
 def test_kernel_killed(figures, concurrent_runs):
     tmp, dirs, rcs, outs = concurrent_runs
     with figures.case("fault", "run", "kernel_sigkill", "notebook 01's kernel SIGKILLs itself (OOM killer)",
@@ -179,6 +181,7 @@ def test_kernel_killed(figures, concurrent_runs):
         assert info["notebooks"]["02_training"]["status"] == "skipped"
 
 
+@pytest.mark.notebook
 def test_runner_killed(figures, concurrent_runs, monkeypatch):
     tmp, dirs, rcs, outs = concurrent_runs
     with figures.case("fault", "run", "runner_sigkill", "SIGKILL of `mcpft run` and its kernel mid-notebook",
@@ -198,6 +201,7 @@ def test_runner_killed(figures, concurrent_runs, monkeypatch):
         assert "interrupted" in (tmp / "reports" / "index.html").read_text()
 
 
+@pytest.mark.notebook
 def test_runs_started_at_once(figures, concurrent_runs):
     tmp, dirs, rcs, outs = concurrent_runs
     with figures.case("fault", "run", "three_runs_at_once", "three `mcpft run` processes started together on "
@@ -368,3 +372,67 @@ def test_live_server_faults(figures, live_faults, case, index, status):
         assert o.status == status and nxt.status == "ok" and nxt.text.startswith("after")
         assert len(o.text) <= live.RESULT_CHARS  # a flood is cut to the stored size
         assert out[0].status == "ok" and starts["faulty"] == 3  # restarted after the crash and the hang
+
+
+# ==========================================================================================================
+# SIGKILL at an arbitrary moment of training, then resume (train.resume=auto)
+
+TRAIN_CHILD = textwrap.dedent("""\
+    import json, sys
+    from pathlib import Path
+    from mcpft_lib import catalogs, data, dataset, models, train
+    from mcpft_lib.config import load_params
+
+    p = load_params(sys.argv[2], ["train.max_steps=9", "train.save_steps=3", "train.eval_steps=3", "train.batch_size=1",
+                                  "train.save_total_limit=2", "train.logging_steps=1", "train.mixed_precision=fp32"])
+    exs = data.generate(8, 0, catalogs.load_catalogs(p.data.servers), p.data.categories)
+    model, tok = models.load_model(p.model)
+    rows, dropped = train.tokenize_rows(tok, dataset.chats(exs, p), p.data.max_length)
+    summary, _ = train.train_lora(model, tok, rows, [], p.model, p.train, sys.argv[1], seed=0)
+    Path(sys.argv[1], "summary.json").write_text(json.dumps(summary))
+""")
+
+
+def test_sigkill_during_training_then_resume(figures, tmp_path):
+    import random
+
+    out = tmp_path / "train"
+    cmd = [sys.executable, "-c", TRAIN_CHILD, str(out), str(SMOKE)]
+    delay = random.uniform(0.0, 1.0)  # anywhere in the next step(s), a checkpoint save included
+    with figures.case("fault", "training", "sigkill_then_resume", "SIGKILL of a 9-step training process at a "
+                      "random moment after step 4 (checkpoints every 3 steps), then the same command again",
+                      "resumes from the newest complete checkpoint; at most one checkpoint interval of steps "
+                      "redone; finishes all 9 steps") as fig:  # fmt: skip
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+
+            def past_first_checkpoint():  # step 4 logged: at least one step is lost when the kill lands
+                try:
+                    steps = [r["step"] for r in train.read_log(out / "train_log.jsonl") if "loss" in r]
+                except ValueError:  # a line being written
+                    return False
+                return (steps and max(steps) >= 4) or child.poll() is not None
+
+            _wait_for(past_first_checkpoint, 300, "step 4, past the first checkpoint")
+            assert child.poll() is None, child.stdout.read()[-3000:]
+            time.sleep(delay)
+            child.kill()
+            child.wait()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        logged = max(r["step"] for r in train.read_log(out / "train_log.jsonl")
+                     if "loss" in r)  # fmt: skip
+        assert child.returncode == -signal.SIGKILL and not (out / "summary.json").exists()
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        summary = json.loads((out / "summary.json").read_text())
+        resumed_at = int(Path(summary["resumed_from"]).name.split("-")[1])
+        lost = logged - resumed_at
+        fig.outcome = (f"killed after {delay:.2f} s with step {logged} logged; resumed from checkpoint-{resumed_at} "
+                       f"({lost} step(s) redone); finished {summary['steps']}/9 steps")  # fmt: skip
+        assert summary["steps"] == 9 and resumed_at % 3 == 0 and 1 <= lost <= 3
+        assert (Path(summary["adapter_dir"]) / "adapter_model.safetensors").is_file()
+        steps = [x["step"] for x in train.read_log(summary["log"]) if "loss" in x]
+        assert steps == list(range(1, 10))  # the log has every step once: the redone ones replace the lost

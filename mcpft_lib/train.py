@@ -471,6 +471,8 @@ def _save_adapter(trainer, adapter_dir: Path) -> Path:
     import shutil
 
     tmp = adapter_dir.with_name(f".{adapter_dir.name}.tmp{os.getpid()}")
+    if trainer.is_fsdp_enabled:  # checkpoints are sharded; the adapter is saved whole (PEFT's FSDP recipe)
+        trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     trainer.save_model(str(tmp))  # the main process writes; the others return
     if trainer.is_world_process_zero():
         if adapter_dir.exists():

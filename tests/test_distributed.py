@@ -46,3 +46,15 @@ def test_two_cpu_processes_train_with_ddp(tmp_path):
     log = [json.loads(x) for x in (tmp_path / "out/train_log.jsonl").read_text().splitlines()]
     last = [x for x in log if "loss" in x][-1]
     assert last["epoch"] == 4 / summary["train_rows"]
+
+
+def test_accelerate_configs_load_and_are_commented():
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    kinds = {}
+    for path in sorted((ROOT / "params/accelerate").glob("*.yaml")):
+        kinds[path.stem] = load_config_from_file(str(path)).distributed_type.value
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#") and not line.rstrip().endswith(":"):
+                assert "#" in line, f"{path.name}: uncommented key: {line}"
+    assert kinds == {"ddp": "MULTI_GPU", "fsdp_qlora": "FSDP"}

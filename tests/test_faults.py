@@ -436,3 +436,101 @@ def test_sigkill_during_training_then_resume(figures, tmp_path):
         assert (Path(summary["adapter_dir"]) / "adapter_model.safetensors").is_file()
         steps = [x["step"] for x in train.read_log(summary["log"]) if "loss" in x]
         assert steps == list(range(1, 10))  # the log has every step once: the redone ones replace the lost
+
+
+# ==========================================================================================================
+# SIGKILL during export; concurrent registrations
+
+EXPORT_CHILD = textwrap.dedent("""\
+    import sys, time
+    from pathlib import Path
+    from mcpft_lib import export, models
+    from mcpft_lib.config import load_params
+
+    out, params, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    p = load_params(params)
+    model, tok = models.load_model(p.model)
+    if mode == "park":  # every weight file written, manifest not yet: the most dangerous moment to die
+        write = export.write_safetensors
+
+        def parked(*a, **kw):
+            write(*a, **kw)
+            (out / "parked").write_text("weights written")
+            time.sleep(600)
+
+        export.write_safetensors = parked
+    export.export_all(model, tok, p.model, ["safetensors"], out / "exports", ["What time is it in Paris?"], "float32")
+""")
+
+
+def _lineage(exports: list[dict]) -> dict:
+    return {"base_model": {"id": "tiny", "revision": "spec"}, "dataset": {"version": "d1"}, "params_hash": "h",
+            "git": {"sha": "abc"}, "run_id": "r1", "metrics": {"train": {"steps": 1}}, "exports": exports}  # fmt: skip
+
+
+def test_sigkill_during_export(figures, tmp_path, monkeypatch):
+    from mcpft_lib import export, registry
+
+    monkeypatch.setenv("MCPFT_REGISTRY", str(tmp_path / "registry"))
+    final = tmp_path / "exports" / "merged-float32"
+    with figures.case("fault", "export", "sigkill_during_export", "SIGKILL of an export after every weight file "
+                      "is written, before its manifest; then the export again", "no folder that looks valid; "
+                      "registering the partial export refused; the rerun exports and registers v1") as fig:  # fmt: skip
+        child = subprocess.Popen([sys.executable, "-c", EXPORT_CHILD, str(tmp_path), str(SMOKE), "park"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        try:
+            _wait_for(lambda: (tmp_path / "parked").exists() or child.poll() is not None, 300, "the weights")
+            assert child.poll() is None, child.stdout.read()[-3000:]
+            child.kill()
+            child.wait()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        partial = sorted((tmp_path / "exports").glob(".merged-float32.partial-*"))
+        weights = [p.name for d in partial for p in d.glob("*.safetensors")]
+        assert not final.exists() and partial and weights  # the weights are there, but only in staging
+        assert not any(export.is_complete(d) for d in partial)
+        with pytest.raises(registry.RegistryError) as refused:
+            registry.register("m", _lineage([{"path": str(partial[0])}]))
+        assert registry.versions("m") == []
+
+        r = subprocess.run([sys.executable, "-c", EXPORT_CHILD, str(tmp_path), str(SMOKE), "run"],
+                           capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        entry = registry.register("m", _lineage([{"path": str(final)}]))
+        fig.outcome = (f"after the kill: final folder absent, staging holds {weights} without manifest; "
+                       f"register: {refused.value}; rerun: complete={export.is_complete(final)}, registered "
+                       f"v{entry['version']}")  # fmt: skip
+        assert export.is_complete(final) and entry["version"] == 1 and registry.versions("m") == [1]
+
+
+def test_concurrent_registrations(figures, tmp_path, monkeypatch):
+    """Eight runs finishing at once register eight distinct versions; no entry is overwritten or torn."""
+    from mcpft_lib import export, registry
+
+    monkeypatch.setenv("MCPFT_REGISTRY", str(tmp_path / "registry"))
+    src = tmp_path / ".staging"
+    src.mkdir()
+    (src / "model.safetensors").write_bytes(b"weights")
+    done = export.finalize(src, tmp_path / "export", {"sha256": export.checksums(src)})
+    entries, errors, barrier = [], [], threading.Barrier(8)
+
+    def reg(i):
+        try:
+            barrier.wait()
+            entries.append(registry.register("m", {**_lineage([{"path": str(done)}]), "run_id": f"run{i}"}))
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    with figures.case("fault", "export", "eight_registrations_at_once", "8 threads register the same model name "
+                      "at the same instant", "versions 1..8, one per run; every entry intact") as fig:  # fmt: skip
+        threads = [threading.Thread(target=reg, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        on_disk = {registry.get(f"m:v{v}")["run_id"] for v in registry.versions("m")}
+        fig.outcome = f"versions {registry.versions('m')}, {len(on_disk)} distinct runs, errors {errors}"
+        assert not errors and registry.versions("m") == list(range(1, 9))
+        assert on_disk == {f"run{i}" for i in range(8)}

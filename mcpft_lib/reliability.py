@@ -24,7 +24,7 @@ from .fsutil import atomic_write
 from .runs import git_info, project_root
 
 KINDS = {"bad_input": "Bad inputs", "fault": "Injected faults", "security": "Security checks"}
-_MAX_OUTCOME = 220
+_MAX_OUTCOME = 320
 
 
 def results_dir() -> Path:

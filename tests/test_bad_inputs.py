@@ -416,3 +416,57 @@ def test_cli_subprocess_bad_params_no_traceback(figures, tmp_path):
         assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
         assert r.stderr.strip().count("\n") == 0 and f"{f}:3: train.lora.r" in r.stderr
         assert not (tmp_path / "reports").exists()
+
+
+# ==========================================================================================================
+# The figures table itself: generated from recorded results, failures shown, bad results files refused
+
+
+def test_recorder_marks_failures_and_renders_them(tmp_path):
+    from mcpft_lib import reliability
+
+    rec = Recorder("unit")
+    with rec.case("bad_input", "params", "fine", "a | b", "ok") as c:
+        c.outcome = f"{tmp_path}/x <tag>"
+    with pytest.raises(AssertionError), rec.case("fault", "run", "broken", "x", "y"):
+        raise AssertionError("regressed")
+    with pytest.raises(ValueError, match="recorded twice"), rec.case("fault", "run", "broken", "x", "y"):
+        pass
+    rec.save(tmp_path)
+    Recorder("unit").save(tmp_path)  # nothing recorded: the file is left alone
+    page = reliability.render(reliability.load_results(tmp_path))
+    assert "| Bad inputs | 1 | 1 | 0 |" in page and "| Injected faults | 1 | 0 | 1 |" in page
+    assert "**FAILED**" in page and "AssertionError: regressed" in page
+    assert "a \\| b" in page and "$TMP &lt;tag&gt;" in page and str(tmp_path) not in page
+
+    more = Recorder("unit")  # a narrowed rerun merges; a whole-file run replaces
+    with more.case("fault", "run", "broken", "x", "y"):
+        pass
+    more.save(tmp_path, replace=False)
+    cases = reliability.load_results(tmp_path)[0]["cases"]
+    assert cases["run/broken"]["status"] == "passed" and "params/fine" in cases
+    more.save(tmp_path, replace=True)
+    assert list(reliability.load_results(tmp_path)[0]["cases"]) == ["run/broken"]
+
+    (tmp_path / "unit.json").write_text("{not json")
+    with pytest.raises(ValueError, match="unit.json: not valid JSON"):
+        reliability.load_results(tmp_path)
+
+
+def test_committed_figures_meet_the_acceptance_lines():
+    """docs/reliability.md (generated) covers >= 30 bad inputs and >= 6 faults, none failing."""
+    import re
+
+    from mcpft_lib.reliability import doc_path
+
+    page = doc_path().read_text()
+    counts = {m[1]: (int(m[2]), int(m[3]), int(m[4]))
+              for m in re.finditer(r"^\| (Bad inputs|Injected faults|Security checks) \| (\d+) \| (\d+) \| (\d+) \|$",
+                                   page, re.M)}  # fmt: skip
+    assert (
+        counts["Bad inputs"][0] >= 30
+        and counts["Injected faults"][0] >= 6
+        and counts["Security checks"][0] >= 5
+    )
+    assert all(failed == 0 for _, _, failed in counts.values()), counts
+    assert "do not edit by hand" in page

@@ -2802,17 +2802,45 @@ def _res_memo_verify(r: Random) -> Scenario:
     return Scenario(user, steps, ans, difficulty="hard")
 
 
+CONSOLE_LINES = ("Uncaught TypeError: Cannot read properties of undefined (reading 'map')",
+                 "Failed to load resource: the server responded with a status of 404 ()",
+                 "Warning: Each child in a list should have a unique \"key\" prop.", "[HMR] connected",
+                 "Uncaught ReferenceError: analytics is not defined", "Access to fetch at 'https://api.acme.test/cart' has been blocked by CORS policy",
+                 "Failed to load resource: net::ERR_CONNECTION_REFUSED", "[vite] hot updated: /src/App.tsx")  # fmt: skip
+UI_ACTIONS = ("clicking Checkout", "submitting the signup form", "opening the settings page", "pressing Save",
+              "loading the dashboard", "switching to dark mode", "adding an item to the cart")  # fmt: skip
+
+
 @_intent("resource_access", "puppeteer/" + RESOURCE_TOOL)
 def _res_console(r: Random) -> Scenario:
-    errs = r.sample(("Uncaught TypeError: Cannot read properties of undefined (reading 'map')",
-                     "Failed to load resource: the server responded with a status of 404 ()",
-                     "Warning: Each child in a list should have a unique \"key\" prop.",
-                     "[HMR] connected"), 2)  # fmt: skip
-    user = r.choice(("Any errors in the browser console?", "Show me the console logs of the page.",
-                     "What did the page log to the console?", "Read console://logs."))  # fmt: skip
-    logs = "\n".join(f"[{'error' if 'Error' in e or 'Failed' in e else 'log'}] {e}" for e in errs)
+    errs = r.sample(CONSOLE_LINES, r.randrange(1, 4))
+    act, site = r.choice(UI_ACTIONS), r.choice(SITES)
+    user = fmt(r, ("Any errors in the browser console?", "Show me the console logs of the page.",
+                   "What did the page log to the console?", "Read console://logs.",
+                   "Nothing happens after {a}. What does the console say?",
+                   "{s} looks broken after {a}; check the browser console.",
+                   "Did {a} log any errors?", "Grab the console output from {s}, please."), a=act, s=site)  # fmt: skip
+    logs = "\n".join(
+        f"[{'error' if 'Error' in e or 'Failed' in e or 'blocked' in e else 'log'}] {e}" for e in errs
+    )
     return Scenario(user, [Step(call("puppeteer", RESOURCE_TOOL, uri="console://logs"), logs)],
                     "The console shows:\n" + "\n".join(f"- {e}" for e in errs))  # fmt: skip
+
+
+@_intent("resource_access", "puppeteer/puppeteer_navigate", "puppeteer/" + RESOURCE_TOOL)
+def _res_nav_console(r: Random) -> Scenario:
+    errs = r.sample(CONSOLE_LINES, r.randrange(1, 3))
+    site = r.choice(SITES) + r.choice(
+        ("", "/", "/login", "/checkout", "/settings", "/dashboard", "/cart", "/docs")
+    )
+    user = fmt(r, ("Open {s} and tell me whether it logs errors.", "Load {s}, then read the console logs.",
+                   "Does {s} throw anything in the console on load?", "Check {s} for console errors.",
+                   "Navigate to {s} and show me what it prints to the console.",
+                   "Is {s} clean in the browser console?"), s=site)  # fmt: skip
+    logs = "\n".join(f"[error] {e}" for e in errs)
+    steps = [Step(call("puppeteer", "puppeteer_navigate", url=site), f"Navigated to {site}"),
+             Step(call("puppeteer", RESOURCE_TOOL, uri="console://logs"), logs, text="Loaded. Now the console logs.")]  # fmt: skip
+    return Scenario(user, steps, f"{site} logs {len(errs)} error(s): " + "; ".join(errs), difficulty="medium")
 
 
 # ==========================================================================================================
@@ -3262,17 +3290,36 @@ NO_TOOL_QA: dict[str | None, list[tuple[str, str]]] = {
          "A bug where the result depends on the timing of concurrent operations, for example two threads updating the same counter without a lock."),
         ("How do I reverse an array in JavaScript?",
          "Use `arr.reverse()` to reverse in place, or `[...arr].reverse()` (or `arr.toReversed()` in modern runtimes) to get a reversed copy."),
+        ("What's the difference between a process and a thread?",
+         "A process has its own memory space; threads run inside a process and share its memory, which makes them cheaper to create but requires synchronisation."),
+        ("What does idempotent mean for an HTTP method?",
+         "Sending the same request several times has the same effect as sending it once. GET, PUT and DELETE are idempotent; POST is not."),
+        ("When should I use a set instead of a list in Python?",
+         "When you need fast membership tests or uniqueness and don't care about order or duplicates: `x in some_set` is O(1) on average."),
+        ("What is dependency injection?",
+         "Passing an object's collaborators in from outside (constructor or parameters) instead of creating them inside, so they can be swapped, e.g. for tests."),
+        ("What's the difference between unit and integration tests?",
+         "Unit tests check one small piece in isolation, usually with fakes; integration tests check that real components work together."),
+        ("Explain Big-O notation in one paragraph.",
+         "Big-O describes how an algorithm's cost grows with input size, ignoring constants: O(n) grows linearly, O(n log n) a bit faster, O(n²) quadratically."),
+        ("What is a memory leak in a garbage-collected language?",
+         "Memory the program no longer needs but still references (a growing cache, listeners never removed), so the collector can't free it."),
+        ("What does `async`/`await` do in Python?",
+         "`async def` defines a coroutine; `await` suspends it until the awaited operation finishes, letting the event loop run other tasks meanwhile."),
     ],
 }  # fmt: skip
-NO_TOOL_PREFIXES = ("", "", "", "Quick question: ", "Hey! ", "Not urgent, but ", "Before we continue: ")
+NO_TOOL_PREFIXES = ("", "", "", "Quick question: ", "Hey! ", "Not urgent, but ", "Before we continue: ",
+                    "I'm curious: ", "Random thought: ", "For my notes: ")  # fmt: skip
+NO_TOOL_SUFFIXES = ("", "", "", " Briefly, please.", " No need to look anything up.", " Just explain it.",
+                    " A short answer is fine.", " (conceptually)")  # fmt: skip
 
 
 def _no_tool(topic: str | None) -> Callable[[Random], Scenario]:
     def build(r: Random) -> Scenario:
         q, a = r.choice(NO_TOOL_QA[topic])
-        prefix = r.choice(NO_TOOL_PREFIXES)
-        if prefix and not q.startswith("Thanks"):
-            q = prefix + q[0].lower() + q[1:]
+        prefix, suffix = r.choice(NO_TOOL_PREFIXES), r.choice(NO_TOOL_SUFFIXES)
+        if not q.startswith("Thanks"):
+            q = (prefix + q[0].lower() + q[1:] if prefix else q) + suffix
         return Scenario(q, [], a)
 
     build.__name__ = f"no_tool_{topic or 'general'}"

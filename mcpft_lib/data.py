@@ -1960,7 +1960,7 @@ BUGGY_CODE = [
     ("src/utils/retry.py",
      "def retry(fn, attempts=3):\n    for i in range(attempts):\n        try:\n            return fn()\n        except Exception:\n            pass\n    return fn()\n",
      7, "after the loop it calls `fn()` a fourth time, outside the try, so `attempts=3` really means 4 calls; re-raise the last error instead",
-     "    return fn()\n", "    raise RuntimeError(f'gave up after {attempts} attempts')\n"),
+     "pass\n    return fn()\n", "pass\n    raise RuntimeError(f'gave up after {attempts} attempts')\n"),
     ("src/cart.py",
      "def total(cart):\n    s = 0\n    for item in cart:\n        s = item.price * item.qty\n    return s\n",
      4, "`s = ...` overwrites the running total on every item instead of adding to it; it should be `s += item.price * item.qty`",
@@ -1992,12 +1992,14 @@ def _numbered(src: str) -> str:
     return "\n".join(f"{i:>4}  {line}" for i, line in enumerate(src.splitlines(), 1))
 
 
-def _bug_diff(path: str, src: str, old: str, new: str) -> str:
-    """A one-hunk diff that introduces the bug (new == buggy source)."""
+def _bug_diff(path: str, before: str, after: str) -> str:
+    """`git diff` text for one file changed from `before` to `after`."""
+    import difflib
+
     body = "".join(
-        (f"-{ln.replace(old, new)}\n+{ln}\n" if old in ln else f" {ln}\n") for ln in src.splitlines()
+        difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path}", f"b/{path}")
     )
-    return f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1,{src.count(chr(10))} +1,{src.count(chr(10))} @@\n{body}"
+    return f"diff --git a/{path} b/{path}\n{body}"
 
 
 @_intent("code_understanding", "git/git_show")
@@ -2018,7 +2020,9 @@ def _cu_git_show_bug(r: Random) -> Scenario:
         "Explain commit {s} of {repo} to me and check it for mistakes.",
         "Something regressed with {s} ({repo}). Find the problem.",
     ), s=short, repo=repo)  # fmt: skip
-    shown = f"commit {sha}\nAuthor: {r.choice(PEOPLE)}\n\n    {msg}\n\n" + _bug_diff(path, src, new, old)
+    shown = f"commit {sha}\nAuthor: {r.choice(PEOPLE)}\n\n    {msg}\n\n" + _bug_diff(
+        path, src.replace(old, new), src
+    )
     answer = f'Commit `{short}` ("{msg}") changes `{path}`. The bug is on line {line}: {why}.'
     return Scenario(user, [Step(call("git", "git_show", repo_path=repo, revision=short), shown, text=_preface(r))],
                     answer, difficulty="medium")  # fmt: skip
@@ -2035,7 +2039,7 @@ def _cu_review_diff(r: Random) -> Scenario:
         "Look over my unstaged edits in {repo} and tell me if they're safe.",
         "Before I push: do my current changes in {repo} look right?",
     ), repo=repo)  # fmt: skip
-    diff = "Unstaged changes:\n" + _bug_diff(path, src, new, old)
+    diff = "Unstaged changes:\n" + _bug_diff(path, src.replace(old, new), src)
     answer = fmt(r, (
         "One problem in `{p}`, line {l}: {w}.", "I'd hold the commit: in `{p}` (line {l}) {w}.",
         "The change to `{p}` has a bug at line {l}: {w}.",
@@ -2054,7 +2058,7 @@ def _cu_branch_summary(r: Random) -> Scenario:
         "Compare my branch with {base} in {repo} and explain the changes.",
         "What will merging into {base} change in {repo}? Any problems?",
     ), b=branch, base=base, repo=repo)  # fmt: skip
-    diff = _bug_diff(path, new.join(src.split(old)), old, new)  # the branch fixes the bug
+    diff = _bug_diff(path, src, src.replace(old, new))  # the branch fixes the bug
     answer = (f"Against `{base}`, the branch changes only `{path}`: it fixes line {line}, where {why}. "
               "The change looks correct.")  # fmt: skip
     return Scenario(
@@ -2125,7 +2129,7 @@ def _cu_fs_fix_bug(r: Random) -> Scenario:
     steps = [
         Step(call("filesystem", "read_text_file", path=full), src),
         Step(call("filesystem", "edit_file", path=full, edits=[{"oldText": old, "newText": new}]),
-             f"```diff\n{_bug_diff(path, src.replace(old, new), new, old)}```",
+             f"```diff\n{_bug_diff(full, src, src.replace(old, new))}```",
              text=f"Line {line}: {why}. Fixing it."),
     ]  # fmt: skip
     return Scenario(user, steps, f"Fixed line {line} of `{path}`.", difficulty="hard")
@@ -2715,7 +2719,8 @@ def _rs_search_fresh(r: Random) -> Scenario:
         for i in range(3)
     )
     return Scenario(user, [Step(call("brave_search", "brave_web_search", query=q, count=3), results, text=text)],
-                    f"The top results about the {q} are listed above; the first, https://example.org/{topic.lower()}/0, is the official one.",
+                    f"The top results for the {q}: " + ", ".join(f"https://example.org/{topic.lower()}/{i}" for i in range(3))
+                    + ". They are news pages; the official release notes have the definitive answer.",
                     difficulty="medium")  # fmt: skip
 
 

@@ -266,6 +266,12 @@ def test_new_categories_have_their_shape() -> None:
         assert any(m.role == "tool" and ("def " in m.content or "function" in m.content or "cid" in m.content
                                          or "diff --git" in m.content or "###" in m.content)
                    for m in e.messages), e.meta  # fmt: skip
+    for e in by["code_understanding"]:  # every diff shown really changes a line
+        for m in e.messages:
+            if m.role == "tool" and "diff --git" in m.content:
+                lines = m.content.splitlines()
+                assert any(x.startswith("-") and not x.startswith("---") for x in lines), e.meta
+                assert any(x.startswith("+") and not x.startswith("+++") for x in lines), e.meta
     for e in by["resource_access"]:
         assert any(c.tool == RESOURCE_TOOL for m in e.messages for c in m.calls), e.meta
     intents = Counter(e.meta["intent"] for e in exs)

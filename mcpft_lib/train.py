@@ -329,6 +329,8 @@ def train_lora(
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(StderrProgress())
     t0 = time.time()
+    if val_rows and resume is None:
+        trainer.evaluate()  # the base model's validation loss: the step-0 point of the curve
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds = time.time() - t0
     adapter_dir = _save_adapter(trainer, out_dir / "adapter")

@@ -120,7 +120,7 @@ def test_early_stopping_stops_and_keeps_the_best(tmp_path):
     summary, _ = train.train_lora(model, tok, rows, val, mp, tp, tmp_path)
     assert summary["stopped_early"] and summary["steps"] == 4
     evals = {r["step"]: r["eval_loss"] for r in train.read_log(summary["log"]) if "eval_loss" in r}
-    assert list(evals) == [2, 4] and evals[4] > evals[2]
+    assert list(evals) == [0, 2, 4] and evals[4] > evals[2]  # step 0: the base model, before training
     assert summary["best_step"] == 2 and summary["best_val_loss"] == pytest.approx(evals[2])
     best = Path(summary["best_checkpoint"])
     assert best.name == "checkpoint-2" and best.is_dir()  # kept despite save_total_limit=1

@@ -1,0 +1,298 @@
+"""Fast greedy decoding for evaluation: the shared system-prompt prefix is computed once per group of
+prompts and reused through the KV cache; batches are left-padded; each sequence stops as soon as its call
+closes (stop strings), at end of turn or at EOS, and leaves the batch.
+
+Output is token for token what `model.generate(do_sample=False)` gives for each prompt on its own
+(`reference_ids`); tests check that on tiny Llama and Gemma-3 (sliding-window) models and
+`mcpft bench generate` checks it on the run's model.
+
+How the prefix is reused without changing the computation. A batch of suffixes has different lengths, and
+the cached prefix comes first, so plain left padding would put padding *between* prefix and suffix: slot
+distance would no longer equal token distance and sliding-window layers would see a different window.
+Instead each row's padding is filled with the tail of the prefix: the cache for row r holds `t_r` empty
+slots then prefix[:P - t_r] (keys carry their RoPE positions, so shifting slots is exact) and the row's
+input is prefix[P - t_r:] + suffix_r. All padding is on the far left, as in ordinary left-padded batches,
+and the filled slots cost what padding would have cost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from .evaluate import _cut
+
+CALL_STOPS = ("</use_mcp_tool>", "</access_mcp_resource>")
+
+# generation-config settings that make `generate` change greedy logits; this decoder does not apply
+# them, so a model that sets one is decoded with `model.generate` instead (stats say why)
+_GREEDY_PROCESSORS = {
+    "repetition_penalty": 1.0,
+    "encoder_repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+    "encoder_no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
+    "sequence_bias": None,
+    "min_length": 0,
+    "min_new_tokens": 0,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "exponential_decay_length_penalty": None,
+    "guidance_scale": 1.0,
+    "watermarking_config": None,
+    "renormalize_logits": False,
+    "remove_invalid_values": False,
+}
+
+
+def encode(tok, chats: list[list[dict]]) -> list[list[int]]:
+    """Token ids of each chat's generation prompt (template text, no extra special tokens)."""
+    prompts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
+    return [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+
+
+def common_prefix_len(seqs: list[list[int]]) -> int:
+    """Length of the longest common prefix of token sequences."""
+    if not seqs:
+        return 0
+    first, n = seqs[0], min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        k = 0
+        while k < n and s[k] == first[k]:
+            k += 1
+        n = k
+    return n
+
+
+def group_by_prefix(chats: list[list[dict]], ids: list[list[int]]) -> list[tuple[int, list[int]]]:
+    """Groups of prompt indices that share a system prompt, each with its common token-prefix length.
+
+    The prefix always leaves at least one token of every prompt to feed (its logits give the first token).
+    """
+    groups: dict[str | None, list[int]] = defaultdict(list)
+    for i, chat in enumerate(chats):
+        key = chat[0]["content"] if chat and chat[0].get("role") == "system" else None
+        groups[key].append(i)
+    out = []
+    for idx in groups.values():
+        p = common_prefix_len([ids[i] for i in idx])
+        out.append((max(0, min(p, min(len(ids[i]) for i in idx) - 1)), idx))
+    return out
+
+
+def greedy_blockers(model) -> list[str]:
+    """Generation-config settings that alter greedy logits (the fast path then defers to `generate`)."""
+    gc = getattr(model, "generation_config", None)
+    if gc is None:
+        return []
+    return [
+        f"{k}={getattr(gc, k)!r}"
+        for k, default in _GREEDY_PROCESSORS.items()
+        if getattr(gc, k, default) not in (default, None)
+    ]
+
+
+def _core(model):
+    """The transformers model under a PEFT wrapper (its LoRA layers stay active) or the model itself."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _eos_ids(model, tok) -> set[int]:
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    if eos is None:
+        eos = tok.eos_token_id
+    return set(eos if isinstance(eos, list) else [eos]) - {None}
+
+
+def _prefix_cache(core, prefix: list[int], device):
+    """Key/value tensors of every layer for the prefix (one forward, full-length for all layer kinds)."""
+    import torch
+    from transformers import DynamicCache
+
+    cache = DynamicCache()  # DynamicLayer everywhere: sliding layers keep the whole prefix too
+    ids = torch.tensor([prefix], device=device)
+    core(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        position_ids=torch.arange(len(prefix), device=device)[None],
+        cache=cache,
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def _batch_cache(core, kv: list, shifts: list[int]):
+    """A cache like `generate` builds (sliding layers included) holding the prefix shifted right per row."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
+
+    cache = DynamicCache(config=core.config)
+    if len(cache.layers) != len(kv) or any(
+        type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer) for layer in cache.layers
+    ):
+        return None  # a cache layout this decoder does not know (KV sharing, linear attention, ...)
+    for layer_idx, (k, v) in enumerate(kv):
+        p = k.shape[-2]
+        keys = k.new_zeros((len(shifts), *k.shape[1:]))
+        values = v.new_zeros((len(shifts), *v.shape[1:]))
+        for r, t in enumerate(shifts):
+            keys[r, :, t:] = k[0, :, : p - t]
+            values[r, :, t:] = v[0, :, : p - t]
+        cache.update(keys, values, layer_idx)
+    return cache
+
+
+def _stopped(tok, prompt: list[int], gen: list[int], stop: list[str]) -> bool:
+    """A stop string ends in the generated text; like `generate`'s StopStringCriteria it may begin in
+    the prompt's last tokens (e.g. "\\n\\n" right after a prompt that ends with a newline)."""
+    if not stop:
+        return False
+    tail = max(len(s) for s in stop)  # tokens of the prompt a match can reach back into (>= 1 char each)
+    head = len(tok.decode(prompt[-tail:], skip_special_tokens=False))
+    text = tok.decode(prompt[-tail:] + gen, skip_special_tokens=False)
+    return any(text.find(s, max(0, head - len(s) + 1)) >= 0 for s in stop)
+
+
+def _decode_batch(core, tok, rows: list[list[int]], p: int, kv, max_new_tokens, stop, eos, pad_id, device):
+    """Greedy-decode one batch of prompts sharing their first `p` tokens (`kv`: that prefix's cache)."""
+    import torch
+    from transformers import DynamicCache
+
+    suffix = [r[p:] for r in rows]
+    width = max(len(s) for s in suffix)
+    pads = [width - len(s) for s in suffix]
+    shifts = [min(n, p) for n in pads] if p else [0] * len(rows)
+    cache = _batch_cache(core, kv, shifts) if p else DynamicCache(config=core.config)
+    if cache is None:
+        return None
+    inputs, mask = [], []
+    for r, s, n, t in zip(rows, suffix, pads, shifts, strict=True):
+        inputs.append([pad_id] * (n - t) + r[p - t : p] + s)
+        mask.append([0] * n + [1] * (p + len(s)))
+    ids = torch.tensor(inputs, device=device)
+    mask = torch.tensor(mask, device=device)
+    pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, p:]
+    out = core(
+        input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True, logits_to_keep=1
+    )
+    gen: list[list[int]] = [[] for _ in rows]
+    active = list(range(len(rows)))
+    pos = pos[:, -1:]
+    for step in range(max_new_tokens):
+        nxt = out.logits[:, -1, :].argmax(-1)
+        keep = []
+        for j, i in enumerate(active):
+            t = int(nxt[j])
+            gen[i].append(t)
+            done = t in eos or _stopped(tok, rows[i], gen[i], stop)
+            if not done:
+                keep.append(j)
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(active):
+            sel = torch.tensor(keep, device=device)
+            cache.batch_select_indices(sel)
+            mask, pos, nxt = mask[sel], pos[sel], nxt[sel]
+            active = [active[j] for j in keep]
+        mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
+        pos = pos + 1
+        out = core(
+            input_ids=nxt[:, None],
+            attention_mask=mask,
+            position_ids=pos,
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+    return gen
+
+
+def reference_ids(
+    model, tok, chats: list[list[dict]], max_new_tokens: int = 96, stop: list[str] | None = None
+) -> list[list[int]]:
+    """What plain `model.generate` (greedy, one prompt at a time, same stop strings) produces: new token ids."""
+    import torch
+
+    device = next(model.parameters()).device
+    out = []
+    for row in encode(tok, chats):
+        ids = torch.tensor([row], device=device)
+        with torch.inference_mode():
+            gen = model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                stop_strings=list(stop) if stop else None,
+                tokenizer=tok,
+                pad_token_id=tok.pad_token_id,
+            )
+        out.append(gen[0, len(row) :].tolist())
+    return out
+
+
+def generate_ids(
+    model,
+    tok,
+    chats: list[list[dict]],
+    max_new_tokens: int = 96,
+    batch_size: int = 8,
+    stop: list[str] | None = None,
+    reuse_prefix: bool = True,
+) -> tuple[list[list[int]], dict]:
+    """New token ids per chat (greedy) and stats; prompts sharing a system prompt reuse its KV cache."""
+    import torch
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    stop = [s for s in (stop or []) if s]
+    t0 = time.perf_counter()
+    ids = encode(tok, chats)
+    blockers = greedy_blockers(model)
+    stats = {"prompt_tokens": sum(len(r) for r in ids), "prefix_tokens": 0, "reused_tokens": 0, "groups": 0}
+    if blockers:  # keep the outputs exact: let `generate` apply what the model's generation config asks
+        gen = reference_ids(model, tok, chats, max_new_tokens, stop)
+        stats["fallback"] = "generation config sets " + ", ".join(blockers)
+    else:
+        core = _core(model)
+        device = next(model.parameters()).device
+        eos, pad_id = _eos_ids(model, tok), tok.pad_token_id if tok.pad_token_id is not None else 0
+        gen = [[] for _ in ids]
+        with torch.inference_mode():
+            for p, idx in group_by_prefix(chats, ids) if reuse_prefix else [(0, list(range(len(ids))))]:
+                kv = _prefix_cache(core, ids[idx[0]][:p], device) if p else None
+                stats["groups"] += 1
+                stats["prefix_tokens"] += p
+                stats["reused_tokens"] += p * (len(idx) - 1)
+                order = sorted(idx, key=lambda i: -(len(ids[i]) - p))
+                for b in range(0, len(order), batch_size):
+                    batch = order[b : b + batch_size]
+                    rows = [ids[i] for i in batch]
+                    res = _decode_batch(core, tok, rows, p, kv, max_new_tokens, stop, eos, pad_id, device)
+                    if res is None:  # unknown cache layout: decode this batch without the prefix
+                        res = _decode_batch(
+                            core, tok, rows, 0, None, max_new_tokens, stop, eos, pad_id, device
+                        )
+                    for i, g in zip(batch, res, strict=True):
+                        gen[i] = g
+    secs = time.perf_counter() - t0
+    new = sum(len(g) for g in gen)
+    stats.update(seconds=round(secs, 3), new_tokens=new, tokens_per_s=new / max(secs, 1e-9))
+    return gen, stats
+
+
+def generate(
+    model,
+    tok,
+    chats: list[list[dict]],
+    max_new_tokens: int = 96,
+    batch_size: int = 8,
+    stop: list[str] | None = None,
+    reuse_prefix: bool = True,
+) -> tuple[list[str], dict]:
+    """Decoded replies (cut after a closing call tag, before any other stop string) and stats."""
+    gen, stats = generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix)
+    return [_cut(tok.decode(g, skip_special_tokens=False), stop or [], tok) for g in gen], stats

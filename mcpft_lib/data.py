@@ -2129,7 +2129,7 @@ def _cu_fs_fix_bug(r: Random) -> Scenario:
     steps = [
         Step(call("filesystem", "read_text_file", path=full), src),
         Step(call("filesystem", "edit_file", path=full, edits=[{"oldText": old, "newText": new}]),
-             f"```diff\n{_bug_diff(full, src, src.replace(old, new))}```",
+             f"```diff\n{_bug_diff(path, src, src.replace(old, new))}```",
              text=f"Line {line}: {why}. Fixing it."),
     ]  # fmt: skip
     return Scenario(user, steps, f"Fixed line {line} of `{path}`.", difficulty="hard")
@@ -2342,7 +2342,7 @@ def _lc_mem_find_entity(r: Random) -> Scenario:
         "entities": ents,
         "relations": [{"from": people[0], "to": "billing-service", "relationType": "maintains"}],
     }
-    user = fmt(r, ("Whoever is our release manager for 2.4: note that they {f}.",
+    user = fmt(r, ("Whoever is our release manager for 2.4, add this note: {f}.",
                    "Find the 2.4 release manager in memory and record: {f}.",
                    "Add to the 2.4 release manager's notes: {f}."), f=fact.lower())  # fmt: skip
     steps = [
@@ -2834,7 +2834,9 @@ def _res_console(r: Random) -> Scenario:
 
 @_intent("resource_access", "puppeteer/puppeteer_navigate", "puppeteer/" + RESOURCE_TOOL)
 def _res_nav_console(r: Random) -> Scenario:
-    errs = r.sample(CONSOLE_LINES, r.randrange(1, 3))
+    errs = r.sample(
+        [c for c in CONSOLE_LINES if "Error" in c or "Failed" in c or "blocked" in c], r.randrange(1, 3)
+    )
     site = r.choice(SITES) + r.choice(
         ("", "/", "/login", "/checkout", "/settings", "/dashboard", "/cart", "/docs")
     )

@@ -2344,14 +2344,16 @@ def _lc_mem_find_entity(r: Random) -> Scenario:
     }
     user = fmt(r, ("Whoever is our release manager for 2.4, add this note: {f}.",
                    "Find the 2.4 release manager in memory and record: {f}.",
-                   "Add to the 2.4 release manager's notes: {f}."), f=fact.lower())  # fmt: skip
+                   "Add to the 2.4 release manager's notes: {f}."), f=fact[0].lower() + fact[1:])  # fmt: skip
     steps = [
         Step(call("memory", "read_graph"), _jdump(graph)),
         Step(call("memory", "add_observations", observations=[{"entityName": target["name"], "contents": [fact]}]),
              _jdump([{"entityName": target["name"], "addedObservations": [fact]}]),
              text=f"{target['name']} is the release manager for 2.4."),
     ]  # fmt: skip
-    return Scenario(user, steps, f"Noted for {target['name']}: {fact.lower()}.", difficulty="hard")
+    return Scenario(
+        user, steps, f"Noted for {target['name']}: {fact[0].lower() + fact[1:]}.", difficulty="hard"
+    )
 
 
 LOG_LEVELS = ("INFO", "INFO", "INFO", "DEBUG", "WARN")
@@ -2629,7 +2631,7 @@ def _rs_sql_top_spender(r: Random) -> Scenario:
 def _rs_mem_observation(r: Random) -> Scenario:
     name, fact = r.choice(PEOPLE), r.choice(OBSERVATIONS)
     user = fmt(r, ("{n} told me: {o}. Remember it.", "Update what you know about {n}: {o}.", "FYI about {n}: {o}."),
-               n=name, o=fact.lower())  # fmt: skip
+               n=name, o=fact[0].lower() + fact[1:])  # fmt: skip
     text = r.choice((f"This is a new fact about an existing person, so it belongs as an observation on {name}, not a new entity.",
                      f"{name} is already an entity; adding the fact as an observation keeps the graph clean."))  # fmt: skip
     return Scenario(user, [Step(call("memory", "add_observations", observations=[{"entityName": name, "contents": [fact]}]),
@@ -2641,14 +2643,14 @@ def _rs_mem_observation(r: Random) -> Scenario:
 def _rs_mem_search_first(r: Random) -> Scenario:
     q = r.choice(("payments", "PostgreSQL", "release manager", "Lisbon"))
     user = fmt(r, ("Who should I ask about {q}?", "Is there anyone I can talk to about {q}?",
-                   "Which colleague knows about {q}?"), q=q)  # fmt: skip
+                   "Which colleague is the contact for {q}?"), q=q)  # fmt: skip
     text = f"The knowledge graph may have someone linked to {q}; searching the nodes finds observations that mention it."
     g = _graph(r, r.sample(PEOPLE, 1))
     g["entities"][0]["observations"] = [
         next((o for o in OBSERVATIONS if q.lower() in o.lower()), f"Knows {q}")
     ]
     return Scenario(user, [Step(call("memory", "search_nodes", query=q), _jdump(g), text=text)],
-                    f"Ask {g['entities'][0]['name']}: {g['entities'][0]['observations'][0].lower()}.", difficulty="medium")  # fmt: skip
+                    f"Ask {g['entities'][0]['name']} ({g['entities'][0]['observations'][0][0].lower()}{g['entities'][0]['observations'][0][1:]}).", difficulty="medium")  # fmt: skip
 
 
 @_intent("reasoning", "postgres/query")

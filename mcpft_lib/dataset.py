@@ -79,7 +79,8 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
     """
     out_dir = Path(out_dir)
 
-    def shown(ex: Example) -> Example:  # what the prompt lists: data.max_tools_per_server (seeded per example)
+    def shown(ex: Example) -> Example:
+        """What the prompt lists: data.max_tools_per_server tools per server (seeded per example)."""
         return sample_tools(ex, p.data.max_tools_per_server, p.run.seed)
 
     why_not = length_check(tok, p) if tok is not None else None

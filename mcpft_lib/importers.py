@@ -253,6 +253,14 @@ def make_server(source: str, functions: list[Any]) -> Server:
 # Row converters
 
 
+def _text(v: Any, what: str) -> str:
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise RowError(f"{what} must be text, got {type(v).__name__}")
+    return v
+
+
 def _as_json(v: Any, what: str) -> Any:
     if isinstance(v, str):
         try:
@@ -345,9 +353,9 @@ def from_hermes(row: dict, rid: str) -> Example:
     conv = row.get("conversations")
     if not isinstance(conv, list) or not conv:
         raise RowError("empty conversation")
-    system = next((t.get("value", "") for t in conv if isinstance(t, dict) and t.get("from") == "system"), "")
+    system = next((t.get("value") for t in conv if isinstance(t, dict) and t.get("from") == "system"), "")
     functions: list[Any] = []
-    for body in (b.strip() for b in _TOOLS_TAG.findall(system or "")):
+    for body in (b.strip() for b in _TOOLS_TAG.findall(_text(system, "system value"))):
         if not body:  # "within <tools></tools> XML tags" in the instructions
             continue
         try:
@@ -361,7 +369,11 @@ def from_hermes(row: dict, rid: str) -> Example:
     for turn in conv:
         if not isinstance(turn, dict):
             raise RowError("a turn must be an object")
-        who, value = _HERMES_ROLES.get(turn.get("from"), turn.get("from")), turn.get("value") or ""
+        who = turn.get("from")
+        who, value = (
+            _HERMES_ROLES.get(who, who) if isinstance(who, str) else who,
+            _text(turn.get("value"), "value"),
+        )
         if who == "system":
             continue
         if who == "human":
@@ -407,8 +419,8 @@ def _glaive_functions(system: str) -> list[Any]:
 
 
 def from_glaive(row: dict, rid: str) -> Example:
-    system, chat = row.get("system") or "", row.get("chat")
-    if not isinstance(chat, str) or not chat.strip():
+    system, chat = _text(row.get("system"), "system"), _text(row.get("chat"), "chat")
+    if not chat.strip():
         raise RowError("empty chat")
     server = make_server("glaive", _glaive_functions(system))
     marks = list(_GLAIVE_TURN.finditer(chat))
@@ -546,7 +558,10 @@ def import_source(source: str, path_or_id: str, limit: int | None = None) -> tup
             bad(str(e))
             continue
         except ValueError as e:  # pydantic ValidationError is a ValueError
-            bad(f"invalid example: {str(e).splitlines()[0][:200]}")
+            bad(f"invalid example: {' '.join(str(e).split())[:300]}")
+            continue
+        except Exception as e:  # a row shape no converter foresaw: quarantined, never fatal
+            bad(f"cannot convert: {type(e).__name__}: {e}"[:300])
             continue
         reasons = data.validate_example(ex)
         if ex.id in seen:

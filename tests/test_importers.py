@@ -6,6 +6,8 @@ import json
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcpft_lib import dialects, importers
 from mcpft_lib.importers import input_schema, type_schema
@@ -353,3 +355,115 @@ def test_hermes_role_aliases() -> None:
     assert ex.messages[1].calls[0].arguments == {
         "symbol": "MSFT"
     }  # an unclosed <tool_call> at the end is read
+
+
+_TYPE_WORDS = [
+    "str",
+    "int",
+    "List",
+    "Dict",
+    "Optional",
+    "Union",
+    "Literal",
+    "None",
+    "Any",
+    "[",
+    "]",
+    ",",
+    "|",
+    " ",
+    "'a'",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_TYPE_WORDS) | st.text(max_size=4), max_size=8).map("".join))
+def test_property_type_schema_is_valid_json_schema(t: str) -> None:
+    schema, optional = type_schema(t)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert isinstance(optional, bool)
+
+
+_rowish = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=30)
+    | st.sampled_from(
+        ["gpt", "human", "tool", "system", "str", "List[int]", "<tool_call>{'name': 'x'}</tool_call>"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "arguments",
+                    "parameters",
+                    "type",
+                    "from",
+                    "value",
+                    "query",
+                    "answers",
+                    "tools",
+                    "conversations",
+                    "chat",
+                    "system",
+                    "description",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+_leaf = _rowish | st.sampled_from(
+    [
+        "<tool_call>\n{'name': 'get_stock_price', 'arguments': {'symbol': 1}}\n</tool_call>",
+        "<tool_call>{'name': 'x'",
+        '<tool_response>{"name": "x", "content": 1}</tool_response>',
+        "USER: hi\nASSISTANT: <functioncall> {'name': 'x', 'arguments': 5}\nFUNCTION RESPONSE: {",
+        'SYSTEM: - {"name": "x", "parameters": {"type": "object", "properties": {"a": {"type": 3}}}}',
+        HERMES_SYSTEM,
+        '[{"name": "x", "arguments": []}]',
+        '[{"name": "x", "parameters": {"a": {"type": "List[int]"}}}]',
+    ]
+)
+_ROWS = {
+    "xlam": st.fixed_dictionaries(
+        {}, optional={"query": _leaf, "answers": _leaf, "tools": _leaf, "id": _leaf}
+    ),
+    "hermes": st.fixed_dictionaries(
+        {},
+        optional={
+            "conversations": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "from": st.sampled_from(["system", "human", "gpt", "tool", "user", "x"]) | _leaf,
+                        "value": _leaf,
+                    },
+                )
+                | _leaf,
+                max_size=5,
+            )
+            | _leaf
+        },
+    ),
+    "glaive": st.fixed_dictionaries({}, optional={"system": _leaf, "chat": _leaf}),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(importers.SOURCES).flatmap(lambda src: st.tuples(st.just(src), _ROWS[src])))
+def test_property_converters_fail_only_with_a_reason(case: tuple) -> None:
+    """Arbitrary rows convert or raise a ValueError whose message becomes the quarantine reason."""
+    source, row = case
+    try:
+        importers.CONVERTERS[source](row, "r")
+    except ValueError as e:
+        assert str(e)

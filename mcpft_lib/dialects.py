@@ -1,8 +1,10 @@
 """Dialects: render structured MCP calls to model text, and parse model text back to structured calls.
 
 `xml` is the Cline/Roo `<use_mcp_tool>` / `<access_mcp_resource>` format with the servers listed in the
-system prompt; `native` is the OpenAI-style `tools=` / `tool_calls` format that chat templates consume.
-Both parsers are linear-time, use no XML parser (so no entity expansion) and never raise.
+system prompt; `native` is the OpenAI-style `tools=` / `tool_calls` format that chat templates consume, which
+`models.CHAT_TEMPLATES` render in each family's own call format (parsed back by `parse_native`, per family or
+detecting all). Both parsers have a strict and a lenient mode (the latter flags what it repaired), are
+linear-time, use no XML parser (so no entity expansion) and never raise on model output.
 """
 
 from __future__ import annotations

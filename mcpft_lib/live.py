@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -75,7 +75,6 @@ class Outcome:
     status: str
     text: str = ""
     seconds: float = 0.0
-    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -127,8 +126,9 @@ def fs_seed(ex: Example | None, server: str = "filesystem") -> tuple[dict[str, s
             files.setdefault(a["source"], placeholder)
             dirs.add(str(PurePosixPath(str(a.get("destination", "/x"))).parent))
         elif c.tool == "edit_file" and isinstance(a.get("path"), str):
-            olds = [e.get("oldText", "") for e in a.get("edits", []) if isinstance(e, dict)]
-            files[a["path"]] = "\n".join(str(o) for o in olds) + "\n"
+            olds = [str(e.get("oldText", "")) for e in a.get("edits", []) if isinstance(e, dict)]
+            if not all(o in files.get(a["path"], "") for o in olds):  # keep a read's content that has them
+                files[a["path"]] = "\n".join(olds) + "\n"
         elif c.tool == "read_multiple_files" and isinstance(a.get("paths"), list):
             for p in a["paths"]:
                 if isinstance(p, str):

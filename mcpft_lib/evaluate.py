@@ -444,7 +444,7 @@ def score_items(items: list[dict], preds: list[str], dialect: str = "xml") -> li
     rows = []
     for it, pred in zip(items, preds, strict=True):
         s = score_turn(pred, it["ref"], it["example"], dialect, it["turn"])
-        user = next((m["content"] for m in reversed(it["chat"]) if m["role"] == "user"), "")
+        user = _last_request(it["example"], it["turn"])
         rows.append(
             {
                 "id": it["id"],
@@ -458,6 +458,19 @@ def score_items(items: list[dict], preds: list[str], dialect: str = "xml") -> li
             }
         )
     return rows
+
+
+def _last_request(ex: Example, turn: int) -> str:
+    """The user's last message before assistant turn `turn` (not a tool result shown as a user turn)."""
+    seen, last = -1, ""
+    for m in ex.messages:
+        if m.role == "assistant":
+            seen += 1
+            if seen == turn:
+                break
+        elif m.role == "user":
+            last = m.content
+    return last
 
 
 def add_live(results: dict, items: list[dict], runner) -> dict:

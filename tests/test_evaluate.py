@@ -492,3 +492,20 @@ def test_scoring_never_crashes_on_hostile_text(parts):
         assert isinstance(s["well_formed"], bool) and isinstance(s["tool_selection"], bool)
         assert s["args_match"] in (True, False, None)
         assert s["answer_f1"] is None or 0.0 <= s["answer_f1"] <= 1.0
+
+
+def test_viewer_prompt_is_the_users_request_not_a_tool_result():
+    ex = EX.model_copy(
+        update={
+            "messages": [
+                Message(role="user", content="time in Berlin, then Tokyo?"),
+                Message(role="assistant", calls=[CALL]),
+                Message(role="tool", content='{"datetime": "10:00"}', call=CALL),
+                Message(role="assistant", content="10:00 in Berlin."),
+            ]
+        }
+    )
+    items = evaluate.turn_items([ex])
+    assert items[1]["chat"][-1]["role"] == "user"  # the XML dialect shows the result as a user turn
+    rows = evaluate.score_items(items, ["x", "y"])
+    assert [r["prompt"] for r in rows] == ["time in Berlin, then Tokyo?"] * 2

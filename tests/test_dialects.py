@@ -228,7 +228,7 @@ _calls = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_calls, st.text(max_size=40), st.text(max_size=40))
 def test_property_round_trip(c: ToolCall, before: str, after: str) -> None:
     r = parse(render_call(c))
@@ -716,7 +716,7 @@ def test_five_megabytes_complete() -> None:
         assert not any("parser error" in e for e in parse(text, lenient=True).errors)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(
         st.sampled_from(_AWKWARD + ["<server_name>", "time", "a__b", '"name"', ":", ","]) | _awk_text,

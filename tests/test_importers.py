@@ -376,7 +376,7 @@ _TYPE_WORDS = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(_TYPE_WORDS) | st.text(max_size=4), max_size=8).map("".join))
 def test_property_type_schema_is_valid_json_schema(t: str) -> None:
     schema, optional = type_schema(t)
@@ -458,7 +458,7 @@ _ROWS = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(importers.SOURCES).flatmap(lambda src: st.tuples(st.just(src), _ROWS[src])))
 def test_property_converters_fail_only_with_a_reason(case: tuple) -> None:
     """Arbitrary rows convert or raise a ValueError whose message becomes the quarantine reason."""

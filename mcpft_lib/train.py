@@ -368,6 +368,25 @@ def train_lora(
     }, peft_model
 
 
+def summary_line(s: dict) -> str:
+    """One line for the notebook and the run note: steps, minutes, train and validation loss before/after,
+    the real-token fraction and throughput."""
+
+    def f(x):
+        return "n/a" if x is None else f"{x:.3f}"
+
+    line = (
+        f"{s['steps']} steps in {s['seconds'] / 60:.1f} min · loss {f(s['first_loss'])} → {f(s['final_loss'])} · "
+        f"validation {f(s['first_val_loss'])} → {f(s['final_val_loss'])} · {s['real_token_fraction']:.1%} of "
+        f"processed tokens real ({s['batching']} batches) · {s['tokens_per_s'] or 0:.0f} tokens/s"
+    )
+    if s.get("stopped_early"):
+        line += f" · stopped early; best step {s['best_step']} (validation {f(s['best_val_loss'])})"
+    if s.get("resumed_from"):
+        line += f" · resumed from {Path(s['resumed_from']).name}"
+    return line
+
+
 CURVES = (
     ("loss", ("loss", "eval_loss")),
     ("learning rate", ("learning_rate",)),

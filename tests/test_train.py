@@ -279,3 +279,26 @@ def test_distributed_and_multi_gpu_placement(monkeypatch):
     assert models.bnb_config(mp).bnb_4bit_quant_storage == torch.uint8
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
     assert models.bnb_config(mp).bnb_4bit_quant_storage == torch.bfloat16
+
+
+def test_summary_line():
+    s = {
+        "steps": 40,
+        "seconds": 300.0,
+        "first_loss": 2.5,
+        "final_loss": 0.51234,
+        "first_val_loss": 2.4,
+        "final_val_loss": None,
+        "real_token_fraction": 0.975,
+        "batching": "grouped",
+        "tokens_per_s": 250.4,
+        "stopped_early": True,
+        "best_step": 30,
+        "best_val_loss": 0.6,
+        "resumed_from": "/x/checkpoints/checkpoint-20",
+    }
+    assert train.summary_line(s) == (
+        "40 steps in 5.0 min · loss 2.500 → 0.512 · validation 2.400 → n/a · 97.5% of processed tokens real "
+        "(grouped batches) · 250 tokens/s · stopped early; best step 30 (validation 0.600) · resumed from "
+        "checkpoint-20"
+    )

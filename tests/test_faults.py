@@ -139,11 +139,11 @@ def concurrent_runs(tmp_path_factory):
 
 
 @pytest.mark.notebook
-def test_failing_notebook(figures, concurrent_runs):
-    tmp, dirs, rcs, outs = concurrent_runs
+def test_failing_notebook(figures, request):
     with figures.case("fault", "run", "notebook_cell_error", "notebook 01 raises RuntimeError",
                       "run failed, 01 failed, 02 skipped; 00's artifacts, metrics and report intact; "
                       "run page and index written") as fig:  # fmt: skip
+        tmp, dirs, rcs, outs = request.getfixturevalue("concurrent_runs")
         d = dirs["cell_error"]
         info = json.loads((d / "run.json").read_text())
         states = {k: v["status"] for k, v in info["notebooks"].items()}
@@ -167,10 +167,10 @@ def _assert_first_stage_kept(d: Path, info: dict) -> None:
 
 
 @pytest.mark.notebook
-def test_kernel_killed(figures, concurrent_runs):
-    tmp, dirs, rcs, outs = concurrent_runs
+def test_kernel_killed(figures, request):
     with figures.case("fault", "run", "kernel_sigkill", "notebook 01's kernel SIGKILLs itself (OOM killer)",
                       "run failed with a dead-kernel error, 00's results intact, later notebooks skipped") as fig:  # fmt: skip
+        tmp, dirs, rcs, outs = request.getfixturevalue("concurrent_runs")
         d = dirs["kernel_killed"]
         info = json.loads((d / "run.json").read_text())
         err = info["notebooks"]["01_data_exploration"].get("error") or ""
@@ -182,10 +182,10 @@ def test_kernel_killed(figures, concurrent_runs):
 
 
 @pytest.mark.notebook
-def test_runner_killed(figures, concurrent_runs, monkeypatch):
-    tmp, dirs, rcs, outs = concurrent_runs
+def test_runner_killed(figures, request, monkeypatch):
     with figures.case("fault", "run", "runner_sigkill", "SIGKILL of `mcpft run` and its kernel mid-notebook",
                       "run.json still parses; the run is listed as interrupted; 00's results intact") as fig:  # fmt: skip
+        tmp, dirs, rcs, outs = request.getfixturevalue("concurrent_runs")
         d = dirs["runner_sigkill"]
         info = json.loads((d / "run.json").read_text())  # atomic writes: never half a file
         monkeypatch.setenv("MCPFT_REPORTS", str(tmp / "reports"))
@@ -202,10 +202,10 @@ def test_runner_killed(figures, concurrent_runs, monkeypatch):
 
 
 @pytest.mark.notebook
-def test_runs_started_at_once(figures, concurrent_runs):
-    tmp, dirs, rcs, outs = concurrent_runs
+def test_runs_started_at_once(figures, request):
     with figures.case("fault", "run", "three_runs_at_once", "three `mcpft run` processes started together on "
                       "one profile", "three distinct report and artifact folders; each run.json its own") as fig:  # fmt: skip
+        tmp, dirs, rcs, outs = request.getfixturevalue("concurrent_runs")
         found = sorted((tmp / "reports").glob("*-smoke*/run.json"))
         infos = [json.loads(p.read_text()) for p in found]
         fig.outcome = f"{len(found)} run folders: " + ", ".join(p.parent.name.split("-", 1)[1] for p in found)
@@ -357,8 +357,7 @@ def live_faults():
     "case, index, status",
     [("server_crashes", 1, "crashed"), ("server_hangs", 3, "timeout"), ("server_floods_output", 5, "ok")],
 )
-def test_live_server_faults(figures, live_faults, case, index, status):
-    out, starts, seconds = live_faults
+def test_live_server_faults(figures, request, case, index, status):
     tried = {
         "server_crashes": "the server process exits mid-call",
         "server_hangs": "the server blocks forever on a call (timeout 2 s)",
@@ -366,6 +365,7 @@ def test_live_server_faults(figures, live_faults, case, index, status):
     }[case]
     with figures.case("fault", "live evaluation", case, tried, "that call scored; the next call is answered "
                       "(server restarted if needed)") as fig:  # fmt: skip
+        out, starts, seconds = request.getfixturevalue("live_faults")
         o, nxt = out[index], out[index + 1]
         fig.outcome = (f"call: {o.status} ({o.text[:60]}…, {len(o.text)} chars kept), next call: {nxt.status}; "
                        f"{starts['faulty']} server starts, {seconds:.1f} s for 7 calls")  # fmt: skip

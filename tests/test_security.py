@@ -64,7 +64,12 @@ def smoke_with_tokens(tmp_path_factory):
     cmd = [sys.executable, "-m", "mcpft_lib.cli", "run", str(SMOKE), "--set",
            f"run.description=debugging with {tokens['pasted']}"]  # fmt: skip
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=ROOT)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    failed = [
+        ln for ln in r.stdout.splitlines() if "FAILED" in ln
+    ]  # the reason first: it goes into the table
+    assert r.returncode == 0, (
+        "smoke run failed: " + "\n".join(failed) + "\n" + r.stdout[-3000:] + r.stderr[-3000:]
+    )
     (tmp / "console.log").write_text(r.stdout + r.stderr)  # the run's console output is scanned too
     assert (hf_home / "token").read_text() == tokens["login"]  # the user's login is untouched
     return tmp, tokens
@@ -93,12 +98,12 @@ AREAS = {
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("area", list(AREAS))
-def test_no_token_in_outputs(figures, smoke_with_tokens, area):
-    tmp, tokens = smoke_with_tokens
+def test_no_token_in_outputs(figures, request, area):
     what, pick = AREAS[area]
     with figures.case("security", "token leak", area.replace(" ", "_"), f"fake tokens in HF_TOKEN, in $HF_HOME/token "
                       f"+ stored_tokens, and pasted into run.description; scan: {what}",
                       "no token, token prefix or suffix in any file") as fig:  # fmt: skip
+        tmp, tokens = request.getfixturevalue("smoke_with_tokens")
         files = [p for p in tmp.rglob("*") if p.is_file() and "hf_home" not in p.parts and pick(p)]
         leaks = []
         size = 0
@@ -116,11 +121,11 @@ def test_no_token_in_outputs(figures, smoke_with_tokens, area):
 
 
 @pytest.mark.notebook
-def test_pasted_token_is_masked_not_dropped(figures, smoke_with_tokens):
+def test_pasted_token_is_masked_not_dropped(figures, request):
     """The param holding a token is still recorded (masked), so the run stays reproducible and auditable."""
-    tmp, tokens = smoke_with_tokens
     with figures.case("security", "token leak", "pasted_token_masked", "run.description holding a token",
                       "recorded as hf_*** in run.json and params.yaml") as fig:  # fmt: skip
+        tmp, tokens = request.getfixturevalue("smoke_with_tokens")
         (run_dir,) = (tmp / "reports").glob("*-smoke")
         info = json.loads((run_dir / "run.json").read_text())
         fig.outcome = f"run.json description: {info['params']['run']['description']!r}"
@@ -290,10 +295,10 @@ def test_resume_loaders_in_dependencies_are_weights_only(figures):
 
 
 @pytest.mark.notebook
-def test_smoke_run_weights_are_safetensors(figures, smoke_with_tokens):
-    tmp, _ = smoke_with_tokens
+def test_smoke_run_weights_are_safetensors(figures, request):
     with figures.case("security", "checkpoints", "smoke_run_weights", "every weight file a smoke run writes",
                       "model and adapter weights only as .safetensors (no pytorch_model.bin / adapter_model.bin)") as fig:  # fmt: skip
+        tmp, _ = request.getfixturevalue("smoke_with_tokens")
         files = [p for p in (tmp / "artifacts").rglob("*") if p.is_file()]
         weights = sorted(p.name for p in files if p.suffix == ".safetensors")
         pickled = sorted({p.name for p in files if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".pickle")})

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -62,6 +63,8 @@ class Browser:
         if port is None:
             self.close()
             raise RuntimeError(f"{chromium} did not start a DevTools endpoint")
+        # keep draining chromium's log: a full stderr pipe would block the browser
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
             page = next(t for t in json.loads(r.read()) if t["type"] == "page")
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)

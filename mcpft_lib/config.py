@@ -254,7 +254,9 @@ class ExportParams(_Section):
 
 class LiveParams(_Section):
     enabled: bool = True  # replay the models' calls on live local MCP servers (metric executed_ok)
-    servers: list[str] = Field(default_factory=lambda: ["time", "git", "filesystem", "sqlite"])  # allowlist
+    servers: list[str] = Field(
+        default_factory=lambda: ["time", "git", "filesystem", "sqlite", "memory"]
+    )  # live allowlist
     timeout_s: float = Field(10.0, gt=0, le=300)  # per call; a hung or crashed server is restarted
 
     @field_validator("servers")

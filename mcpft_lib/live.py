@@ -1,13 +1,13 @@
 """Live execution: replay parsed tool calls against real MCP servers started locally over stdio.
 
 Only allowlisted servers of `LIVE_SERVERS` run, each as a fixed argv (`python -m module ...`, never a shell)
-in a temporary sandbox: `git` on a scratch repository, `filesystem` and `sqlite` on the project's sandboxed
-servers (`mcpft_lib.servers.sandbox_fs`, `mcpft_lib.servers.sandbox_sqlite`), `time` as is. Before each call
-the sandbox is seeded from the example's reference trajectory (the files it reads, the directories it lists,
-the branches it checks out, the tables it lists, the memo it reads), the way BFCL's multi-turn tasks set an
-initial state; the reference's repository path maps to the scratch repository and a commit it shows to HEAD. Each call gets a timeout; a server that hangs or crashes scores that call and is restarted for
-the next one. Status of a call: ok / is_error / protocol_error / timeout / crashed / start_failed /
-not_allowlisted.
+in a temporary sandbox: `git` on a scratch repository, `filesystem`, `sqlite` and `memory` on the project's
+sandboxed servers (`mcpft_lib.servers.sandbox_*`), `time` as is. Before each call the sandbox is seeded from
+the example's reference trajectory (the files it reads, the directories it lists, the branches it checks
+out, the tables it lists, the memo and graph it reads), the way BFCL's multi-turn tasks set an initial state;
+the reference's repository path maps to the scratch repository and a commit it shows to HEAD. Each call gets
+a timeout; a server that hangs or crashes scores that call and is restarted for the next one. Status of a
+call: ok / is_error / protocol_error / timeout / crashed / start_failed / not_allowlisted.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ LIVE_SERVERS: dict[str, ServerSpec] = {
     "git": ServerSpec("mcp_server_git", ("--repository", "{repo}"), kind="git"),
     "filesystem": ServerSpec("mcpft_lib.servers.sandbox_fs", ("--root", "{root}"), kind="filesystem"),
     "sqlite": ServerSpec("mcpft_lib.servers.sandbox_sqlite", ("--db", "{db}"), kind="sqlite"),
+    "memory": ServerSpec("mcpft_lib.servers.sandbox_memory", ("--file", "{graph}"), kind="memory"),
 }
 
 # git tools that leave the repository as they found it (no reseed needed after them)
@@ -210,6 +211,45 @@ def sqlite_seed(ex: Example | None, server: str = "sqlite") -> dict[str, Any]:
     return {"tables": tables, "memo": memo}
 
 
+def memory_seed(ex: Example | None, server: str = "memory") -> dict[str, list]:
+    """The knowledge graph the example assumes: every entity and relation its reference reads show, and the
+    entities its reference observation edits need."""
+    ents: dict[str, dict] = {}
+    rels: list[dict] = []
+
+    def entity(name: str, kind: str = "unknown") -> dict:
+        return ents.setdefault(name, {"name": name, "entityType": kind, "observations": []})
+
+    for c, res in _results(ex) if ex is not None else []:
+        if c.server != server or (res is not None and res.is_error):
+            continue
+        a = c.arguments
+        if c.tool in ("read_graph", "search_nodes", "open_nodes") and res is not None:
+            try:
+                g = json.loads(res.content)
+            except ValueError:
+                continue
+            for e in g.get("entities", []) if isinstance(g, dict) else []:
+                if isinstance(e, dict) and isinstance(e.get("name"), str):
+                    have = entity(e["name"], str(e.get("entityType", "unknown")))
+                    have["observations"] += [
+                        o for o in e.get("observations", []) if o not in have["observations"]
+                    ]
+            for r in g.get("relations", []) if isinstance(g, dict) else []:
+                if isinstance(r, dict) and r not in rels:
+                    rels.append(r)
+        elif c.tool == "add_observations":
+            for o in a.get("observations", []):
+                if isinstance(o, dict) and isinstance(o.get("entityName"), str):
+                    entity(o["entityName"])
+        elif c.tool == "delete_observations":
+            for d in a.get("deletions", []):
+                if isinstance(d, dict) and isinstance(d.get("entityName"), str):
+                    e = entity(d["entityName"])
+                    e["observations"] += [x for x in d.get("observations", []) if x not in e["observations"]]
+    return {"entities": list(ents.values()), "relations": rels}
+
+
 def _branch_like(v: str) -> bool:
     return bool(v) and not v.startswith(("-", "/")) and ".." not in v and " " not in v and "HEAD" not in v
 
@@ -231,15 +271,23 @@ class Sandbox:
         self.root = self.dir / "fs"
         self.repo = self.dir / "repo"
         self.db = self.dir / "sqlite" / "data.db"
+        self.graph = self.dir / "memory" / "graph.json"
         self.root.mkdir()
         self.db.parent.mkdir()
+        self.graph.parent.mkdir()
         self._git_state: tuple | None = None  # the scratch repository is made before the first git call
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path_args(self) -> dict[str, str]:
-        return {"root": str(self.root), "repo": str(self.repo), "db": str(self.db)}
+        return {"root": str(self.root), "repo": str(self.repo), "db": str(self.db), "graph": str(self.graph)}
+
+    def seed_memory(self, ex: Example | None, server: str = "memory") -> None:
+        """The example's knowledge graph, swapped in between two calls."""
+        tmp = self.graph.with_name("next.json")
+        tmp.write_text(json.dumps(memory_seed(ex, server)), encoding="utf-8")
+        os.replace(tmp, self.graph)
 
     def seed_sqlite(self, ex: Example | None, server: str = "sqlite") -> None:
         """A fresh database (empty tables) and memo for the example, swapped in between two calls."""
@@ -453,6 +501,8 @@ class LiveRunner:
                         sandbox.seed_fs(job.example, call.server)
                     elif spec.kind == "sqlite":
                         sandbox.seed_sqlite(job.example, call.server)
+                    elif spec.kind == "memory":
+                        sandbox.seed_memory(job.example, call.server)
                     elif spec.kind == "git":
                         seed = sandbox.seed_git(job.example, last_tool, call.server)
                         args = sandbox.map_git_args(args, seed)

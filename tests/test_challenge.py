@@ -11,7 +11,7 @@ SERVERS = {
     "brave_search", "context7", "fetch", "filesystem", "git", "github", "memory", "playwright", "postgres",
     "puppeteer", "sequential_thinking", "slack", "sqlite", "time",
 }  # fmt: skip
-LIVE = ["time", "git", "filesystem", "sqlite"]
+LIVE = ["time", "git", "filesystem", "sqlite", "memory"]
 # references whose call fails in the live sandbox on purpose: the environment lacks what the user named
 LIVE_FAILS = {"ch-eh-fs-missing-file#0", "ch-eh-git-missing-branch#0", "ch-eh-sqlite-no-table#0"}
 

@@ -77,6 +77,24 @@ SQL_EX = example(
 )
 
 
+GRAPH = '{"entities": [{"name": "Alice", "entityType": "person", "observations": ["likes tea"]}], "relations": []}'
+MEM_EX = example(
+    (call("memory", "open_nodes", names=["Alice"]), GRAPH, False),
+    (
+        call("memory", "add_observations", observations=[{"entityName": "Bob", "contents": ["x"]}]),
+        "[]",
+        False,
+    ),
+    servers=("memory",),
+)
+
+
+def test_memory_seed():
+    seed = live.memory_seed(MEM_EX)
+    assert [e["name"] for e in seed["entities"]] == ["Alice", "Bob"]
+    assert seed["entities"][0]["observations"] == ["likes tea"]
+
+
 def test_sqlite_seed_and_authorizer(tmp_path):
     seed = live.sqlite_seed(SQL_EX)
     assert {"users", "orders", "invoices"} <= set(seed["tables"]) and "Stock-outs" in seed["memo"]
@@ -108,8 +126,13 @@ def test_real_servers_time_git_filesystem():
         live.Job(MEMO, SQL_EX),
         live.Job(call("sqlite", "read_query", query="SELECT count(*) AS n FROM users"), SQL_EX),
         live.Job(call("sqlite", "write_query", query="DROP TABLE users"), SQL_EX),
+        live.Job(call("memory", "search_nodes", query="TEA"), MEM_EX),
+        live.Job(
+            call("memory", "add_observations", observations=[{"entityName": "Carol", "contents": ["y"]}]),
+            MEM_EX,
+        ),
     ]
-    runner = live.LiveRunner(["time", "git", "filesystem", "sqlite"], timeout_s=20)
+    runner = live.LiveRunner(["time", "git", "filesystem", "sqlite", "memory"], timeout_s=20)
     out = runner.run(jobs)
     status = [o.status for o in out]
     assert status == [
@@ -130,6 +153,8 @@ def test_real_servers_time_git_filesystem():
         "ok",
         "ok",
         "is_error",
+        "ok",
+        "is_error",
     ], [(o.status, o.text[:80]) for o in out]
     assert '"timezone": "Europe/Paris"' in out[0].text and "Invalid timezone" in out[1].text
     assert out[3].text == "# App\nhello\n"  # seeded from the reference's tool result
@@ -138,7 +163,8 @@ def test_real_servers_time_git_filesystem():
     assert "feature/login" in out[9].text
     assert "Initial commit" in out[11].text  # the commit the user named maps to the scratch repo's HEAD
     assert "Stock-outs cluster on Mondays" in out[14].text and out[15].text == "[{'n': 0}]"
-    assert runner.starts == {"time": 1, "git": 1, "filesystem": 1, "sqlite": 1}  # one process each
+    assert '"name": "Alice"' in out[17].text and "Carol not found" in out[18].text
+    assert runner.starts == {"time": 1, "git": 1, "filesystem": 1, "sqlite": 1, "memory": 1}  # one each
 
 
 def test_hung_and_crashed_servers_are_scored_and_evaluation_goes_on():

@@ -42,7 +42,8 @@ def load_eval_sets(
 ) -> tuple[dict[str, list[Example]], dict]:
     """Examples of each eval set (the first `n_examples` of each) and what was loaded or skipped.
 
-    `test` and `held_out_servers` come from the run's dataset folder, `challenge` from data/challenge.jsonl.
+    `test` and `held_out_servers` come from the run's dataset folder, `challenge` from data/challenge.jsonl
+    (interleaved by category, so that a cut covers every category).
     Bad lines are quarantined with a reason and counted (data.load_jsonl); a held-out-servers file that
     this dataset does not have is skipped with a note; any other missing file is an error naming it.
     """
@@ -62,6 +63,8 @@ def load_eval_sets(
                 continue
             raise FileNotFoundError(f"eval set {name!r}: no file {path}")
         good, bad = data.load_jsonl(path)
+        if name == "challenge":  # the file is grouped by category: a cut must still cover every category
+            good = interleave(good)
         out[name] = good[:n_examples] if n_examples else good
         info[name] = {
             "path": str(path),
@@ -71,6 +74,17 @@ def load_eval_sets(
             "quarantine": [{"line": b["line"], "reason": b["reason"]} for b in bad[:20]],
         }
     return out, info
+
+
+def interleave(examples: list[Example]) -> list[Example]:
+    """Round-robin over categories (first-appearance order), keeping the order inside each category."""
+    groups: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        groups[ex.category].append(ex)
+    out: list[Example] = []
+    for k in range(max((len(g) for g in groups.values()), default=0)):
+        out += [g[k] for g in groups.values() if k < len(g)]
+    return out
 
 
 def eval_items(sets: dict[str, list[Example]], dialect: str = "xml", compact: bool = False) -> list[dict]:

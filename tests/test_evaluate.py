@@ -509,3 +509,10 @@ def test_viewer_prompt_is_the_users_request_not_a_tool_result():
     assert items[1]["chat"][-1]["role"] == "user"  # the XML dialect shows the result as a user turn
     rows = evaluate.score_items(items, ["x", "y"])
     assert [r["prompt"] for r in rows] == ["time in Berlin, then Tokyo?"] * 2
+
+
+def test_a_cut_of_the_challenge_set_covers_every_category():
+    sets, info = evaluate.load_eval_sets("/nonexistent", ["challenge"], 9)
+    assert len({ex.category for ex in sets["challenge"]}) == 9 and info["challenge"]["used"] == 9
+    exs = [EX.model_copy(update={"id": f"{c}{i}", "category": c}) for c in "aab" for i in range(2)]
+    assert [e.id for e in evaluate.interleave(exs)] == ["a0", "b0", "a1", "b1", "a0", "a1"]

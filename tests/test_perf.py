@@ -1,0 +1,72 @@
+"""Inference benchmarks on the tiny model: per-prompt measurements, variants, per-server prompts, charts,
+one variant in its own process, and the generate benchmark's identity check."""
+
+import json
+
+import pytest
+
+from mcpft_lib import perf
+from mcpft_lib.config import load_params
+
+SMOKE = "params/smoke.yaml"
+SHORT = ["data.servers=[time,git]", "eval.max_new_tokens=6", "eval.batch_size=2"]
+
+
+@pytest.fixture(scope="module")
+def p():
+    return load_params(SMOKE, SHORT)
+
+
+def test_server_prompts_differ_in_length(p):
+    from mcpft_lib import models
+    from mcpft_lib.generation import encode
+
+    chats = perf.server_chats(p)
+    assert list(chats) == ["time", "git"]
+    for chat in chats.values():
+        assert chat[-1]["role"] == "user" and all(m["role"] != "assistant" for m in chat)
+    tok = models.load_tokenizer(p.model)
+    n_time, n_git = (len(x) for x in encode(tok, list(chats.values())))
+    assert n_git > 1.5 * n_time  # git's catalog has many more tools than time's
+
+
+def test_measure_and_variants(p):
+    base = perf.measure_variant(p, "base", new_tokens=3, per_server=True)
+    assert base["device"] == "cpu" and base["prompts"] == 2
+    assert base["prefill_tokens_per_s"] > 0 and base["decode_tokens_per_s"] > 0 and base["ttft_s"] > 0
+    assert base["peak_gib"] >= base["weights_gib"] > 0
+    assert [s["server"] for s in base["servers"]] == ["time", "git"]
+    assert base["servers"][1]["prompt_tokens"] > base["servers"][0]["prompt_tokens"]
+    adapter = perf.measure_variant(p, "adapter", new_tokens=3)
+    assert "unmerged PEFT" in adapter["note"] and adapter["weights_gib"] > base["weights_gib"]  # LoRA weights
+    gguf = perf.measure_variant(p, "gguf", new_tokens=3)
+    assert "no GGUF" in gguf["skipped"]  # the tiny model has no GGUF source
+    with pytest.raises(ValueError, match="new_tokens"):
+        perf.measure(None, None, [], new_tokens=1)
+    res = {"variants": [base, adapter, gguf], "servers": [{"variant": "base", **s} for s in base["servers"]]}
+    figs = perf.perf_charts(res)
+    assert len(figs) == 2 and "skipped gguf" in figs[0].layout.title.text
+    assert {t.name for t in figs[0].data} == {"prefill", "decode", "TTFT", "peak", "weights"}
+    table = perf.perf_table(res)
+    assert list(table["variant"]) == ["base", "adapter", "gguf"] and table["skipped"].iloc[2]
+
+
+def test_run_perf_one_process_per_variant(tmp_path):
+    lines = []
+    res = perf.run_perf(SMOKE, SHORT, ["merged"], new_tokens=2, log=lambda *a, **k: lines.append(a[0]))
+    (row,) = res["variants"]
+    assert row["variant"] == "merged" and "merged in memory" in row["note"] and row["peak_gib"] > 0
+    assert res["servers"] == []  # only the base run measures per server
+    assert any(line.strip().startswith("merged") for line in lines)
+    json.dumps(res)
+    with pytest.raises(ValueError, match="unknown perf variants"):
+        perf.run_perf(SMOKE, SHORT, ["fp8"])
+
+
+def test_bench_generate_reports_identity_and_ratio_last():
+    lines = []
+    res = perf.bench_generate(SMOKE, SHORT, n=3, log=lambda *a, **k: lines.append(a[0]))
+    assert res["items"] == 3 and res["identical"] == 3 and res["different"] == []
+    assert res["reference"]["new_tokens"] == res["fast"]["new_tokens"] > 0
+    assert res["speed_ratio"] > 0
+    assert lines[-1].startswith("speed ratio") and "identical outputs: 3/3" in lines[-2]

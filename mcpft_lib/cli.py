@@ -59,6 +59,17 @@ def cmd_bench(args) -> int:
         )
         print(f"examples/second: {r['examples_per_s']:.0f}")
         return 0
+    if args.what == "generate":
+        from .perf import bench_generate
+
+        bench_generate(args.params, args.set, n=args.items)
+        return 0
+    if args.what == "perf":
+        from .perf import VARIANTS, run_perf
+
+        variants = args.variants.split(",") if args.variants else list(VARIANTS)
+        run_perf(args.params, args.set, variants, args.new_tokens, args.adapter, args.merged, args.gguf)
+        return 0
     from .bench import bench_train
 
     bench_train(args.params, args.set, steps=args.steps)
@@ -124,12 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "bench",
-        help="benchmarks; `train`: TRL defaults vs mcpft, ratio last; `data`: generator examples/second",
+        help="benchmarks; `train`: TRL defaults vs mcpft, ratio last; `data`: generator examples/second; "
+        "`generate`: one model.generate per item vs fast generation, ratio last; `perf`: prefill/decode "
+        "tokens/s, time to first token, peak memory per model variant and MCP server",
     )
-    p.add_argument("what", choices=["train", "data"])
+    p.add_argument("what", choices=["train", "data", "generate", "perf"])
     with_params(p)
     p.add_argument("--steps", type=int, default=6, help="optimizer steps per variant (train)")
     p.add_argument("--examples", type=int, default=10_000, help="examples to generate (data)")
+    p.add_argument("--items", type=int, default=16, help="test-split turns decoded by both paths (generate)")
+    p.add_argument(
+        "--variants", help="comma-separated, default all: base,adapter,merged,int8,nf4,gguf (perf)"
+    )
+    p.add_argument("--new-tokens", type=int, default=16, help="greedy tokens per prompt (perf)")
+    p.add_argument(
+        "--adapter", help="trained adapter folder (perf; default: a fresh LoRA of the run's shape)"
+    )
+    p.add_argument("--merged", help="merged export folder (perf; default: merge the adapter in memory)")
+    p.add_argument("--gguf", help="GGUF file (perf; default: the GGUF the base model is loaded from, if any)")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("models", help="registered models: list [NAME] | show NAME[:vN] | compare A B")

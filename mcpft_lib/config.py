@@ -212,7 +212,8 @@ class TrainParams(_Section):
             raise ValueError(
                 f"{v!r} is not a checkpoint folder (no trainer_state.json); use auto, never or a path"
             )
-        return v
+        # absolute: the resolved params are read again by notebooks running in another folder
+        return v if v in ("auto", "never") else str(Path(v).expanduser().resolve())
 
     @field_validator("rank_sweep")
     @classmethod

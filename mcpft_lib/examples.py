@@ -142,8 +142,17 @@ class LiveTools:
             self.portal = self._stack.enter_context(start_blocking_portal())
             self.sandbox = live.Sandbox()
             self._stack.callback(self.sandbox.close)
-            self.sandbox.seed_fs(self.seed)
-            self.git_seed = self.sandbox.seed_git(self.seed, None)
+            # the sandbox is seeded once; after that the conversation's own calls change it
+            kinds = {live.LIVE_SERVERS[name].kind: name for name in self.allow}
+            self.git_seed = None
+            if "filesystem" in kinds:
+                self.sandbox.seed_fs(self.seed, kinds["filesystem"])
+            if "sqlite" in kinds:
+                self.sandbox.seed_sqlite(self.seed, kinds["sqlite"])
+            if "memory" in kinds:
+                self.sandbox.seed_memory(self.seed, kinds["memory"])
+            if "git" in kinds:
+                self.git_seed = self.sandbox.seed_git(self.seed, None, kinds["git"])
             self.errlog = self._stack.enter_context(
                 open(self.sandbox.dir / "servers.stderr.log", "w+", encoding="utf-8")
             )
@@ -186,7 +195,7 @@ class LiveTools:
             self.errlog.seek(0)
             return live.Outcome("start_failed", f"{e!r}\n{self.errlog.read()[-800:]}")
         args = dict(call.arguments)
-        if live.LIVE_SERVERS[call.server].kind == "git":
+        if self.git_seed is not None and live.LIVE_SERVERS[call.server].kind == "git":
             args = self.sandbox.map_git_args(args, self.git_seed)
         try:
             res = self.portal.call(_request, session, call.tool, args, self.timeout_s)
@@ -353,19 +362,29 @@ def transcript_text(result: dict, width: int = 600) -> str:
 
 
 def pick_live_example(examples: list[Example], allow=("time", "git", "filesystem")) -> Example:
-    """The first example whose first reference call is on a live server and whose reference ends in an answer
-    (a whole round trip to replay); clear error when the split has none."""
-    for ex in examples:
+    """A whole round trip to replay: an example that opens with a user request, calls only live servers
+    (`allow`), whose reference results are not errors and whose last turn answers. The shortest such example,
+    preferring servers earlier in `allow`; clear error when there is none."""
+    rank = {name: i for i, name in enumerate(allow)}
+    best = None
+    for k, ex in enumerate(examples):
         assistant = [m for m in ex.messages if m.role == "assistant"]
+        calls = [c for m in assistant for c in m.calls]
         if (
             ex.messages[0].role == "user"
-            and assistant
-            and assistant[0].calls
-            and assistant[0].calls[0].server in allow
+            and calls
+            and all(c.server in rank for c in calls)
+            and not any(m.role == "tool" and m.is_error for m in ex.messages)
             and not assistant[-1].calls
+            and not ex.meta.get("context_turns")
         ):
-            return ex
-    raise ValueError(f"no example with a call on a live server ({', '.join(allow)}) among {len(examples)}")
+            key = (max(rank[c.server] for c in calls), len(ex.messages), k)
+            best = min(best or (key, ex), (key, ex), key=lambda t: t[0])
+    if best is None:
+        raise ValueError(
+            f"no example among {len(examples)} calls only live servers ({', '.join(allow)}) and ends in an answer"
+        )
+    return best[1]
 
 
 # ----------------------------------------------------------------------------------------------------------

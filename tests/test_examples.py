@@ -220,3 +220,34 @@ def test_agent_loop_native_dialect(servers):
     tool_turn = seen[1][-1]
     assert tool_turn["role"] == "tool" and tool_turn["name"] == "time__get_current_time"
     assert json.loads(tool_turn["content"])["timezone"] == "UTC"
+
+
+def test_pick_live_example_prefers_clean_short_trajectories_on_preferred_servers(servers):
+    from mcpft_lib.schema import Example, Message
+
+    def ex(i, *turns):
+        msgs = [Message(role="user", content="do it")]
+        for server, is_error in turns:
+            c = ToolCall(server=server, tool="t")
+            msgs += [
+                Message(role="assistant", calls=[c]),
+                Message(role="tool", content="r", call=c, is_error=is_error),
+            ]
+        return Example(
+            id=str(i),
+            servers=servers,
+            messages=[*msgs, Message(role="assistant", content="done")],
+            category="c",
+        )
+
+    pool = [
+        ex(0, ("sqlite", False)),  # a server not allowed
+        ex(1, ("time", True)),  # the reference call failed
+        ex(2, ("git", False)),
+        ex(3, ("time", False), ("time", False)),
+        ex(4, ("time", False)),
+    ]
+    assert examples.pick_live_example(pool, ("time", "git")).id == "4"
+    assert examples.pick_live_example(pool[:3], ("time", "git")).id == "2"
+    with pytest.raises(ValueError, match="calls only live servers"):
+        examples.pick_live_example(pool[:2], ("time", "git"))

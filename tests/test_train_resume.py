@@ -169,3 +169,10 @@ def test_checkpoint_files_load_with_safe_loaders(tmp_path):
     for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
         with safe_globals():
             torch.load(ckpt / name, weights_only=True)
+
+
+def test_resume_path_is_stored_absolute(tmp_path, monkeypatch):
+    (tmp_path / "checkpoint-2").mkdir()
+    (tmp_path / "checkpoint-2" / "trainer_state.json").write_text('{"global_step": 2}')
+    monkeypatch.chdir(tmp_path)
+    assert TrainParams(resume="checkpoint-2").resume == str(tmp_path / "checkpoint-2")

@@ -278,6 +278,7 @@ class EvalParams(_Section):
         default_factory=lambda: ["test"], min_length=1
     )
     live: LiveParams = Field(default_factory=LiveParams)
+    perf: bool = False  # notebook 04 runs the inference benchmarks (perf.run_perf): slow, opt-in
 
 
 class DocsParams(_Section):

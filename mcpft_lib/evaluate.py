@@ -131,40 +131,11 @@ def generate(
     batch_size: int = 8,
     stop: list[str] | None = None,
 ) -> tuple[list[str], dict]:
-    """Batched greedy decoding (left padding, longest-first batches) that stops when a call closes."""
-    import torch
+    """Batched greedy decoding that stops when a call closes: `generation.generate` (shared system-prompt
+    prefix computed once and reused through the KV cache; outputs equal one `model.generate` per chat)."""
+    from .generation import generate as fast_generate
 
-    prompts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
-    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
-    outs: list[str] = [""] * len(prompts)
-    stop = stop or []
-    tok.padding_side = "left"
-    t0, new_tokens = time.time(), 0
-    device = next(model.parameters()).device
-    for b in range(0, len(order), batch_size):
-        idx = order[b : b + batch_size]
-        enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(
-            device
-        )
-        with torch.no_grad():
-            gen = model.generate(
-                **enc,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                stop_strings=stop or None,
-                tokenizer=tok,
-                pad_token_id=tok.pad_token_id,
-            )
-        for j, i in enumerate(idx):
-            new = gen[j, enc["input_ids"].shape[1] :]
-            new_tokens += int((new != tok.pad_token_id).sum())
-            outs[i] = _cut(tok.decode(new, skip_special_tokens=False), stop, tok)
-    secs = time.time() - t0
-    return outs, {
-        "seconds": round(secs, 2),
-        "new_tokens": new_tokens,
-        "tokens_per_s": new_tokens / max(secs, 1e-9),
-    }
+    return fast_generate(model, tok, chats, max_new_tokens, batch_size, stop)
 
 
 def _cut(text: str, stop: list[str], tok) -> str:

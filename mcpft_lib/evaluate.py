@@ -1,4 +1,10 @@
-"""Evaluation: generate each assistant turn of the test examples, parse it, score it against the reference."""
+"""Evaluation: generate each reference assistant turn of the eval sets, parse it, score it against the reference.
+
+Eval sets: the test split, the held-out-servers split and the hand-curated challenge set. Metrics per turn
+(DESIGN.md, "Evaluation semantics"): format, tool selection, schema validity, BFCL-style argument match,
+live execution (mcpft_lib.live), clarifying questions and answer text; summaries with bootstrap intervals
+overall, per set, server and category; exact paired tests base vs fine-tuned; a side-by-side viewer.
+"""
 
 from __future__ import annotations
 

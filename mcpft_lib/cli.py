@@ -37,10 +37,10 @@ def cmd_check(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_index
+    from .report import rebuild_site
     from .runs import list_runs
 
-    index = write_index()
+    index = rebuild_site()
     for r in list_runs()[: args.limit]:
         print(f"{r.get('status', '?'):8} {r.get('id')}")
     print(f"index: {index}")
@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_params(p)
     p.set_defaults(fn=cmd_check)
 
-    p = sub.add_parser("report", help="regenerate reports/index.html and list runs")
+    p = sub.add_parser("report", help="regenerate every run page and reports/index.html, list runs")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(fn=cmd_report)
 

@@ -573,3 +573,14 @@ def links_html(rows: list[dict]) -> str:
         for r in rows
     )
     return f"<table><tr><th>kind</th><th>file</th><th>MB</th></tr>{body}</table>"
+
+
+def rebuild_site() -> Path:
+    """Rewrite every run's page and reports/index.html (after an upgrade, or when a run died mid-way)."""
+    for info in list_runs():
+        if info.get("status") != "unreadable":
+            try:
+                write_run_page(open_run(info["_dir"]))
+            except (FileNotFoundError, ValueError, OSError):
+                continue  # a half-written run folder: listed in the index, no page
+    return write_index()

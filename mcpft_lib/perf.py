@@ -285,6 +285,31 @@ def measure_variant(p: Params, variant: str, new_tokens: int = 16, per_server: b
     return res
 
 
+def run_artifacts(find, export_dtype: str) -> dict:
+    """The run's trained adapter, merged export and GGUF export for `run_perf` (None where absent);
+    `find` is `Run.find` (raises FileNotFoundError for a missing artifact)."""
+
+    def opt(name: str):
+        try:
+            return find(name)
+        except FileNotFoundError:
+            return None
+
+    gguf = None
+    for d in ("export/gguf_q8_0", "export/gguf_f16"):
+        folder = opt(d)
+        files = sorted(folder.glob("*.gguf")) if folder else []
+        if files:
+            gguf = str(files[0])
+            break
+    adapter, merged = opt("train/adapter"), opt(f"export/merged-{export_dtype}")
+    return {
+        "adapter_dir": str(adapter) if adapter else None,
+        "merged_dir": str(merged) if merged else None,
+        "gguf_file": gguf,
+    }
+
+
 def run_perf(
     params_file: str,
     overrides: list[str] | None = None,

@@ -70,3 +70,38 @@ def test_bench_generate_reports_identity_and_ratio_last():
     assert res["reference"]["new_tokens"] == res["fast"]["new_tokens"] > 0
     assert res["speed_ratio"] > 0
     assert lines[-1].startswith("speed ratio") and "identical outputs: 3/3" in lines[-2]
+
+
+def test_run_artifacts(tmp_path):
+    (tmp_path / "train/adapter").mkdir(parents=True)
+    (tmp_path / "export/gguf_q8_0").mkdir(parents=True)
+    (tmp_path / "export/gguf_q8_0/model-q8_0.gguf").write_bytes(b"GGUF")
+
+    def find(name):
+        p = tmp_path / name
+        if not p.exists():
+            raise FileNotFoundError(name)
+        return p
+
+    arts = perf.run_artifacts(find, "float32")
+    assert arts == {
+        "adapter_dir": str(tmp_path / "train/adapter"),
+        "merged_dir": None,
+        "gguf_file": str(tmp_path / "export/gguf_q8_0/model-q8_0.gguf"),
+    }
+
+
+def test_cli_bench_wiring(monkeypatch):
+    from mcpft_lib.cli import main
+
+    calls = []
+    monkeypatch.setattr(perf, "bench_generate", lambda *a, **k: calls.append(("generate", a, k)))
+    monkeypatch.setattr(perf, "run_perf", lambda *a, **k: calls.append(("perf", a, k)))
+    assert main(["bench", "generate", SMOKE, "--items", "5", "--set", "eval.batch_size=2"]) == 0
+    assert main(["bench", "perf", SMOKE, "--variants", "base,nf4", "--new-tokens", "4"]) == 0
+    assert calls == [
+        ("generate", (SMOKE, ["eval.batch_size=2"]), {"n": 5}),
+        ("perf", (SMOKE, [], ["base", "nf4"], 4, None, None, None), {}),
+    ]
+    monkeypatch.undo()
+    assert main(["bench", "perf", SMOKE, "--variants", "fp8"]) == 2  # a clear error, nothing run

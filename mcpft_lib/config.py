@@ -284,6 +284,15 @@ class EvalParams(_Section):
 class DocsParams(_Section):
     license: str = "gemma"
     push_to_hub: bool = False  # publishing is explicit
+    hub_repo: str = Field("", pattern=r"^$|^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")  # NAMESPACE/NAME on the hub
+    hub_target: str = ""  # empty: the Hugging Face hub; a folder stands in for it (TARGET/NAMESPACE/NAME)
+    hub_private: bool = True  # a new hub repository is private
+
+    @model_validator(mode="after")
+    def _push_needs_repo(self) -> DocsParams:
+        if self.push_to_hub and not self.hub_repo:
+            raise ValueError("docs.push_to_hub is on but docs.hub_repo (NAMESPACE/NAME) is empty")
+        return self
 
 
 class Params(_Section):

@@ -35,14 +35,48 @@ def _dtype(name: str):
     return torch.float64 if name == "float64" else torch_dtype(name)
 
 
+def _body_head(model):
+    """(decoder body, LM head, final logit softcap) of a causal LM, a PEFT-wrapped one too."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    cap = getattr(base.config.get_text_config(), "final_logit_softcapping", None)
+    return base.get_decoder(), base.get_output_embeddings(), cap
+
+
+def _hidden(model, ids: list[int]):
+    import torch
+
+    body, _, _ = _body_head(model)
+    t = torch.tensor([ids], device=next(model.parameters()).device)
+    with torch.no_grad():
+        return body(input_ids=t, use_cache=False).last_hidden_state[0]
+
+
+def _logit_chunks(model, hidden, head=None, chunk: int = 64):
+    """Logits (float64) of `hidden` a few positions at a time: a 262k vocabulary x 1000 positions would
+    otherwise need gigabytes."""
+    import torch
+
+    _, head0, cap = _body_head(model)
+    head = head or head0
+    with torch.no_grad():
+        for i in range(0, hidden.shape[0], chunk):
+            logits = head(hidden[i : i + chunk]).double()
+            if cap:
+                logits = torch.tanh(logits / cap) * cap
+            yield logits
+
+
 def merge_adapter(
     mp: ModelParams, adapter_dir: str | Path, prompts: list[str], dtype: str = "float32"
 ) -> tuple[object, object, dict]:
     """Load the base unquantized in `dtype` (a QLoRA adapter too: never merge into 4-bit weights), apply the
-    adapter, merge, and report how closely merged logits agree with base+adapter on `prompts`.
+    adapter, merge, and report how closely merged logits agree with base+adapter on `prompts` (every position
+    of every prompt; the LM head runs in chunks, so a large vocabulary fits in memory).
 
     `dtype="float64"` merges and compares in double precision (CPU): the figure then measures the merge
     itself rather than float32 summation order over a large vocabulary."""
+    import copy
+
     import torch
     from peft import PeftModel
 
@@ -56,17 +90,21 @@ def merge_adapter(
     peft_model = PeftModel.from_pretrained(base, str(adapter_dir))
     peft_model = peft_model.to(_dtype(dtype))
     peft_model.eval()
-    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(base.device)
-    with torch.no_grad():
-        before = peft_model(**enc).logits.double()
+    ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    before = [_hidden(peft_model, x) for x in ids]
+    _, head, _ = _body_head(peft_model)
+    head_before = copy.deepcopy(head) if hasattr(head, "lora_A") else head  # a merged LoRA head changes
     merged = peft_model.merge_and_unload()
     merged.eval()
-    with torch.no_grad():
-        after = merged(**enc).logits.double()
-    mask = enc["attention_mask"].bool()
-    before, after = before[mask], after[mask]
-    diff = (before - after).abs().max().item()
-    scale = before.abs().max().item()
+    diff = scale = 0.0
+    same = positions = 0
+    for x, hb in zip(ids, before, strict=True):
+        ha = _hidden(merged, x)
+        for lb, la in zip(_logit_chunks(merged, hb, head_before), _logit_chunks(merged, ha), strict=True):
+            diff = max(diff, (lb - la).abs().max().item())
+            scale = max(scale, lb.abs().max().item())
+            same += int((lb.argmax(-1) == la.argmax(-1)).sum())
+            positions += lb.shape[0]
     return (
         merged,
         tok,
@@ -74,14 +112,21 @@ def merge_adapter(
             "max_abs_logit_diff": diff,
             "max_abs_logit": scale,
             "relative_diff": diff / max(scale, 1e-12),
-            "top1_agreement": (before.argmax(-1) == after.argmax(-1)).float().mean().item(),
-            "positions": int(mask.sum()),
+            "top1_agreement": same / max(positions, 1),
+            "positions": positions,
             "prompts": len(prompts),
             "dtype": dtype,
             "adapter_quantization": mp.quantization,
             "base_loaded_as": f"{dtype} (unquantized)",
         },
     )
+
+
+def top1(model, ids: list[int], last: int = 128) -> list[int]:
+    """Greedy next token at each of the last `last` positions of `ids` (the LM head over a 262k vocabulary
+    costs ~0.3 GFLOP per position: the whole prompt would dominate the export stage on a CPU)."""
+    hidden = _hidden(model, ids)[-last:]
+    return [i for c in _logit_chunks(model, hidden) for i in c.argmax(-1).tolist()]
 
 
 def dir_size(path: str | Path) -> int:
@@ -121,17 +166,17 @@ def verify_checksums(path: str | Path, expected: dict[str, str]) -> list[str]:
 
 
 def reference_outputs(model, tok, prompts: list[str], max_new_tokens: int = 16) -> dict:
-    """The merged model's answers on a fixed prompt set: prompt token ids, top-1 next token at every
-    prompt position, and the greedy continuation. Other exports are compared against these ids."""
+    """The merged model's answers on a fixed prompt set: prompt token ids, top-1 next token at the last 128
+    positions of each prompt, and the greedy continuation. Other exports are compared against these ids."""
     import torch
 
     ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
     device = next(model.parameters()).device
-    top1, greedy = [], []
+    tops, greedy = [], []
     with torch.no_grad():
         for x in ids:
             t = torch.tensor([x], device=device)
-            top1.append(model(input_ids=t).logits[0].argmax(-1).tolist())
+            tops.append(top1(model, x))
             out = model.generate(
                 input_ids=t,
                 attention_mask=torch.ones_like(t),
@@ -140,11 +185,11 @@ def reference_outputs(model, tok, prompts: list[str], max_new_tokens: int = 16) 
                 pad_token_id=tok.pad_token_id,
             )
             greedy.append(out[0, len(x) :].tolist())
-    return {"input_ids": ids, "top1": top1, "greedy": greedy, "max_new_tokens": max_new_tokens}
+    return {"input_ids": ids, "top1": tops, "greedy": greedy, "max_new_tokens": max_new_tokens}
 
 
 def agreement(model, ref: dict) -> dict:
-    """Top-1 next-token agreement over all prompt positions and greedy-continuation match with `ref`."""
+    """Top-1 next-token agreement (last 128 positions of each prompt) and greedy-continuation match with `ref`."""
     import torch
 
     device = next(model.parameters()).device
@@ -152,7 +197,7 @@ def agreement(model, ref: dict) -> dict:
     with torch.no_grad():
         for x, t1, g in zip(ref["input_ids"], ref["top1"], ref["greedy"], strict=True):
             t = torch.tensor([x], device=device)
-            pred = model(input_ids=t).logits[0].argmax(-1).tolist()
+            pred = top1(model, x)
             same += sum(a == b for a, b in zip(pred, t1, strict=True))
             total += len(t1)
             out = model.generate(
@@ -244,7 +289,9 @@ def write_bnb(src: Path, out: Path, fmt: str, mp: ModelParams) -> None:
     model = AutoModelForCausalLM.from_pretrained(
         str(src),
         quantization_config=bnb_config(qmp),
-        dtype=torch_dtype(mp.compute_dtype if fmt == "nf4" else "float16"),
+        dtype=torch_dtype(
+            mp.compute_dtype if fmt == "nf4" else "float32"
+        ),  # fp16 overflows Gemma activations
         device_map={"": 0 if device == "cuda" else "cpu"},
     )
     model.save_pretrained(out, safe_serialization=True)
@@ -379,10 +426,12 @@ def load_export(fmt: str, path: str | Path, mp: ModelParams):
     raise ExportError(f"unknown export format {fmt!r}; known: {EXPORT_FORMATS}")
 
 
-def generate_text(model, tok, prompt: str, max_new_tokens: int = 24) -> str:
+def generate_text(model, tok, prompt: str, max_new_tokens: int = 24) -> tuple[str, int]:
+    """Greedy continuation of `prompt` with the model's own tokenizer: (text, number of new tokens)."""
     enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(next(model.parameters()).device)
     out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-    return tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=False)
+    new = out[0, enc["input_ids"].shape[1] :]
+    return tok.decode(new, skip_special_tokens=False), int(new.numel())
 
 
 def load_back_and_generate(
@@ -397,7 +446,8 @@ def load_back_and_generate(
     t0 = time.time()
     model, tok = load_export(fmt, path, mp)
     load_s = time.time() - t0
-    return {"load_seconds": round(load_s, 2), "generation": generate_text(model, tok, prompt, max_new_tokens)}
+    text, n = generate_text(model, tok, prompt, max_new_tokens)
+    return {"load_seconds": round(load_s, 2), "generation": text, "new_tokens": n}
 
 
 # --- one export, end to end ----------------------------------------------------------------------------
@@ -444,12 +494,12 @@ def export_format(
         t0 = time.time()
         model, etok = load_export(fmt, tmp, mp)
         load_s = time.time() - t0
-        text = generate_text(model, etok, prompt, max_new_tokens)
+        text, n_new = generate_text(model, etok, prompt, max_new_tokens)
         agree = agreement(model, ref)
         del model
         gc.collect()
-        if not text.strip():
-            raise ExportError(f"{fmt}: the reloaded export generated nothing")
+        if n_new == 0:
+            raise ExportError(f"{fmt}: the reloaded export generated no tokens")
         row = {
             "format": fmt if fmt != "safetensors" else f"safetensors-{dtype}",
             "path": str(out),
@@ -457,6 +507,7 @@ def export_format(
             "write_seconds": round(write_s, 2),
             "load_seconds": round(load_s, 2),
             "generation": text,
+            "new_tokens": n_new,
             **agree,
             "sha256": checksums(tmp),
         }
@@ -474,7 +525,11 @@ def export_all(
     unknown = [f for f in formats if f not in EXPORT_FORMATS]
     if unknown:
         raise ExportError(f"unknown export formats {unknown}; known: {EXPORT_FORMATS}")
+    import torch
+
     out_root = Path(out_root)
+    if next(merged.parameters()).dtype == torch.float64:  # merged in float64 for the check; used in float32
+        merged = merged.to(torch.float32)
     ref = reference_outputs(merged, tok, prompts)
     st = out_root / f"merged-{dtype}"
     rows = [export_format("safetensors", st, mp, ref, prompts[0], merged=merged, tok=tok, dtype=dtype)]
@@ -482,3 +537,47 @@ def export_all(
         if fmt != "safetensors":
             rows.append(export_format(fmt, out_root / fmt, mp, ref, prompts[0], src=st, dtype=dtype))
     return rows
+
+
+# --- report helpers ------------------------------------------------------------------------------------
+
+TABLE_COLUMNS = (
+    "format",
+    "MB",
+    "write_seconds",
+    "load_seconds",
+    "top1_agreement",
+    "greedy_exact",
+    "greedy_prefix",
+    "generation",
+)
+
+
+def formats_table(rows: list[dict]):
+    """The formats table: size on disk, write and load time, agreement with the merged model, a generation."""
+    import pandas as pd
+
+    df = pd.DataFrame([{**r, "MB": round(r["bytes"] / 1e6, 2)} for r in rows])
+    return df[[c for c in TABLE_COLUMNS if c in df.columns]].set_index("format")
+
+
+def formats_chart(rows: list[dict], merge_check: dict | None = None):
+    """Agreement of every export with the merged model (top-1 next token, greedy continuation) and size."""
+    from plotly.subplots import make_subplots
+
+    names = [r["format"] for r in rows]
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("agreement with the merged model", "size on disk (MB)")
+    )
+    for key, label in (("top1_agreement", "top-1 next token"), ("greedy_exact", "greedy continuation")):
+        fig.add_bar(x=names, y=[r[key] for r in rows], name=label, row=1, col=1)
+    fig.add_bar(x=names, y=[r["bytes"] / 1e6 for r in rows], name="MB", row=1, col=2, showlegend=False)
+    fig.update_yaxes(range=[0, 1.05], row=1, col=1)
+    title = "exports vs merged model"
+    if merge_check:
+        title += (
+            f" · merge check ({merge_check['dtype']}): max |logit diff| {merge_check['max_abs_logit_diff']:.2e}"
+            f" over {merge_check['positions']} positions"
+        )
+    fig.update_layout(title=title, barmode="group", height=380)
+    return fig

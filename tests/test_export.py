@@ -121,6 +121,15 @@ def test_merge_really_changes_the_model(smoke_mp, adapter):
         assert (base(**enc).logits - merged(**enc).logits).abs().max() > 1e-3
 
 
+def test_merge_check_catches_a_broken_merge(smoke_mp, adapter, monkeypatch):
+    """If the merge dropped the adapter (unload instead of merge), the check must say so."""
+    from peft import LoraModel
+
+    monkeypatch.setattr(LoraModel, "merge_and_unload", lambda self, **kw: self.unload())
+    _, _, check = export.merge_adapter(smoke_mp, adapter, PROMPTS)
+    assert check["max_abs_logit_diff"] > 1e-2, check
+
+
 def test_qlora_adapter_merges_into_unquantized_base(smoke_mp, adapter):
     import torch
 
@@ -148,7 +157,7 @@ def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_
     assert st["top1_agreement"] == 1.0 and st["greedy_exact"] == 1.0
     assert by["int8"]["bytes"] < st["bytes"] and by["nf4"]["bytes"] < st["bytes"]
     for r in rows:
-        assert r["generation"].strip() and r["sha256"] and export.is_complete(r["path"])
+        assert r["new_tokens"] > 0 and r["sha256"] and export.is_complete(r["path"])
         assert 0.5 <= r["top1_agreement"] <= 1.0
     model, _ = export.load_export("nf4", by["nf4"]["path"], smoke_mp)
     assert "4bit" in type(model.model.layers[0].self_attn.q_proj).__name__
@@ -251,7 +260,7 @@ def test_gguf_f16_and_q8_0_convert_load_back_and_generate(gguf_rows):
         r = by[fmt]
         (f,) = Path(r["path"]).glob("*.gguf")
         assert f.name == f"model-{outtype.lower()}.gguf" and list(r["sha256"]) == [f.name]
-        assert r["generation"].strip() and r["top1_agreement"] >= 0.9, r
+        assert r["new_tokens"] > 0 and r["generation"] and r["top1_agreement"] >= 0.9, r
         assert not (Path(r["path"]) / ".convert-input").exists()
         assert outtype in {t.tensor_type.name for t in gguf.GGUFReader(f).tensors}
     assert by["gguf_q8_0"]["bytes"] < by["gguf_f16"]["bytes"] < by["safetensors-float32"]["bytes"]

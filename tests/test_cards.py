@@ -1,0 +1,157 @@
+"""Model card from the registry: parses with ModelCard.load, metadata round-trips, model-index parses; publishing
+to a local folder standing in for the hub; a clear message offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub.repocard_data import model_index_to_eval_results
+
+from mcpft_lib import cards, export, registry, runs
+from mcpft_lib.config import ParamsError, load_params
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = {
+    "base": {m: {"value": 0.2, "lo": 0.1, "hi": 0.3, "n": 40} for m in cards.EVAL_METRICS[:5]},
+    "fine_tuned": {m: {"value": 0.7, "lo": 0.6, "hi": 0.8, "n": 40} for m in cards.EVAL_METRICS[:5]},
+}
+
+
+def _export(path: Path, files: dict[str, bytes]) -> dict:
+    tmp = export.staging_dir(path)
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+    fmt = "gguf_q8_0" if any(n.endswith(".gguf") for n in files) else "safetensors-float32"
+    row = {"format": fmt, "path": str(path), "bytes": 10, "load_seconds": 0.5, "top1_agreement": 0.98,
+           "greedy_exact": 1.0, "sha256": export.checksums(tmp)}  # fmt: skip
+    export.finalize(tmp, path, row)
+    return row
+
+
+@pytest.fixture
+def registered(isolated_reports, monkeypatch):
+    monkeypatch.setenv("MCPFT_REGISTRY", str(isolated_reports / "registry"))
+    params = load_params(ROOT / "params/smoke.yaml")
+    run = runs.create_run(params, "params/smoke.yaml")
+    run.record_metrics("data", {"version": "ds-0123"})
+    run.record_metrics("train", {"steps": 3, "final_loss": 2.0, "seconds": 4.2, "tokens_per_s": 900.0})
+    adapter = run.path("train/adapter")
+    adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text("{}")
+    (adapter / "adapter_model.safetensors").write_bytes(b"lora")
+    rows = [
+        _export(run.path("export/merged"), {"model.safetensors": b"w", "config.json": b"{}"}),
+        _export(run.path("export/gguf_q8_0"), {"model-q8_0.gguf": b"gguf"}),
+    ]
+    entry = registry.register(params.export.model_name, registry.lineage(params, run, rows, {"max_abs_logit_diff": 3e-7, "dtype": "float32"}, adapter))  # fmt: skip
+    run.record_metrics("export", {"registry": {"name": entry["name"], "version": entry["version"]}})
+    run.record_metrics("eval", EVAL)
+    return params, run, entry
+
+
+def test_card_parses_and_metadata_validates(registered, tmp_path):
+    params, run, _ = registered
+    card, entry = cards.card_for_run(params, run)
+    assert entry["metrics"]["eval"] == EVAL  # the run's evaluation was attached to the registry version
+    path = tmp_path / "README.md"
+    card.save(path)
+    loaded = ModelCard.load(path)
+    data = loaded.data.to_dict()
+    assert data["base_model"] == entry["base_model"]["id"] and data["library_name"] == "peft"
+    assert (
+        data["license"] == "apache-2.0"
+        and "mcp" in data["tags"]
+        and data["datasets"] == ["mcpft-mcp-tool-calls-ds-0123"]
+    )
+    assert ModelCardData(**data).to_dict() == data  # round-trips
+    name, results = model_index_to_eval_results(data["model-index"])
+    assert name == entry["name"]
+    got = {r.metric_type: r.metric_value for r in results}
+    assert got == {m: 0.7 for m in cards.EVAL_METRICS[:5]}
+    text = loaded.text
+    for section in (
+        "## Training method and hyperparameters",
+        "## Data",
+        "## Evaluation",
+        "## Performance characteristics",
+        "## Intended use",
+        "## Limitations and risks",
+        "## How to use",
+    ):
+        assert section in text, section
+    assert "| tool_selection | 0.200 [0.100, 0.300] | 0.700 [0.600, 0.800] |" in text
+    assert "ds-0123" in text and entry["params_hash"] in text and 'gguf_file="model-q8_0.gguf"' in text
+    assert 'subfolder="adapter"' in text and "3.00e-07" in text
+
+
+def test_card_without_evaluation_says_so(registered):
+    _, _, entry = registered
+    card = cards.model_card(registry.get(f"{entry['name']}:v1"))
+    assert "Not evaluated yet" in card.text and "model-index" not in card.content
+
+
+def test_card_needs_a_registered_model(isolated_reports):
+    params = load_params(ROOT / "params/smoke.yaml")
+    run = runs.create_run(params, "params/smoke.yaml")
+    with pytest.raises(FileNotFoundError, match="registered no model"):
+        cards.card_for_run(params, run)
+
+
+def test_publish_to_a_local_folder_standing_in_for_the_hub(registered, tmp_path):
+    params, run, _ = registered
+    card, entry = cards.card_for_run(params, run)
+    hub = tmp_path / "hub"
+    out = cards.publish(entry, card, "me/mcp-tiny", target=str(hub))
+    repo = hub / "me" / "mcp-tiny"
+    assert out["target"] == str(repo)
+    assert sorted(out["files"]) == sorted(
+        [
+            "README.md",
+            "config.json",
+            "model.safetensors",
+            "model-q8_0.gguf",
+            "adapter/adapter_config.json",
+            "adapter/adapter_model.safetensors",
+        ]  # fmt: skip
+    )
+    assert ModelCard.load(repo / "README.md").data.base_model == entry["base_model"]["id"]
+    assert (repo / "model-q8_0.gguf").read_bytes() == b"gguf"
+    again = cards.publish(entry, card, "me/mcp-tiny", target=str(hub))  # a second push replaces in one step
+    assert again["files"] == out["files"] and not [
+        p for p in (hub / "me").iterdir() if p.name.startswith(".")
+    ]
+
+
+def test_publish_to_the_hub_offline_is_a_clear_error(registered, monkeypatch):
+    from huggingface_hub import constants
+
+    params, run, _ = registered
+    card, entry = cards.card_for_run(params, run)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(cards.PublishError, match="HF_HUB_OFFLINE is set.*docs.hub_target"):
+        cards.publish(entry, card, "me/mcp-tiny")
+    with pytest.raises(cards.PublishError, match="NAMESPACE/NAME"):
+        cards.publish(entry, card, "no-namespace", target="/tmp/x")
+
+
+def test_publishing_is_explicit(registered, tmp_path):
+    params, run, _ = registered
+    card, entry = cards.card_for_run(params, run)
+    assert cards.publish_run(params, card, entry) is None  # smoke: push_to_hub false
+    on = params.model_copy(
+        update={
+            "docs": params.docs.model_copy(
+                update={"push_to_hub": True, "hub_repo": "me/x", "hub_target": str(tmp_path)}
+            )
+        }
+    )
+    assert cards.publish_run(on, card, entry)["target"] == str(tmp_path / "me" / "x")
+
+
+def test_push_without_repo_is_a_params_error(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("docs:\n  push_to_hub: true\n")
+    with pytest.raises(ParamsError, match="docs.hub_repo"):
+        load_params(f)

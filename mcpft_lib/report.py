@@ -252,8 +252,10 @@ def key_metrics(metrics: dict) -> dict:
     for k in ("final_loss", "final_val_loss"):
         if k in tr:
             out[f"train.{k}"] = tr[k]
-    if "version" in metrics.get("registry", {}):
-        out["model"] = metrics["registry"]["version"]
+    reg = metrics.get("registry") or {}
+    if "version" in reg:
+        v = reg["version"]
+        out["model"] = f"{reg.get('name', '?')} {'v' if isinstance(v, int) else ''}{v}"
     return out
 
 

@@ -348,7 +348,7 @@ def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports)
     up_page = (up.report_dir / "index.html").read_text()
     assert "mcp-tiny v3" in up_page and "tiny-abc" in up_page and "abc123" in up_page
     index = report.write_index().read_text()
-    assert index.count("<tr>") == 3 and "model=3" in index and "1/2" in index
+    assert index.count("<tr>") == 3 and "model=mcp-tiny v3" in index and "1/2" in index
     (run.report_dir / "index.html").unlink()
     (up.report_dir / "index.html").write_text("old page")
     report.rebuild_site()  # `mcpft report`: every run page rewritten

@@ -3646,15 +3646,20 @@ def load_jsonl(path: str | os.PathLike[str]) -> tuple[list[Example], list[dict[s
     good: list[Example] = []
     quarantine: list[dict[str, Any]] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for n, line in enumerate(f, 1):
-            raw = line.rstrip("\r\n")
+    with open(path, "rb") as f:
+        for n, blob in enumerate(f, 1):
+            raw = blob.decode("utf-8", errors="replace").rstrip("\r\n")
             if not raw.strip():
                 continue
 
             def bad(reason: str, n: int = n, raw: str = raw) -> None:
                 quarantine.append({"line": n, "reason": reason, "raw": raw[:500]})
 
+            try:
+                blob.decode("utf-8")
+            except UnicodeDecodeError as e:  # never let U+FFFD stand in for bytes we could not read
+                bad(f"invalid UTF-8 at byte {e.start}: {e.reason}")
+                continue
             try:
                 obj = json.loads(raw)
             except (ValueError, RecursionError) as e:

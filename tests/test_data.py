@@ -455,3 +455,14 @@ def test_example_browser_static_and_widget(default_build: tuple) -> None:
     index.value = 2
     assert built["splits"]["train"][2].id in meta.value
     assert datacard.example_browser({"x": []}, interactive=False) == "no examples"
+
+
+def test_invalid_utf8_row_is_quarantined_not_replaced(tmp_path) -> None:
+    good = data.generate(2, 1, SERVERS, categories=["single_call"])
+    lines = [g.model_dump_json().encode() for g in good]
+    broken = lines[1].replace(b'"content":"', b'"content":"\xff\xfe', 1)
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(lines[0] + b"\n" + broken + b"\n")
+    kept, quarantine = data.load_jsonl(path)
+    assert [e.id for e in kept] == [good[0].id]
+    assert quarantine[0]["line"] == 2 and "invalid UTF-8" in quarantine[0]["reason"]

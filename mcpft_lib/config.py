@@ -201,6 +201,7 @@ class TrainParams(_Section):
     resume: str = "auto"  # auto: newest complete checkpoint of the run | never | a checkpoint folder
     early_stopping: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
     batching: Literal["packed", "grouped", "padded"] = "grouped"  # packed: padding-free, no cross-attention
+    oom_halving: bool = True  # out of memory: halve the batch, double gradient accumulation, go on (logged)
     report_to: Literal["none", "tensorboard"] = "none"  # the JSONL log is always written
     rank_sweep: list[int] = Field(default_factory=list)  # LoRA ranks compared by short runs in notebook 02
     rank_sweep_steps: int = Field(20, ge=1)  # optimizer steps of each rank-sweep run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -313,25 +314,60 @@ def train_lora(
         from transformers.integrations import TensorBoardCallback
 
         cbs.append(TensorBoardCallback(SummaryWriter(log_dir=str(out_dir / "tensorboard"))))
-    args = _sft_config(mp, tp, out_dir, seed, bool(val_rows))
-    trainer = _trainer_class(_sft_trainer())(
-        model=peft_model,
-        args=args,
-        train_dataset=Dataset.from_list(train_rows),
-        eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
-        processing_class=tok,
-        callbacks=cbs,
-    )
-    trainer.counters = counters
-    if progress_to_stderr:
-        from transformers import ProgressCallback
 
-        trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(StderrProgress())
+    def make_trainer(batch_size: int, grad_accum: int):
+        step_tp = tp.model_copy(update={"batch_size": batch_size, "grad_accum": grad_accum})
+        trainer = _trainer_class(_sft_trainer())(
+            model=peft_model,
+            args=_sft_config(mp, step_tp, out_dir, seed, bool(val_rows)),
+            train_dataset=Dataset.from_list(train_rows),
+            eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
+            processing_class=tok,
+            callbacks=cbs,
+        )
+        trainer.counters = counters
+        if progress_to_stderr:
+            from transformers import ProgressCallback
+
+            trainer.remove_callback(ProgressCallback)
+            trainer.add_callback(StderrProgress())
+        return trainer
+
+    initial = {
+        k: v.detach().to("cpu", copy=True) for k, v in peft_model.named_parameters() if v.requires_grad
+    }
+    batch_size, grad_accum, oom_retries = tp.batch_size, tp.grad_accum, []
+    trainer = make_trainer(batch_size, grad_accum)
     t0 = time.time()
     if val_rows and resume is None:
         trainer.evaluate()  # the base model's validation loss: the step-0 point of the curve
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    while True:
+        try:
+            result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+            break
+        except Exception as e:  # only out-of-memory is retried; anything else is re-raised
+            if not (tp.oom_halving and _is_oom(e) and batch_size > 1):
+                raise
+            step, too_big = trainer.state.global_step, batch_size
+            del trainer
+            _free_memory()
+            batch_size, grad_accum = halve_batch(batch_size, grad_accum)
+            resume = newest_checkpoint(ckpt_dir)
+            if resume is None:  # the steps before the OOM changed the adapter: start again from its init
+                peft_model.load_state_dict(initial, strict=False)
+            kept = json.loads((resume / "trainer_state.json").read_text())["global_step"] if resume else 0
+            _keep_log_until(log_path, kept)
+            event = {"step": kept, "event": "oom_halving", "oom_at_step": step, "batch_size": batch_size,
+                     "grad_accum": grad_accum, "resumed_from": str(resume) if resume else None}  # fmt: skip
+            with log_path.open("a") as f:
+                f.write(json.dumps(event) + "\n")
+            oom_retries.append(event)
+            warnings.warn(
+                f"out of memory at step {step} with batch {too_big}: retrying with "
+                f"batch {batch_size} x {grad_accum} accumulation steps (effective batch kept)",
+                stacklevel=2,
+            )
+            trainer = make_trainer(batch_size, grad_accum)
     seconds = time.time() - t0
     adapter_dir = _save_adapter(trainer, out_dir / "adapter")
     st = trainer.state
@@ -345,6 +381,9 @@ def train_lora(
         "max_steps": tp.max_steps,
         "stopped_early": bool(tp.early_stopping.patience) and result.global_step < tp.max_steps,
         "resumed_from": str(resume) if resume else None,
+        "batch_size": batch_size,
+        "grad_accum": grad_accum,
+        "oom_retries": oom_retries,
         "seconds": round(seconds, 1),
         "train_loss": result.training_loss,
         "first_loss": losses[0] if losses else None,
@@ -599,10 +638,46 @@ def _trainer_class(base):
 
 
 def read_log(path: str | Path) -> list[dict]:
+    """The JSONL training log; a last line cut short by a kill mid-write is skipped (every complete one kept)."""
     path = Path(path)
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    out = []
+    for i, line in enumerate(lines):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            if i < len(lines) - 1:  # damage before the end is not a kill mid-write: say where
+                raise ValueError(f"{path}:{i + 1}: not a JSON line: {line[:80]!r}") from None
+    return out
+
+
+def halve_batch(batch_size: int, grad_accum: int) -> tuple[int, int]:
+    """The next smaller batch after an out-of-memory error, with gradient accumulation raised so that
+    batch x accumulation (the effective batch) stays the same: 8x1 -> 4x2, 6x1 -> 3x2, 3x2 -> 1x6."""
+    if batch_size <= 1:
+        raise ValueError("batch size 1 cannot be halved")
+    smaller = max(d for d in range(1, batch_size // 2 + 1) if batch_size % d == 0)
+    return smaller, grad_accum * (batch_size // smaller)
+
+
+def _is_oom(e: BaseException) -> bool:
+    import torch
+
+    return isinstance(e, torch.OutOfMemoryError) or (
+        isinstance(e, RuntimeError) and "out of memory" in str(e)
+    )
+
+
+def _free_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def use_bf16(mp: ModelParams, tp: TrainParams) -> bool:

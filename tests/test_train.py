@@ -302,3 +302,59 @@ def test_summary_line():
         "(grouped batches) · 250 tokens/s · stopped early; best step 30 (validation 0.600) · resumed from "
         "checkpoint-20"
     )
+
+
+@pytest.mark.parametrize("oom_after_steps", [0, 3])
+def test_out_of_memory_halves_the_batch_and_keeps_the_effective_batch(tmp_path, monkeypatch, oom_after_steps):
+    """A batch of 4 'runs out of memory' (a CUDA OOM raised by the loss, as on a card that is too small) either at
+    once or after a checkpoint at step 2: training goes on at 2 x 2 accumulation, from the adapter's initial
+    weights or from the newest checkpoint, logs the event and reaches max_steps."""
+    model, tok = models.load_model(ModelParams(source="tiny_random", device="cpu"))
+    rows, _ = train.tokenize_rows(tok, [CHAT] * 8, 10_000)
+    real_loss, seen = train.target_only_loss, {"big": 0}
+
+    def loss(model, inputs, num_items_in_batch=None, **kw):
+        if inputs["input_ids"].shape[0] > 2:
+            seen["big"] += 1
+            if seen["big"] > oom_after_steps:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_loss(model, inputs, num_items_in_batch, **kw)
+
+    monkeypatch.setattr(train, "target_only_loss", loss)
+    tp = TrainParams(max_steps=6, batch_size=4, grad_accum=1, logging_steps=1, eval_steps=2, save_steps=2,
+                     warmup_ratio=0.0, lora={"r": 4, "alpha": 8})  # fmt: skip
+    with pytest.warns(UserWarning, match="out of memory at step .* with batch 4: retrying with batch 2 x 2"):
+        summary, _ = train.train_lora(
+            model, tok, rows, rows[:2], ModelParams(source="tiny_random"), tp, tmp_path
+        )
+    assert summary["steps"] == 6 and (summary["batch_size"], summary["grad_accum"]) == (2, 2)
+    (event,) = summary["oom_retries"]
+    assert event["oom_at_step"] == oom_after_steps
+    assert event["resumed_from"] == (
+        None if oom_after_steps == 0 else str(tmp_path / "checkpoints" / "checkpoint-2")
+    )
+    log = train.read_log(summary["log"])
+    assert [r["step"] for r in log if "loss" in r] == list(range(1, 7))  # every step once, none from before
+    assert any(r.get("event") == "oom_halving" for r in log)
+
+    monkeypatch.setattr(
+        train, "target_only_loss", lambda *a, **k: (_ for _ in ()).throw(ValueError("not OOM"))
+    )
+    with pytest.raises(ValueError, match="not OOM"):  # anything else is not retried
+        train.train_lora(model, tok, rows, [], ModelParams(source="tiny_random"), tp, tmp_path / "again")
+
+
+def test_halve_batch_and_partial_log_line(tmp_path):
+    assert (
+        train.halve_batch(8, 1) == (4, 2)
+        and train.halve_batch(6, 1) == (3, 2)
+        and train.halve_batch(3, 2) == (1, 6)
+    )
+    with pytest.raises(ValueError):
+        train.halve_batch(1, 4)
+    log = tmp_path / "train_log.jsonl"
+    log.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "lo')  # killed while writing the last line
+    assert train.read_log(log) == [{"step": 1, "loss": 2.0}]
+    log.write_text('{"step": 1, "lo\n{"step": 2, "loss": 2.0}\n')
+    with pytest.raises(ValueError, match="train_log.jsonl:1"):
+        train.read_log(log)

@@ -1,4 +1,6 @@
 import os
+import random
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -26,19 +28,42 @@ def mcpft_env(tmp_path: Path) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """One `mcpft run params/smoke.yaml` (all six notebooks, then the example notebooks) shared by every test
-    that reads a finished run: (tmp folder, run folder)."""
-    tmp = tmp_path_factory.mktemp("smoke")
-    r = subprocess.run(
-        [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml")],
-        capture_output=True,
-        text=True,
-        env=mcpft_env(tmp),
-        timeout=1200,
-        cwd=ROOT,
+def fake_token(tag: str) -> str:
+    """A Hugging Face-shaped token that is fresh per session, so it never matches anything by accident."""
+    rnd = random.Random()
+    return f"hf_{tag}" + "".join(
+        rnd.choice(string.ascii_letters + string.digits) for _ in range(34 - len(tag))
     )
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+
+
+@pytest.fixture(scope="session")
+def smoke_session(tmp_path_factory):
+    """The one `mcpft run params/smoke.yaml` of the suite (all six notebooks, then the example notebooks), run
+    the way a careless user would: a token in HF_TOKEN, another in the hub's login files ($HF_HOME/token and
+    stored_tokens) and a third pasted into a param. Every test that reads a finished run shares it, and the
+    security suite scans all of its outputs for the tokens."""
+    tmp = tmp_path_factory.mktemp("smoke")
+    tokens = {"env": fake_token("Env"), "login": fake_token("Login"), "pasted": fake_token("Pasted")}
+    hf_home = tmp / "hf_home"
+    hf_home.mkdir()
+    (hf_home / "token").write_text(tokens["login"])
+    (hf_home / "stored_tokens").write_text(f"[work]\nhf_token = {tokens['login']}\n")
+    env = mcpft_env(tmp)
+    env.update(HF_TOKEN=tokens["env"], HF_HOME=str(hf_home), HF_HUB_OFFLINE="1")
+    env.pop("HF_TOKEN_PATH", None)
+    cmd = [sys.executable, "-m", "mcpft_lib.cli", "run", str(ROOT / "params/smoke.yaml"),
+           "--set", f"run.description=debugging with {tokens['pasted']}"]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200, cwd=ROOT)
+    failed = [ln for ln in r.stdout.splitlines() if "FAILED" in ln]  # the reason first
+    assert r.returncode == 0, (
+        "smoke run failed: " + "\n".join(failed) + "\n" + r.stdout[-4000:] + r.stderr[-4000:]
+    )
+    (tmp / "console.log").write_text(r.stdout + r.stderr)  # the run's console output is scanned too
     (run_dir,) = (tmp / "reports").glob("*-smoke")
-    return tmp, run_dir
+    return {"tmp": tmp, "run_dir": run_dir, "tokens": tokens, "hf_home": hf_home}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_session):
+    """(tmp folder, run folder) of the shared smoke run."""
+    return smoke_session["tmp"], smoke_session["run_dir"]

@@ -9,10 +9,6 @@ import ast
 import inspect
 import json
 import os
-import random
-import string
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +18,7 @@ from mcpft_lib.config import load_params
 from mcpft_lib.reliability import Recorder, whole_files_run
 from mcpft_lib.schema import ToolCall
 
-from .conftest import mcpft_env
+from .conftest import fake_token
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "params" / "smoke.yaml"
@@ -37,42 +33,19 @@ def figures(request):
     rec.save(replace=whole_files_run(request.config))
 
 
-def _fake_token(tag: str) -> str:
-    rnd = random.Random()  # fresh per session: never matches anything by accident
-    return f"hf_{tag}" + "".join(
-        rnd.choice(string.ascii_letters + string.digits) for _ in range(34 - len(tag))
-    )
-
-
 # ==========================================================================================================
 # Token leak scan over every output of one full smoke run
 
 
 @pytest.fixture(scope="module")
-def smoke_with_tokens(tmp_path_factory):
-    """`mcpft run params/smoke.yaml` with a token in HF_TOKEN, another in the hub's login file ($HF_HOME/token
-    and stored_tokens), and a third pasted into a param (`--set run.description=...`)."""
-    tmp = tmp_path_factory.mktemp("leak")
-    tokens = {"env": _fake_token("Env"), "login": _fake_token("Login"), "pasted": _fake_token("Pasted")}
-    hf_home = tmp / "hf_home"
-    hf_home.mkdir()
-    (hf_home / "token").write_text(tokens["login"])
-    (hf_home / "stored_tokens").write_text(f"[work]\nhf_token = {tokens['login']}\n")
-    env = mcpft_env(tmp)
-    env.update(HF_TOKEN=tokens["env"], HF_HOME=str(hf_home), HF_HUB_OFFLINE="1")
-    env.pop("HF_TOKEN_PATH", None)
-    cmd = [sys.executable, "-m", "mcpft_lib.cli", "run", str(SMOKE), "--set",
-           f"run.description=debugging with {tokens['pasted']}"]  # fmt: skip
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=ROOT)
-    failed = [
-        ln for ln in r.stdout.splitlines() if "FAILED" in ln
-    ]  # the reason first: it goes into the table
-    assert r.returncode == 0, (
-        "smoke run failed: " + "\n".join(failed) + "\n" + r.stdout[-3000:] + r.stderr[-3000:]
-    )
-    (tmp / "console.log").write_text(r.stdout + r.stderr)  # the run's console output is scanned too
-    assert (hf_home / "token").read_text() == tokens["login"]  # the user's login is untouched
-    return tmp, tokens
+def smoke_with_tokens(smoke_session):
+    """The suite's shared smoke run (tests/conftest.py): a token in HF_TOKEN, another in the hub's login file
+    ($HF_HOME/token and stored_tokens), and a third pasted into a param (`--set run.description=...`)."""
+    tokens = smoke_session["tokens"]
+    assert (smoke_session["hf_home"] / "token").read_text() == tokens[
+        "login"
+    ]  # the user's login is untouched
+    return smoke_session["tmp"], tokens
 
 
 def _needles(tokens: dict[str, str]) -> dict[str, bytes]:
@@ -134,7 +107,7 @@ def test_pasted_token_is_masked_not_dropped(figures, request):
 
 
 def test_redact_knows_env_and_login_tokens(figures, tmp_path, monkeypatch):
-    env_tok, login_tok, odd = _fake_token("Env"), _fake_token("Login"), "s3cr3t-not-hf-shaped"
+    env_tok, login_tok, odd = fake_token("Env"), fake_token("Login"), "s3cr3t-not-hf-shaped"
     (tmp_path / "token").write_text(login_tok + "\n")
     (tmp_path / "stored_tokens").write_text(f"[other]\nhf_token = {odd}\n")
     monkeypatch.setenv("HF_HOME", str(tmp_path))

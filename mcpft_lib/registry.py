@@ -246,11 +246,28 @@ def base_model_lineage(mp) -> dict:
     return out
 
 
+def run_metrics(run) -> dict:
+    """metrics.json of `run` over those of its upstream runs (`--only 03 --upstream RUN`: data and training
+    were recorded by the upstream run); the run's own sections win."""
+    from .runs import open_run
+
+    chain, r, seen = [], run, set()
+    while r is not None and r.id not in seen:
+        seen.add(r.id)
+        chain.append(r.metrics())
+        up = r.info().get("upstream")
+        r = open_run(up) if up else None
+    out: dict = {}
+    for m in reversed(chain):
+        out.update(m)
+    return out
+
+
 def lineage(
     params, run, exports: list[dict], merge_check: dict, adapter_dir: str | Path | None = None
 ) -> dict:
     """The registry entry for a run: everything needed to say where the model came from."""
-    info, metrics = run.info(), run.metrics()
+    info, metrics = run.info(), run_metrics(run)
     adapter = None
     if adapter_dir is not None:
         from .export import checksums

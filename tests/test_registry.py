@@ -215,3 +215,13 @@ def test_merge_check_over_tolerance_exports_and_registers_nothing(run_with_metri
     with pytest.raises(export.ExportError, match="merge check failed.*nothing exported or registered"):
         registry.export_and_register(params, run, None, None, ["x"], {"max_abs_logit_diff": 1.0}, adapter)
     assert not (run.artifact_dir / "export").exists() and registry.names() == []
+
+
+def test_lineage_follows_the_upstream_run(run_with_metrics, tmp_path):
+    """`mcpft run --only 03 --upstream RUN`: data and training metrics come from the upstream run."""
+    params, up, adapter = run_with_metrics
+    up.update(status="ok")
+    run = runs.create_run(params, "params/smoke.yaml", upstream=up.id)
+    e = registry.register("mcp-tiny", entry_for(params, run, adapter, tmp_path))
+    assert e["run_id"] == run.id and e["dataset"]["version"] == "ds-abc123"
+    assert e["metrics"]["train"]["final_loss"] == 2.5

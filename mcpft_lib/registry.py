@@ -276,8 +276,8 @@ def lineage(
     return {
         "base_model": base_model_lineage(params.model),
         "dataset": {"version": _dig(metrics, "data.version")},
-        "params_hash": params.hash(),
-        "params": params.model_dump(mode="json"),
+        "params_hash": info.get("params_hash") or params.hash(),  # as recorded when the run started
+        "params": info.get("params") or params.model_dump(mode="json"),
         "git": info.get("git") or {},
         "run_id": run.id,
         "versions": info.get("versions", {}),

@@ -51,11 +51,11 @@ def bench_generate(
     log(
         f"bench generate: {len(items)} items, {p.model.id} ({p.eval.dtype}), max_new_tokens {mnt}", flush=True
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ref = generation.reference_ids(model, tok, chats, mnt, stop)
-    ref_s = time.perf_counter() - t0
+    ref_s, c1 = time.perf_counter() - t0, time.process_time()
     fast, stats = generation.generate_ids(model, tok, chats, mnt, bs, stop)
-    fast_s = stats["seconds"]
+    fast_s, c2 = stats["seconds"], time.process_time()
     same = [a == b for a, b in zip(ref, fast, strict=True)]
     res = {
         "items": len(items),
@@ -67,8 +67,10 @@ def bench_generate(
             "seconds": round(ref_s, 2),
             "new_tokens": sum(len(g) for g in ref),
             "tokens_per_s": sum(len(g) for g in ref) / ref_s,
+            "cpu_seconds": round(c1 - c0, 2),
         },
-        "fast": {k: stats[k] for k in ("seconds", "new_tokens", "tokens_per_s")} | {"stats": stats},
+        "fast": {k: stats[k] for k in ("seconds", "new_tokens", "tokens_per_s")}
+        | {"cpu_seconds": round(c2 - c1, 2), "stats": stats},
         "identical": sum(same),
         "different": [items[i]["id"] for i, ok in enumerate(same) if not ok],
     }
@@ -77,7 +79,8 @@ def bench_generate(
         r = res[name]
         label = "model.generate x1" if name == "reference" else "fast (prefix KV)"
         log(
-            f"{label:18} {r['tokens_per_s']:7.1f} tokens/s  {r['new_tokens']:5d} tokens  {r['seconds']:7.1f} s"
+            f"{label:18} {r['tokens_per_s']:7.1f} tokens/s  {r['new_tokens']:5d} tokens  {r['seconds']:7.1f} s  "
+            f"({r['cpu_seconds']:.1f} s CPU)"
         )
     log(
         f"prefix: {stats['groups']} groups, {stats['prefix_tokens']} prefix tokens computed once, "

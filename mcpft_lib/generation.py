@@ -128,23 +128,27 @@ def _prefix_cache(core, prefix: list[int], device):
     return [(layer.keys, layer.values) for layer in cache.layers]
 
 
-def _batch_cache(core, kv: list, shifts: list[int]):
-    """A cache like `generate` builds (sliding layers included) holding the prefix shifted right per row."""
+def _batch_cache(core, kvs: list, keep: list[int], width: int):
+    """A cache like `generate` builds (sliding layers included), `width` slots long, holding for row r the
+    first keep[r] tokens of its prefix (`kvs[r]`, None for none) right-aligned, empty slots before them."""
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
     cache = DynamicCache(config=core.config)
-    if len(cache.layers) != len(kv) or any(
+    if not width:
+        return cache
+    ref = next(kv for kv in kvs if kv is not None)
+    if len(cache.layers) != len(ref) or any(
         type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer) for layer in cache.layers
     ):
         return None  # a cache layout this decoder does not know (KV sharing, linear attention, ...)
-    for layer_idx, (k, v) in enumerate(kv):
-        p = k.shape[-2]
-        keys = k.new_zeros((len(shifts), *k.shape[1:]))
-        values = v.new_zeros((len(shifts), *v.shape[1:]))
-        for r, t in enumerate(shifts):
-            keys[r, :, t:] = k[0, :, : p - t]
-            values[r, :, t:] = v[0, :, : p - t]
+    for layer_idx, (k, v) in enumerate(ref):
+        keys = k.new_zeros((len(kvs), k.shape[1], width, k.shape[3]))
+        values = v.new_zeros((len(kvs), v.shape[1], width, v.shape[3]))
+        for r, (kv, n) in enumerate(zip(kvs, keep, strict=True)):
+            if n:
+                keys[r, :, width - n :] = kv[layer_idx][0][0, :, :n]
+                values[r, :, width - n :] = kv[layer_idx][1][0, :, :n]
         cache.update(keys, values, layer_idx)
     return cache
 
@@ -160,25 +164,31 @@ def _stopped(tok, prompt: list[int], gen: list[int], stop: list[str]) -> bool:
     return any(text.find(s, max(0, head - len(s) + 1)) >= 0 for s in stop)
 
 
-def _decode_batch(core, tok, rows: list[list[int]], p: int, kv, max_new_tokens, stop, eos, pad_id, device):
-    """Greedy-decode one batch of prompts sharing their first `p` tokens (`kv`: that prefix's cache)."""
-    import torch
-    from transformers import DynamicCache
+def _decode_batch(
+    core, tok, rows: list[list[int]], ps: list[int], kvs: list, max_new_tokens, stop, eos, pad_id, device
+):
+    """Greedy-decode one batch; row r's first ps[r] tokens are a prefix whose cache is kvs[r] (or None).
 
-    suffix = [r[p:] for r in rows]
-    width = max(len(s) for s in suffix)
-    pads = [width - len(s) for s in suffix]
-    shifts = [min(n, p) for n in pads] if p else [0] * len(rows)
-    cache = _batch_cache(core, kv, shifts) if p else DynamicCache(config=core.config)
+    Each row's padding is filled with the tail of its prefix (taken out of the cache), and what stays cached
+    is right-aligned, so that every row's padding sits at the far left of cache + input."""
+    import torch
+
+    suffix = [r[p:] for r, p in zip(rows, ps, strict=True)]
+    width = max(len(x) for x in suffix)
+    pads = [width - len(x) for x in suffix]
+    moved = [min(n, p) for n, p in zip(pads, ps, strict=True)]  # prefix tokens fed again as input
+    keep = [p - m for p, m in zip(ps, moved, strict=True)]  # prefix tokens read from the cache
+    c = max(keep)
+    cache = _batch_cache(core, kvs, keep, c)
     if cache is None:
         return None
     inputs, mask = [], []
-    for r, s, n, t in zip(rows, suffix, pads, shifts, strict=True):
-        inputs.append([pad_id] * (n - t) + r[p - t : p] + s)
-        mask.append([0] * n + [1] * (p + len(s)))
+    for r, x, n, m, k, p in zip(rows, suffix, pads, moved, keep, ps, strict=True):
+        inputs.append([pad_id] * (n - m) + r[p - m : p] + x)
+        mask.append([0] * (c - k + n - m) + [1] * (k + m + len(x)))
     ids = torch.tensor(inputs, device=device)
     mask = torch.tensor(mask, device=device)
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, p:]
+    pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, c:]
     out = core(
         input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True, logits_to_keep=1
     )
@@ -265,23 +275,25 @@ def generate_ids(
         device = next(model.parameters()).device
         eos, pad_id = _eos_ids(model, tok), tok.pad_token_id if tok.pad_token_id is not None else 0
         gen = [[] for _ in ids]
+        ps, kvs = [0] * len(ids), [None] * len(ids)
         with torch.inference_mode():
-            for p, idx in group_by_prefix(chats, ids) if reuse_prefix else [(0, list(range(len(ids))))]:
+            for p, idx in group_by_prefix(chats, ids) if reuse_prefix else []:
                 kv = _prefix_cache(core, ids[idx[0]][:p], device) if p else None
                 stats["groups"] += 1
                 stats["prefix_tokens"] += p
                 stats["reused_tokens"] += p * (len(idx) - 1)
-                order = sorted(idx, key=lambda i: -(len(ids[i]) - p))
-                for b in range(0, len(order), batch_size):
-                    batch = order[b : b + batch_size]
-                    rows = [ids[i] for i in batch]
-                    res = _decode_batch(core, tok, rows, p, kv, max_new_tokens, stop, eos, pad_id, device)
-                    if res is None:  # unknown cache layout: decode this batch without the prefix
-                        res = _decode_batch(
-                            core, tok, rows, 0, None, max_new_tokens, stop, eos, pad_id, device
-                        )
-                    for i, g in zip(batch, res, strict=True):
-                        gen[i] = g
+                for i in idx:
+                    ps[i], kvs[i] = p, kv
+            order = sorted(range(len(ids)), key=lambda i: -(len(ids[i]) - ps[i]))  # similar suffixes together
+            for b in range(0, len(order), batch_size):
+                batch = order[b : b + batch_size]
+                rows = [ids[i] for i in batch]
+                args = (max_new_tokens, stop, eos, pad_id, device)
+                res = _decode_batch(core, tok, rows, [ps[i] for i in batch], [kvs[i] for i in batch], *args)
+                if res is None:  # unknown cache layout: decode this batch without the prefixes
+                    res = _decode_batch(core, tok, rows, [0] * len(rows), [None] * len(rows), *args)
+                for i, g in zip(batch, res, strict=True):
+                    gen[i] = g
     secs = time.perf_counter() - t0
     new = sum(len(g) for g in gen)
     stats.update(seconds=round(secs, 3), new_tokens=new, tokens_per_s=new / max(secs, 1e-9))

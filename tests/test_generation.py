@@ -103,13 +103,13 @@ def test_identical_to_generate_per_example(which, request):
 
 
 def test_a_wrong_cache_layout_is_caught(tiny, monkeypatch):
-    """Negative control: the prefix not shifted per row (padding between prefix and suffix) changes outputs."""
+    """Negative control: the whole prefix left in every row's cache (its tail fed twice) changes outputs."""
     model, tok = tiny
     chats = _chats()[:3]
     ref = generation.reference_ids(model, tok, chats, N)
     real = generation._batch_cache
     monkeypatch.setattr(
-        generation, "_batch_cache", lambda core, kv, shifts: real(core, kv, [0] * len(shifts))
+        generation, "_batch_cache", lambda core, kvs, keep, c: real(core, kvs, [c] * len(keep), c)
     )
     bad, _ = generation.generate_ids(model, tok, chats, N, batch_size=3)
     assert bad != ref

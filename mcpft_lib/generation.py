@@ -13,9 +13,10 @@ choice can flip (measured: 14 of 16 default-profile turns identical in bf16).
 How the prefix is reused without changing the computation. A batch of suffixes has different lengths, and
 the cached prefix comes first, so plain left padding would put padding *between* prefix and suffix: slot
 distance would no longer equal token distance and sliding-window layers would see a different window.
-Instead each row's padding is filled with the tail of the prefix: the cache for row r holds `t_r` empty
-slots then prefix[:P - t_r] (keys carry their RoPE positions, so shifting slots is exact) and the row's
-input is prefix[P - t_r:] + suffix_r. All padding is on the far left, as in ordinary left-padded batches,
+Instead each row's padding is filled with the tail of its prefix: row r (prefix P_r, t_r tail tokens
+moved) reads prefix[:P_r - t_r] from the cache, right-aligned after empty slots (keys carry their RoPE
+positions, so moving slots is exact), and feeds prefix[P_r - t_r:] + suffix_r as input. All padding is on
+the far left, as in ordinary left-padded batches, rows of different prefix groups share a batch,
 and the filled slots cost what padding would have cost.
 """
 

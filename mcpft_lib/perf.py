@@ -107,7 +107,7 @@ def server_chats(p: Params, servers: list[str] | None = None) -> dict[str, list[
 
     out = {}
     for server in catalogs.load_catalogs(servers or p.data.servers):
-        ex = data.generate(1, p.run.seed, [server], p.data.categories, 1)[0]
+        ex = data.generate(1, p.run.seed, [server], ["single_call"], 1)[0]  # every server has single calls
         chat = dialects.to_chat(ex, p.data.dialect, p.data.compact_schemas)
         out[server.name] = chat[: next(i for i, m in enumerate(chat) if m["role"] == "assistant")]
     return out

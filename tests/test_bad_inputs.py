@@ -160,7 +160,7 @@ def _user_call(r):
 # (case, what the bad line is, builder(row, rows) -> dict | str | bytes, text the reason must contain)
 BAD_ROWS = [
     ("broken_json", "a row cut off mid-object", _mut(lambda r: json.dumps(r)[:-7]), "bad JSON"),
-    ("binary_garbage", "bytes that are not UTF-8 text", _mut(lambda r: b"\xff\xfe\x00\x81garbage"), "bad JSON"),
+    ("binary_garbage", "bytes that are not UTF-8 text", _mut(lambda r: b"\xff\xfe\x00\x81garbage"), "invalid UTF-8"),
     ("non_object_array", "a JSON array instead of an object", _mut(lambda r: "[1, 2, 3]"), "valid dictionary"),
     ("non_object_number", "a bare number", _mut(lambda r: "42"), "valid dictionary"),
     ("null_line", "JSON null", _mut(lambda r: "null"), "valid dictionary"),

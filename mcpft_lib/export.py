@@ -58,12 +58,14 @@ def _logit_chunks(model, hidden, head=None, chunk: int = 64):
 
     _, head0, cap = _body_head(model)
     head = head or head0
-    with torch.no_grad():
-        for i in range(0, hidden.shape[0], chunk):
+    for i in range(0, hidden.shape[0], chunk):
+        # no_grad per chunk, never around the yield: two of these generators zipped would exit their contexts
+        # out of order and leave gradients switched off for the whole process
+        with torch.no_grad():
             logits = head(hidden[i : i + chunk]).double()
             if cap:
                 logits = torch.tanh(logits / cap) * cap
-            yield logits
+        yield logits
 
 
 def merge_adapter(

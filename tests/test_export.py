@@ -299,3 +299,10 @@ def test_manifest_is_last_and_names_format(smoke_mp, adapter, tmp_path):
     )
     manifest = json.loads((Path(row["path"]) / export.MANIFEST).read_text())
     assert manifest["kind"] == "safetensors" and manifest["sha256"] == row["sha256"]
+
+
+def test_merge_check_leaves_gradients_on(smoke_mp, adapter):
+    import torch
+
+    export.merge_adapter(smoke_mp, adapter, PROMPTS)
+    assert torch.is_grad_enabled()  # the check's no_grad must not leak into the caller (training comes next)

@@ -14,11 +14,15 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .config import ModelParams
 from .fsutil import atomic_write
 from .models import load_model, load_tokenizer, model_dir, resolve_device, save_model, torch_dtype
+
+# bitsandbytes int8 on CPU says this on every matmul: thousands of lines in a notebook report
+warnings.filterwarnings("ignore", message="MatMul8bitLt: inputs will be cast", category=UserWarning)
 
 EXPORT_FORMATS = ("safetensors", "int8", "nf4", "gguf_f16", "gguf_q8_0")
 GGUF_OUTTYPE = {"gguf_f16": "f16", "gguf_q8_0": "q8_0"}

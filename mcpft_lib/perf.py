@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 
 from .config import Params, load_params
+
+# bitsandbytes int8 on CPU says this on every matmul: thousands of lines in a notebook report
+warnings.filterwarnings("ignore", message="MatMul8bitLt: inputs will be cast", category=UserWarning)
 
 
 def test_items(p: Params, n: int) -> list[dict]:

@@ -177,7 +177,10 @@ def test_kernel_killed(figures, request):
         fig.outcome = f"exit {rcs['kernel_killed']}; status {info['status']}; 01: {err}"
         assert rcs["kernel_killed"] == 1, outs["kernel_killed"][-2000:]
         _assert_first_stage_kept(d, info)
-        assert info["notebooks"]["01_data_exploration"]["status"] == "failed" and "Dead" in err
+        # papermill says DeadKernelError, or "Kernel died before replying" when the kill beats its handshake
+        assert info["notebooks"]["01_data_exploration"]["status"] == "failed" and (
+            "Dead" in err or "died" in err
+        )
         assert info["notebooks"]["02_training"]["status"] == "skipped"
 
 
@@ -432,7 +435,8 @@ def test_sigkill_during_training_then_resume(figures, tmp_path):
         lost = logged - resumed_at
         fig.outcome = (f"killed after {delay:.2f} s with step {logged} logged; resumed from checkpoint-{resumed_at} "
                        f"({lost} step(s) redone); finished {summary['steps']}/9 steps")  # fmt: skip
-        assert summary["steps"] == 9 and resumed_at % 3 == 0 and 1 <= lost <= 3
+        # 0 lost when the kill lands just after a checkpoint; never more than one interval (3 steps)
+        assert summary["steps"] == 9 and resumed_at % 3 == 0 and 0 <= lost <= 3
         assert (Path(summary["adapter_dir"]) / "adapter_model.safetensors").is_file()
         steps = [x["step"] for x in train.read_log(summary["log"]) if "loss" in x]
         assert steps == list(range(1, 10))  # the log has every step once: the redone ones replace the lost

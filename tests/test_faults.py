@@ -391,7 +391,14 @@ TRAIN_CHILD = textwrap.dedent("""\
     exs = data.generate(8, 0, catalogs.load_catalogs(p.data.servers), p.data.categories)
     model, tok = models.load_model(p.model)
     rows, dropped = train.tokenize_rows(tok, dataset.chats(exs, p), p.data.max_length)
-    summary, _ = train.train_lora(model, tok, rows, [], p.model, p.train, sys.argv[1], seed=0)
+    import time
+    from transformers import TrainerCallback
+
+    class Pace(TrainerCallback):  # >= 0.3 s a step: steps 5..9 outlast the test's random kill delay (<= 1 s)
+        def on_step_end(self, *args, **kwargs):
+            time.sleep(0.3)
+
+    summary, _ = train.train_lora(model, tok, rows, [], p.model, p.train, sys.argv[1], seed=0, callbacks=[Pace()])
     Path(sys.argv[1], "summary.json").write_text(json.dumps(summary))
 """)
 

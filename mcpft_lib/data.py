@@ -3670,15 +3670,21 @@ def load_jsonl(path: str | os.PathLike[str]) -> tuple[list[Example], list[dict[s
             except ValidationError as e:
                 bad(_pydantic_reason(e))
                 continue
-            reasons = validate_example(ex)
-            if ex.id in seen:
-                reasons.append(f"duplicate id {ex.id!r}")
-            if reasons:
+            if reasons := admit(ex, seen):
                 bad("; ".join(reasons))
                 continue
-            seen.add(ex.id)
             good.append(ex)
     return good, quarantine
+
+
+def admit(ex: Example, seen: set[str]) -> list[str]:
+    """Why `ex` cannot join rows whose ids are `seen` (invalid, duplicate id); when it can, its id joins `seen`."""
+    reasons = validate_example(ex)
+    if ex.id in seen:
+        reasons.append(f"duplicate id {ex.id!r}")
+    if not reasons:
+        seen.add(ex.id)
+    return reasons
 
 
 def _atomic_write(path: str | os.PathLike[str], lines: Iterable[str]) -> Path:

@@ -563,13 +563,9 @@ def import_source(source: str, path_or_id: str, limit: int | None = None) -> tup
         except Exception as e:  # a row shape no converter foresaw: quarantined, never fatal
             bad(f"cannot convert: {type(e).__name__}: {e}"[:300])
             continue
-        reasons = data.validate_example(ex)
-        if ex.id in seen:
-            reasons.append(f"duplicate id {ex.id!r}")
-        if reasons:
+        if reasons := data.admit(ex, seen):
             bad("; ".join(reasons))
             continue
-        seen.add(ex.id)
         good.append(ex)
     return good, quarantine
 

@@ -1,6 +1,8 @@
 """Fast greedy decoding for evaluation: the shared system-prompt prefix is computed once per group of
 prompts and reused through the KV cache; batches are left-padded; each sequence stops as soon as its call
-closes (stop strings), at end of turn or at EOS, and leaves the batch.
+closes (stop strings), at end of turn or at EOS, and leaves the batch; once half the batch is free, the next
+prompts are prefilled and join the running rows (continuous batching: a long reply no longer holds a batch
+of finished ones hostage).
 
 Output is token for token what `model.generate(do_sample=False)` gives for each prompt on its own
 (`reference_ids`); tests check that on tiny Llama and Gemma-3 (sliding-window) models and
@@ -18,6 +20,10 @@ moved) reads prefix[:P_r - t_r] from the cache, right-aligned after empty slots 
 positions, so moving slots is exact), and feeds prefix[P_r - t_r:] + suffix_r as input. All padding is on
 the far left, as in ordinary left-padded batches, rows of different prefix groups share a batch,
 and the filled slots cost what padding would have cost.
+
+Joining a running batch is the same idea: the two batches are left-padded to the wider one (empty, masked
+slots at the far left of cache and mask; a sliding-window layer gets what it would hold at that width), so
+every row still sees exactly its own tokens at their own positions.
 """
 
 from __future__ import annotations
@@ -165,13 +171,12 @@ def _stopped(tok, prompt: list[int], gen: list[int], stop: list[str]) -> bool:
     return any(text.find(s, max(0, head - len(s) + 1)) >= 0 for s in stop)
 
 
-def _decode_batch(
-    core, tok, rows: list[list[int]], ps: list[int], kvs: list, max_new_tokens, stop, eos, pad_id, device
-):
-    """Greedy-decode one batch; row r's first ps[r] tokens are a prefix whose cache is kvs[r] (or None).
+def _prefill(core, rows: list[list[int]], ps: list[int], kvs: list, pad_id, device):
+    """One forward over a new batch whose row r's first ps[r] tokens are a prefix cached in kvs[r] (or None).
 
     Each row's padding is filled with the tail of its prefix (taken out of the cache), and what stays cached
-    is right-aligned, so that every row's padding sits at the far left of cache + input."""
+    is right-aligned, so that every row's padding sits at the far left of cache + input. Returns the batch's
+    state (cache, attention mask, last position ids, last logits) or None for an unknown cache layout."""
     import torch
 
     suffix = [r[p:] for r, p in zip(rows, ps, strict=True)]
@@ -193,35 +198,100 @@ def _decode_batch(
     out = core(
         input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True, logits_to_keep=1
     )
-    gen: list[list[int]] = [[] for _ in rows]
-    active = list(range(len(rows)))
-    pos = pos[:, -1:]
-    for step in range(max_new_tokens):
-        nxt = out.logits[:, -1, :].argmax(-1)
+    return {"cache": cache, "mask": mask, "pos": pos[:, -1:], "logits": out.logits[:, -1, :]}
+
+
+def _mergeable(cache) -> bool:
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
+
+    return all(
+        type(layer) in (DynamicLayer, DynamicSlidingWindowLayer) and not getattr(layer, "record_past", False)
+        for layer in cache.layers
+    )
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """One batch state out of two (rows of `a`, then rows of `b`), as if both had been left-padded to the
+    wider of the two: the narrower one gets empty, masked slots at the far left of its cache and mask.
+
+    A sliding-window layer holds the last `window - 1` slots of its (padded) sequence, so it is padded to
+    what it would hold at the merged width."""
+    import torch
+    import torch.nn.functional as F
+
+    wa, wb = a["mask"].shape[1], b["mask"].shape[1]
+    w = max(wa, wb)
+    for la, lb in zip(a["cache"].layers, b["cache"].layers, strict=True):
+        window = getattr(la, "sliding_window", None)
+        held = w if window is None else min(w, window - 1)
+        for name in ("keys", "values"):
+            ta, tb = getattr(la, name), getattr(lb, name)
+            ta = F.pad(ta, (0, 0, held - ta.shape[-2], 0))
+            tb = F.pad(tb, (0, 0, held - tb.shape[-2], 0))
+            setattr(la, name, torch.cat([ta, tb]))
+        if window is not None:
+            la.cumulative_length = w
+    mask = torch.cat([F.pad(a["mask"], (w - wa, 0)), F.pad(b["mask"], (w - wb, 0))])
+    return {
+        "cache": a["cache"],
+        "mask": mask,
+        "pos": torch.cat([a["pos"], b["pos"]]),
+        "logits": torch.cat([a["logits"], b["logits"]]),
+    }
+
+
+def _decode(core, tok, ids, ps, kvs, order, batch_size, max_new_tokens, stop, eos, pad_id, device, stats):
+    """Greedy-decode the prompts `ids` in `order`, `batch_size` rows at a time (continuous batching): rows
+    leave when they stop, and once half the batch is free the next prompts are prefilled and join it.
+    Returns new token ids per prompt. A cache layout `_merge` does not know is decoded batch after batch."""
+    import torch
+
+    gen: list[list[int]] = [[] for _ in ids]
+    if max_new_tokens < 1:
+        return gen
+    pending = list(reversed(order))
+    state, active = None, []
+    refill_at = batch_size - max(1, batch_size // 2)  # rows still running when new ones are let in
+    while pending or active:
+        if pending and (not active or (len(active) <= refill_at and _mergeable(state["cache"]))):
+            batch = [pending.pop() for _ in range(min(batch_size - len(active), len(pending)))]
+            rows = [ids[i] for i in batch]
+            part = _prefill(core, rows, [ps[i] for i in batch], [kvs[i] for i in batch], pad_id, device)
+            if part is None:  # a cache layout this decoder does not know: this batch without the prefixes
+                part = _prefill(core, rows, [0] * len(batch), [None] * len(batch), pad_id, device)
+            if active:  # same model, same cache layout as the running rows: they join them
+                state, stats["refills"] = _merge(state, part), stats["refills"] + 1
+            else:
+                state = part
+            active = active + batch
+        nxt = state["logits"].argmax(-1)
         keep = []
         for j, i in enumerate(active):
             t = int(nxt[j])
             gen[i].append(t)
-            done = t in eos or _stopped(tok, rows[i], gen[i], stop)
-            if not done:
+            if not (t in eos or len(gen[i]) >= max_new_tokens or _stopped(tok, ids[i], gen[i], stop)):
                 keep.append(j)
-        if not keep or step == max_new_tokens - 1:
-            break
         if len(keep) < len(active):
-            sel = torch.tensor(keep, device=device)
-            cache.batch_select_indices(sel)
-            mask, pos, nxt = mask[sel], pos[sel], nxt[sel]
             active = [active[j] for j in keep]
-        mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
-        pos = pos + 1
+            if not keep:
+                state = None
+                continue
+            sel = torch.tensor(keep, device=device)
+            state["cache"].batch_select_indices(sel)
+            for k in ("mask", "pos"):
+                state[k] = state[k][sel]
+            nxt = nxt[sel]
+        mask = torch.cat([state["mask"], state["mask"].new_ones((len(active), 1))], dim=-1)
+        pos = state["pos"] + 1
         out = core(
             input_ids=nxt[:, None],
             attention_mask=mask,
             position_ids=pos,
-            cache=cache,
+            cache=state["cache"],
             use_cache=True,
             logits_to_keep=1,
         )
+        state.update(mask=mask, pos=pos, logits=out.logits[:, -1, :])
     return gen
 
 
@@ -267,7 +337,13 @@ def generate_ids(
     t0 = time.perf_counter()
     ids = encode(tok, chats)
     blockers = greedy_blockers(model)
-    stats = {"prompt_tokens": sum(len(r) for r in ids), "prefix_tokens": 0, "reused_tokens": 0, "groups": 0}
+    stats = {
+        "prompt_tokens": sum(len(r) for r in ids),
+        "prefix_tokens": 0,
+        "reused_tokens": 0,
+        "groups": 0,
+        "refills": 0,
+    }
     if blockers:  # keep the outputs exact: let `generate` apply what the model's generation config asks
         gen = reference_ids(model, tok, chats, max_new_tokens, stop)
         stats["fallback"] = "generation config sets " + ", ".join(blockers)
@@ -286,15 +362,8 @@ def generate_ids(
                 for i in idx:
                     ps[i], kvs[i] = p, kv
             order = sorted(range(len(ids)), key=lambda i: -(len(ids[i]) - ps[i]))  # similar suffixes together
-            for b in range(0, len(order), batch_size):
-                batch = order[b : b + batch_size]
-                rows = [ids[i] for i in batch]
-                args = (max_new_tokens, stop, eos, pad_id, device)
-                res = _decode_batch(core, tok, rows, [ps[i] for i in batch], [kvs[i] for i in batch], *args)
-                if res is None:  # unknown cache layout: decode this batch without the prefixes
-                    res = _decode_batch(core, tok, rows, [0] * len(rows), [None] * len(rows), *args)
-                for i, g in zip(batch, res, strict=True):
-                    gen[i] = g
+            args = (batch_size, max_new_tokens, stop, eos, pad_id, device, stats)
+            gen = _decode(core, tok, ids, ps, kvs, order, *args)
     secs = time.perf_counter() - t0
     new = sum(len(g) for g in gen)
     stats.update(seconds=round(secs, 3), new_tokens=new, tokens_per_s=new / max(secs, 1e-9))

@@ -328,8 +328,12 @@ def train_lora(
         trainer.counters = counters
         if progress_to_stderr:
             from transformers import ProgressCallback
+            from transformers.trainer import DEFAULT_PROGRESS_CALLBACK
 
-            trainer.remove_callback(ProgressCallback)
+            # inside a kernel the default bar is transformers' NotebookProgressCallback (HTML redrawn at every
+            # step and stored in the executed notebook), not a ProgressCallback subclass: remove both
+            for cb in {ProgressCallback, DEFAULT_PROGRESS_CALLBACK}:
+                trainer.remove_callback(cb)
             trainer.add_callback(StderrProgress())
         return trainer
 

@@ -52,3 +52,11 @@ def test_plotly_embedded_offline(smoke_run):
     html = (run_dir / "01_data_exploration.html").read_text()
     assert "Plotly.newPlot" in html and "plotly.js v" in html  # charts drawn by an inlined plotly.js
     assert not re.search(r"<script[^>]+src=[\"'][^\"']*(cdn|https?:)", html)  # nothing fetched: opens offline
+
+
+def test_headless_training_has_no_html_progress_bar(smoke_run):
+    """Under papermill notebook 02 reports progress on the terminal only: transformers' notebook bar (HTML
+    redrawn at every step, kept in the executed notebook) is removed along with the plain one."""
+    _, run_dir = smoke_run
+    nb = (run_dir / "02_training.ipynb").read_text()
+    assert "NotebookTrainingTracker" not in nb and "<progress" not in nb

@@ -139,15 +139,12 @@ def _batch_cache(core, kvs: list, keep: list[int], width: int):
     """A cache like `generate` builds (sliding layers included), `width` slots long, holding for row r the
     first keep[r] tokens of its prefix (`kvs[r]`, None for none) right-aligned, empty slots before them."""
     from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
     cache = DynamicCache(config=core.config)
     if not width:
         return cache
     ref = next(kv for kv in kvs if kv is not None)
-    if len(cache.layers) != len(ref) or any(
-        type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer) for layer in cache.layers
-    ):
+    if len(cache.layers) != len(ref) or not _known_layout(cache):
         return None  # a cache layout this decoder does not know (KV sharing, linear attention, ...)
     for layer_idx, (k, v) in enumerate(ref):
         keys = k.new_zeros((len(kvs), k.shape[1], width, k.shape[3]))
@@ -201,7 +198,8 @@ def _prefill(core, rows: list[list[int]], ps: list[int], kvs: list, pad_id, devi
     return {"cache": cache, "mask": mask, "pos": pos[:, -1:], "logits": out.logits[:, -1, :]}
 
 
-def _mergeable(cache) -> bool:
+def _known_layout(cache) -> bool:
+    """Every layer a plain or sliding-window dynamic layer: what `_batch_cache` fills and `_merge` pads."""
     from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
     return all(
@@ -252,8 +250,9 @@ def _decode(core, tok, ids, ps, kvs, order, batch_size, max_new_tokens, stop, eo
     pending = list(reversed(order))
     state, active = None, []
     refill_at = batch_size - max(1, batch_size // 2)  # rows still running when new ones are let in
+    joinable = None  # whether new rows can join running ones: known from the first batch's cache
     while pending or active:
-        if pending and (not active or (len(active) <= refill_at and _mergeable(state["cache"]))):
+        if pending and (not active or (joinable and len(active) <= refill_at)):
             batch = [pending.pop() for _ in range(min(batch_size - len(active), len(pending)))]
             rows = [ids[i] for i in batch]
             part = _prefill(core, rows, [ps[i] for i in batch], [kvs[i] for i in batch], pad_id, device)
@@ -263,6 +262,8 @@ def _decode(core, tok, ids, ps, kvs, order, batch_size, max_new_tokens, stop, eo
                 state, stats["refills"] = _merge(state, part), stats["refills"] + 1
             else:
                 state = part
+                if joinable is None:
+                    joinable = _known_layout(part["cache"])
             active = active + batch
         nxt = state["logits"].argmax(-1)
         keep = []

@@ -30,8 +30,14 @@ REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
 
 def setup_notebook() -> None:
     """Call at the top of every notebook: plotly charts that work in JupyterLab and in offline HTML."""
+    import warnings
+
     import plotly.io as pio
 
+    # peft reads transformers' deprecated `is_gradient_checkpointing`: a warning no user of ours can act on
+    warnings.filterwarnings(
+        "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+    )
     # mimetype for JupyterLab, plus an embedded plotly.js (no CDN) so nbconvert's HTML works offline
     pio.renderers.default = "plotly_mimetype+notebook"
 
@@ -77,7 +83,12 @@ def to_html(ipynb: Path) -> Path:
 
 
 def _kernel_env() -> None:
-    """Make the kernel papermill starts use this interpreter (a `python3` kernelspec runs `python` from PATH)."""
+    """Make the kernel papermill starts use this interpreter (a `python3` kernelspec runs `python` from PATH),
+    without tqdm bars: in a kernel they are widgets whose stored text is their first frame ("Loading weights:
+    0%"), which is all a batch report's HTML can show (hub, transformers and datasets bars; the training
+    bar goes to the terminal)."""
+    for var in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(var, "1")
     os.environ.setdefault(
         "JUPYTER_PREFER_ENV_PATH", "1"
     )  # this environment's kernelspec, not a user-level one

@@ -154,10 +154,21 @@ def memory_stats() -> dict:
     return out
 
 
-def _callbacks():
-    """TrainerCallback classes, built on first use (transformers is imported lazily)."""
+def terminal_stderr():
+    """The process's own stderr, not the notebook's. Inside a kernel ipykernel redirects fd 2 into a pipe that
+    it copies into the notebook (so `sys.__stderr__` lands in the report too); `sys.stderr.fileno()` is its
+    duplicate of the original descriptor: the terminal the kernel was started from."""
+    import io
     import sys
 
+    try:
+        return open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return sys.__stderr__
+
+
+def _callbacks():
+    """TrainerCallback classes, built on first use (transformers is imported lazily)."""
     from tqdm.std import tqdm
     from transformers import ProgressCallback, TrainerCallback
 
@@ -188,13 +199,14 @@ def _callbacks():
             self.c["seconds"] += time.perf_counter() - self.c.pop("t", time.perf_counter())
 
     class StderrProgress(ProgressCallback):
-        """Text progress bar on the process's real stderr: visible in the terminal of a headless (papermill) run
-        instead of a widget stored in the notebook."""
+        """Text progress bar on the process's terminal: visible in the terminal of a headless (papermill) run
+        instead of stored in the notebook (widget or stream)."""
 
         def on_train_begin(self, args, state, control, **kw):
             if state.is_world_process_zero:
+                self.out = terminal_stderr()
                 self.training_bar = tqdm(
-                    total=state.max_steps, initial=state.global_step, desc="train", file=sys.__stderr__
+                    total=state.max_steps, initial=state.global_step, desc="train", file=self.out
                 )
             self.current_step = state.global_step
 
@@ -204,7 +216,7 @@ def _callbacks():
         def on_log(self, args, state, control, logs=None, **kw):
             if state.is_world_process_zero and self.training_bar is not None:
                 short = {k: round(v, 4) if isinstance(v, float) else v for k, v in (logs or {}).items()}
-                tqdm.write(str(short), file=sys.__stderr__)
+                tqdm.write(str(short), file=self.out)
 
     return JsonlLogger, StepClock, StderrProgress
 

@@ -60,3 +60,14 @@ def test_headless_training_has_no_html_progress_bar(smoke_run):
     _, run_dir = smoke_run
     nb = (run_dir / "02_training.ipynb").read_text()
     assert "NotebookTrainingTracker" not in nb and "<progress" not in nb
+
+
+def test_batch_reports_hold_no_progress_bars(smoke_run):
+    """A tqdm bar in a kernel is a widget whose stored text is its first frame ("Loading weights: 0%"): batch
+    runs turn hub/transformers/datasets bars off, so no executed notebook keeps one."""
+    _, run_dir = smoke_run
+    notebooks = sorted(run_dir.glob("*.ipynb")) + sorted((run_dir / "examples").glob("*.ipynb"))
+    assert len(notebooks) == 11
+    for path in notebooks:
+        text = path.read_text()
+        assert "Loading weights" not in text and "it/s]" not in text, path.name

@@ -370,6 +370,12 @@ def write_run_page(run: Run) -> Path:
         f"{html.escape(str(git.get('short')))}{'-dirty' if git.get('dirty') else ''}</code> · started "
         f"{html.escape(str(info.get('started', '?')))} · {info.get('seconds', '?')} s</p>"
         + (f"<p class=failed>error: {html.escape(str(info['error']))}</p>" if info.get("error") else "")
+        + (
+            f"<p>earlier steps (<code>--upstream</code>): <a href='../{html.escape(up)}/index.html'>"
+            f"{html.escape(up)}</a></p>"
+            if (up := info.get("upstream"))
+            else ""
+        )
         + f"<h2>Notebooks</h2><table>{_NB_HEAD}{_notebook_rows(info.get('notebooks', {}))}</table>"
         + (
             f"<h2>Example-usage notebooks</h2><p>Executed against this run's model.</p>"

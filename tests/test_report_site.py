@@ -336,6 +336,7 @@ def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports)
     assert "href='examples/04_mcp_agent_loop.html'" in page and "RuntimeError: &lt;boom&gt;" in page
     assert "<script" not in page and "http" not in page.replace("https://", "")  # nothing to fetch
     assert "fine_tuned.tool_selection" in page and ">transformers<" in page
+    assert f"href='../{up.id}/index.html'" in page  # where notebooks 00-02 of this run came from
     links = {r["name"]: r for r in report.artifact_links(run)}
     assert f"{up.id}/train/adapter/adapter_model.safetensors" in links  # upstream artifacts, linked
     assert links[f"{up.id}/train/checkpoints"]["bytes"] == 100  # checkpoints: one row

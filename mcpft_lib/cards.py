@@ -66,7 +66,8 @@ Research on MCP tool calling: a coding agent's model that chooses a tool from th
 prompt and emits the call with arguments that validate against the tool's `inputSchema`.
 
 ## Limitations and risks
-- The evaluation covers the servers and categories above only, on generated data; real traffic differs.
+{% for line in measured %}- {{ line }}
+{% endfor %}- The evaluation covers the servers and categories above only, on generated data; real traffic differs.
 - The model can call the wrong tool or pass wrong arguments. Execute its calls only against allowlisted
   servers, with the user's confirmation for anything that writes, deletes or sends.
 - Quantized exports (8-bit, 4-bit, GGUF q8_0) agree less with the merged model than the 16/32-bit ones; see the
@@ -111,6 +112,56 @@ def _fmt(v) -> str:
 
 def _value(v):
     return v.get("value") if isinstance(v, dict) else v
+
+
+_REASONS = {
+    "no_call": "answered or asked where a call was expected",
+    "unexpected_call": "called a tool where an answer or a question was expected",
+    "wrong_tool": "called another tool of the right server",
+    "wrong_server": "called the tool on the wrong server",
+    "hallucinated_tool": "called a tool no connected server has",
+}
+
+
+def measured_limits(ev: dict, weakest: int = 3) -> list[str]:
+    """Limitations read off the evaluation: metrics on which the fine-tuned model does worse than base (with
+    the paired test), its weakest categories on tool selection, why its turns failed, and the other eval sets."""
+    base, ft = ev.get("base") or {}, ev.get("fine_tuned") or {}
+    out = []
+    for m in EVAL_METRICS:
+        b, f, t = _value(base.get(m)), _value(ft.get(m)), (ev.get("tests") or {}).get(m) or {}
+        if b is not None and f is not None and f < b:
+            p = f", paired p = {t['p_value']:.2g}" if t.get("p_value") is not None else ""
+            out.append(f"Worse than the base model on {m}: {f:.3f} vs {b:.3f} ({t.get('n', '?')} turns{p}).")
+    cats = {
+        c: v["tool_selection"]
+        for c, v in ((ev.get("by_category") or {}).get("fine_tuned") or {}).items()
+        if _value(v.get("tool_selection")) is not None
+    }
+    if cats:
+        low = sorted(cats.items(), key=lambda kv: _value(kv[1]))[:weakest]
+        out.append(
+            "Weakest categories (tool selection): "
+            + ", ".join(f"{c} {_value(v):.2f} (n={v.get('n', '?')})" for c, v in low)
+            + "."
+        )
+    primary = ev.get("primary_set") or "primary"
+    why = ((ev.get("reasons") or {}).get("fine_tuned") or {}).get("selection_reason") or {}
+    why = {k: n for k, n in why.items() if k != "ok" and n}
+    if why:
+        out.append(
+            f"Failed turns on the {primary} set: "
+            + "; ".join(f"{n} {_REASONS.get(k, k)}" for k, n in sorted(why.items(), key=lambda kv: -kv[1]))
+            + "."
+        )
+    others = []
+    for name, v in (ev.get("sets") or {}).items():
+        f, b = (_value((v.get(k) or {}).get("tool_selection")) for k in ("fine_tuned", "base"))
+        if name != primary and f is not None:
+            others.append(f"{name} {f:.2f}" + (f" (base {b:.2f})" if b is not None else ""))
+    if others:
+        out.append("Tool selection on the other eval sets: " + ", ".join(others) + ".")
+    return out
 
 
 def card_data(entry: dict) -> ModelCardData:
@@ -195,6 +246,7 @@ def model_card(entry: dict, repo: str | None = None) -> ModelCard:
         val_fraction=data.get("val_fraction"),
         test_fraction=data.get("test_fraction"),
         eval_rows=rows,
+        measured=measured_limits(ev),
         perf_rows=perf,
         train_seconds=tr.get("seconds"),
         tokens_per_s=round(tr["tokens_per_s"]) if tr.get("tokens_per_s") else None,

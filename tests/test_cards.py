@@ -155,3 +155,34 @@ def test_push_without_repo_is_a_params_error(tmp_path):
     f.write_text("docs:\n  push_to_hub: true\n")
     with pytest.raises(ParamsError, match="docs.hub_repo"):
         load_params(f)
+
+
+def test_limitations_are_read_off_the_evaluation(registered):
+    """Worse-than-base metrics (with the paired test), the weakest categories, why turns failed and the other
+    eval sets go into the card's limitations; a model better everywhere gets no 'worse than base' line."""
+    m = {"value": 0.5, "n": 4}
+    ev = {
+        "primary_set": "test",
+        "base": {"tool_selection": {"value": 0.1, "n": 42}, "call_well_formed": {"value": 0.86, "n": 21}},
+        "fine_tuned": {"tool_selection": {"value": 0.57, "n": 42}, "call_well_formed": {"value": 0.62, "n": 21}},
+        "tests": {"call_well_formed": {"n": 21, "p_value": 0.18}, "tool_selection": {"n": 42, "p_value": 1e-5}},
+        "by_category": {"fine_tuned": {"no_tool": {"tool_selection": {"value": 0.4, "n": 5}},
+                                       "single_call": {"tool_selection": m},
+                                       "large_context": {"tool_selection": {"value": 1.0, "n": 4}},
+                                       "resource_access": {"tool_selection": {"value": 0.25, "n": 4}}}},
+        "reasons": {"fine_tuned": {"selection_reason": {"ok": 24, "wrong_tool": 4, "no_call": 8}}},
+        "sets": {"test": {}, "held_out_servers": {"base": {"tool_selection": {"value": 0.3}},
+                                                  "fine_tuned": {"tool_selection": {"value": 0.7}}}},
+    }  # fmt: skip
+    lines = cards.measured_limits(ev)
+    assert lines == [
+        "Worse than the base model on call_well_formed: 0.620 vs 0.860 (21 turns, paired p = 0.18).",
+        "Weakest categories (tool selection): resource_access 0.25 (n=4), no_tool 0.40 (n=5), single_call 0.50 (n=4).",
+        "Failed turns on the test set: 8 answered or asked where a call was expected; 4 called another tool of the "
+        "right server.",
+        "Tool selection on the other eval sets: held_out_servers 0.70 (base 0.30).",
+    ]
+    _, _, entry = registered
+    card = cards.model_card({**entry, "metrics": {**entry["metrics"], "eval": ev}})
+    assert "- Worse than the base model on call_well_formed" in card.text
+    assert not [x for x in cards.measured_limits(EVAL) if x.startswith("Worse")]  # 0.7 > 0.2 everywhere

@@ -1863,7 +1863,7 @@ def _clar_commit_repo(r: Random) -> Clarification:
 def _clar_branch(r: Random) -> Clarification:
     repo, branch = r.choice(REPOS), r.choice(BRANCHES)
     user = fmt(r, ("Switch branches in {p}.", "Check out the other branch in {p}.", "Change the branch of {p}.",
-                   "Go to the feature branch in {p}.", "Move {p} to a different branch."), p=repo)  # fmt: skip
+                   "Put {p} on another branch.", "Move {p} to a different branch."), p=repo)  # fmt: skip
     question = r.choice(("Which branch should I switch to?", "Which branch do you want checked out?",
                          "Sure, what's the name of the branch?"))  # fmt: skip
     reply = fmt(r, ("{b}", "{b}, please.", "The {b} branch.", "Switch to {b}."), b=branch)
@@ -3212,6 +3212,16 @@ NO_TOOL_QA: dict[str | None, list[tuple[str, str]]] = {
          "The same abbreviation is used by different zones: CST can mean US Central Standard Time, China Standard Time or Cuba Standard Time. IANA names avoid that."),
         ("Does India observe daylight saving time?",
          "No. India uses Indian Standard Time, UTC+05:30, all year (`Asia/Kolkata`)."),
+        ("What is a UTC offset?",
+         "The difference between a local time and UTC, written like `+02:00` or `-05:00`. A zone's offset can change during the year with daylight saving time."),
+        ("Why do some time zones have 30-minute offsets?",
+         "Historical and political choices: a country picks an offset that fits its solar noon or its neighbours. India (+05:30), Iran (+03:30) and parts of Australia (+09:30) are examples."),
+        ("What is ISO 8601?",
+         "The international standard for writing dates and times, e.g. `2025-03-14T09:30:00+01:00`: year-month-day, a `T`, the time and the UTC offset."),
+        ("When does daylight saving time start in Europe?",
+         "On the last Sunday of March, at 01:00 UTC; it ends on the last Sunday of October. Clocks in most of Europe change at the same instant."),
+        ("What is a Unix timestamp?",
+         "The number of seconds since 1970-01-01 00:00:00 UTC, ignoring leap seconds. It is the same everywhere, whatever the time zone."),
     ],
     "sqlite": [
         ("What does SELECT DISTINCT do?",
@@ -3222,6 +3232,16 @@ NO_TOOL_QA: dict[str | None, list[tuple[str, str]]] = {
          "When you often filter, join or sort on it and the table is large. Indexes speed up reads but cost space and slow down writes a little."),
         ("How do I count rows per group in SQL?",
          "Use GROUP BY with an aggregate, for example `SELECT status, COUNT(*) FROM orders GROUP BY status;`."),
+        ("What's the difference between WHERE and HAVING?",
+         "WHERE filters rows before grouping; HAVING filters groups after GROUP BY, so it can use aggregates like `HAVING COUNT(*) > 5`."),
+        ("What is a foreign key?",
+         "A column whose values must match the primary key of another table, e.g. `orders.user_id` pointing at `users.id`. It keeps references between tables valid."),
+        ("What does NULL mean in SQL?",
+         "An unknown or missing value. It is not equal to anything, not even NULL: test it with `IS NULL`, not `= NULL`."),
+        ("What is a transaction?",
+         "A group of statements that succeed or fail together: `BEGIN`, your changes, then `COMMIT`, or `ROLLBACK` to undo them all."),
+        ("Is SQLite good for production?",
+         "For embedded apps, local tools and low to moderate write loads, yes. It allows one writer at a time, so busy multi-user write workloads fit a server database better."),
     ],
     "filesystem": [
         ("What's the difference between an absolute and a relative path?",
@@ -3244,6 +3264,14 @@ NO_TOOL_QA: dict[str | None, list[tuple[str, str]]] = {
          "A set of entities (people, projects, things) connected by typed relations, with facts attached to each entity. It lets an assistant store and retrieve structured memories."),
         ("In your memory, what's the difference between an entity and an observation?",
          "An entity is a node, such as a person or a project, with a name and a type. Observations are short facts attached to an entity, like \"works from Lisbon\"."),
+        ("What's the difference between a relation and an observation?",
+         "A relation links two entities, like `Ada works_at Acme`; an observation is a fact about one entity, like \"prefers email\"."),
+        ("Why write relations in the active voice?",
+         "So that each reads as a sentence from one entity to another (`Ada maintains billing`), which keeps their direction unambiguous."),
+        ("How is a knowledge graph different from a relational database?",
+         "A graph stores entities and the links between them directly and is easy to extend; a relational database stores rows in tables with a fixed schema and joins them by keys."),
+        ("What kind of things are worth remembering about a colleague?",
+         "Stable, useful facts: their role, team, projects they own, how they like to be contacted, and time zone. Skip anything private or short-lived."),
     ],
     "fetch": [
         ("What's the difference between Markdown and HTML?",

@@ -15,6 +15,7 @@ import time
 import unicodedata
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,13 @@ def challenge_path() -> Path:
 
 
 def load_eval_sets(
-    data_dir: str | Path, sets: list[str], n_examples: int | None = None, challenge: str | Path | None = None
+    data_dir: str | Path,
+    sets: list[str],
+    n_examples: int | Mapping[str, int] | None = None,
+    challenge: str | Path | None = None,
 ) -> tuple[dict[str, list[Example]], dict]:
-    """Examples of each eval set (the first `n_examples` of each) and what was loaded or skipped.
+    """Examples of each eval set (the first `n_examples` of each, or `n_examples[set]`: a set the mapping does
+    not name is used whole) and what was loaded or skipped.
 
     `test` and `held_out_servers` come from the run's dataset folder, `challenge` from data/challenge.jsonl
     (interleaved by category, so that a cut covers every category).
@@ -71,7 +76,8 @@ def load_eval_sets(
         good, bad = data.load_jsonl(path)
         if name == "challenge":  # the file is grouped by category: a cut must still cover every category
             good = interleave(good)
-        out[name] = good[:n_examples] if n_examples else good
+        n = n_examples.get(name) if isinstance(n_examples, Mapping) else n_examples
+        out[name] = good[:n] if n else good
         info[name] = {
             "path": str(path),
             "examples": len(good),

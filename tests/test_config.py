@@ -58,6 +58,9 @@ def _write(tmp_path, text):
         ("train:\n  mixed_precision: no\n", "train.mixed_precision"),
         ("export:\n  formats: [gguf_q8_0]\n", "must include safetensors"),
         ("data:\n  dialect: yaml\n", "data.dialect"),
+        ("eval:\n  n_examples: 0\n", "eval.n_examples"),
+        ("eval:\n  n_examples: {val: 3}\n", "eval.n_examples"),
+        ("eval:\n  n_examples: {test: 0}\n", "eval.n_examples"),
     ],
 )
 def test_bad_params_name_key_and_file(tmp_path, text, needle):

@@ -378,6 +378,9 @@ def test_load_eval_sets(tmp_path):
     assert [len(sets["test"]), len(sets["challenge"])] == [1, 1] and "held_out_servers" not in sets
     assert info["test"]["quarantined"] == 1 and info["test"]["quarantine"][0]["line"] == 3
     assert "skipped" in info["held_out_servers"]
+    # per-set counts: a set the mapping does not name is used whole
+    sets, info = evaluate.load_eval_sets(tmp_path, ["test", "challenge"], {"challenge": 1}, challenge=ch)
+    assert [info["test"]["used"], info["challenge"]["used"]] == [2, 1]
     with pytest.raises(FileNotFoundError, match="val"):
         evaluate.load_eval_sets(tmp_path / "nowhere", ["test"])
     with pytest.raises(ValueError, match="unknown eval set"):

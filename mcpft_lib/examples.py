@@ -267,8 +267,9 @@ def agent_loop(
     answers without a call or `max_steps` model turns have been taken.
 
     Returns the transcript (`messages`, canonical), one row per step (`steps`), `answered` (the last turn was
-    a plain answer), `calls` and `calls_ok` (executed without error), and `round_trip` (a call executed
-    without error and the model took another turn after seeing its result)."""
+    a plain answer), `calls` and `calls_ok` (executed without error), `tools` (the `server.tool` of each call,
+    in order) and `round_trip` (a call executed without error and the model took another turn after seeing
+    its result)."""
     from .dialects import parse_turn, to_chat
 
     if max_steps < 1:
@@ -335,6 +336,7 @@ def agent_loop(
         "answered": answered,
         "calls": len(calls),
         "calls_ok": sum(s["status"] == "ok" for s in calls),
+        "tools": [f"{s['call']['server']}.{s['call']['tool']}" for s in calls],
         "round_trip": round_trip,
         "model_turns": len({s["step"] for s in steps}),
     }

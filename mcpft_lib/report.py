@@ -356,8 +356,15 @@ def write_run_page(run: Run) -> Path:
             f"<p>Agent loop on live MCP servers: reference replay round trip "
             f"<b>{'yes' if agent.get('reference_round_trip') else 'no'}</b>; the fine-tuned model made "
             f"{agent.get('model_calls', 0)} call(s), {agent.get('model_calls_ok', 0)} executed without error, "
-            f"round trip <b>{'yes' if agent.get('model_round_trip') else 'no'}</b>.</p>"
+            f"round trip <b>{'yes' if agent.get('model_round_trip') else 'no'}</b>"
         )
+        if "model_tools" in agent:  # a round trip with the wrong tool still answers the wrong question
+            mt, rt = agent["model_tools"], agent.get("reference_tools") or []
+            agent_p += (
+                f"; its tools <b>{'matched' if mt == rt else 'did not match'}</b> the reference's "
+                f"({html.escape(', '.join(mt) or 'none')} vs {html.escape(', '.join(rt) or 'none')})"
+            )
+        agent_p += ".</p>"
     files = " · ".join(f"<a href='{f}'>{f}</a>" for f in RUN_FILES if (run.report_dir / f).is_file())
     git = info.get("git") or {}
     desc = _dig(info, "params.run.description")

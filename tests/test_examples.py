@@ -39,7 +39,7 @@ def test_agent_loop_round_trip_on_a_live_time_server(servers):
     assert r["answered"] and r["round_trip"] and r["calls"] == r["calls_ok"] == 1
     tool_msg = r["messages"][2]
     assert tool_msg["role"] == "tool" and json.loads(tool_msg["content"])["timezone"] == "Asia/Tokyo"
-    assert [s["kind"] for s in r["steps"]] == ["call", "answer"]
+    assert [s["kind"] for s in r["steps"]] == ["call", "answer"] and r["tools"] == ["time.get_current_time"]
     assert "tool time.get_current_time" in examples.transcript_text(r)
 
 
@@ -68,6 +68,7 @@ def test_agent_loop_feeds_back_errors_and_keeps_server_state(servers):
     assert statuses[0] in ("is_error", "protocol_error") and statuses[1:] == ["ok", "ok"]
     assert r["steps"][3]["result"] == "remember the milk"
     assert r["answered"] and r["round_trip"] and r["calls_ok"] == 2
+    assert r["tools"] == ["time.get_current_time", "filesystem.write_file", "filesystem.read_text_file"]
 
 
 def test_agent_loop_step_limit_and_allowlist(servers):

@@ -317,7 +317,9 @@ def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports)
     (up.artifact_dir / "train" / "adapter").mkdir(parents=True)
     (up.artifact_dir / "train" / "adapter" / "adapter_model.safetensors").write_bytes(b"y" * 10)
     run = create_run(p, "smoke.yaml", upstream=up.id)
-    write_json(run.report_dir / "metrics.json", {"eval": METRICS["eval"]})
+    agent = {"reference_round_trip": True, "model_calls": 1, "model_calls_ok": 1, "model_round_trip": True,
+             "model_tools": ["time.get_current_time"], "reference_tools": ["time.convert_time"]}  # fmt: skip
+    write_json(run.report_dir / "metrics.json", {"eval": METRICS["eval"], "examples": {"agent_loop": agent}})
     run.update(
         status="ok",
         notebooks={"04_evaluation": {"status": "ok", "html": "04_evaluation.html", "seconds": 3}},
@@ -337,6 +339,8 @@ def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports)
     assert "<script" not in page and "http" not in page.replace("https://", "")  # nothing to fetch
     assert "fine_tuned.tool_selection" in page and ">transformers<" in page
     assert f"href='../{up.id}/index.html'" in page  # where notebooks 00-02 of this run came from
+    assert "round trip <b>yes</b>; its tools <b>did not match</b> the reference's" in page
+    assert "(time.get_current_time vs time.convert_time)." in page
     links = {r["name"]: r for r in report.artifact_links(run)}
     assert f"{up.id}/train/adapter/adapter_model.safetensors" in links  # upstream artifacts, linked
     assert links[f"{up.id}/train/checkpoints"]["bytes"] == 100  # checkpoints: one row

@@ -201,6 +201,9 @@ class TrainParams(_Section):
     resume: str = "auto"  # auto: newest complete checkpoint of the run | never | a checkpoint folder
     early_stopping: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
     batching: Literal["packed", "grouped", "padded"] = "grouped"  # packed: padding-free, no cross-attention
+    # grouped/padded batches are padded to a multiple of this (null: to the longest row): few distinct shapes,
+    # so the allocator and the matmul kernels see the same sizes again instead of a new one each step
+    pad_to_multiple_of: int | None = Field(64, ge=1)
     oom_halving: bool = True  # out of memory: halve the batch, double gradient accumulation, go on (logged)
     report_to: Literal["none", "tensorboard"] = "none"  # the JSONL log is always written
     rank_sweep: list[int] = Field(default_factory=list)  # LoRA ranks compared by short runs in notebook 02

@@ -256,6 +256,7 @@ def _sft_config(mp: ModelParams, tp: TrainParams, out_dir: Path, seed: int, has_
         max_length=None,  # rows are already within data.max_length (too-long ones were dropped and counted)
         dataset_kwargs={"skip_prepare_dataset": True},
         padding_free=tp.batching == "packed",
+        pad_to_multiple_of=None if tp.batching == "packed" else tp.pad_to_multiple_of,
         train_sampling_strategy="group_by_length" if tp.batching == "grouped" else "random",
         use_cpu=not _cuda(),
         bf16=use_bf16(mp, tp),
@@ -411,6 +412,7 @@ def train_lora(
         "best_checkpoint": st.best_model_checkpoint,
         "adapter_is_best": bool(tp.early_stopping.patience) and st.best_global_step is not None,
         "batching": tp.batching,
+        "pad_to_multiple_of": None if tp.batching == "packed" else tp.pad_to_multiple_of,
         "real_token_fraction": counters["real"] / max(counters["processed"], 1),
         "tokens_per_s": counters["real"] / counters["seconds"] if counters["seconds"] else None,
         "train_rows": len(train_rows),

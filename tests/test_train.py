@@ -177,11 +177,27 @@ def test_batching_modes_train_and_report_real_tokens(tmp_path, batching):
     assert summary["steps"] == 4 and all(r["tokens_per_s"] > 0 for r in log)
     frac = summary["real_token_fraction"]
     if batching == "packed":
-        assert frac == 1.0
-    else:  # padded to the longest row of each batch
+        assert frac == 1.0 and summary["pad_to_multiple_of"] is None
+    else:  # padded to a multiple of 64 (train.pad_to_multiple_of) at or above the longest row of each batch
         longest = max(len(r["input_ids"]) for r in rows)
-        assert real / (16 * longest) <= frac < 1.0
+        assert summary["pad_to_multiple_of"] == 64 and longest % 64
+        assert real / (16 * (longest // 64 + 1) * 64) <= frac < 1.0
+        processed = real / frac  # tokens in the padded batches: 4 rows x a multiple of 64 each
+        assert round(processed) % (4 * 64) == 0
     assert log[-1]["real_token_fraction"] == pytest.approx(frac)
+
+
+def test_pad_to_multiple_of_null_pads_to_the_longest_row(tmp_path):
+    mp = ModelParams(source="tiny_random", device="cpu")
+    model, tok = models.load_model(mp)
+    chats = [CHAT[:2] + [{"role": "assistant", "content": "word " * (1 + 7 * i)}] for i in range(4)]
+    rows, _ = train.tokenize_rows(tok, chats, 10_000)
+    tp = TrainParams(max_steps=1, batch_size=4, logging_steps=1, eval_steps=4, save_steps=4,
+                     batching="padded", pad_to_multiple_of=None)  # fmt: skip
+    summary, _ = train.train_lora(model, tok, rows, [], mp, tp, tmp_path)
+    longest = max(len(r["input_ids"]) for r in rows)
+    real = sum(len(r["input_ids"]) for r in rows)
+    assert summary["real_token_fraction"] == pytest.approx(real / (4 * longest))
 
 
 def test_log_has_the_curves_and_tensorboard_gets_them(tmp_path):

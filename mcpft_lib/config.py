@@ -204,6 +204,9 @@ class TrainParams(_Section):
     # grouped/padded batches are padded to a multiple of this (null: to the longest row): few distinct shapes,
     # so the allocator and the matmul kernels see the same sizes again instead of a new one each step
     pad_to_multiple_of: int | None = Field(64, ge=1)
+    # loss weight of the tokens that decide a call (a reply's first token, the call opener, server and tool
+    # names; dialects.decision_spans) against 1 for the other learned tokens; validation loss stays unweighted
+    decision_weight: float = Field(1.0, gt=0, le=100)
     oom_halving: bool = True  # out of memory: halve the batch, double gradient accumulation, go on (logged)
     report_to: Literal["none", "tensorboard"] = "none"  # the JSONL log is always written
     rank_sweep: list[int] = Field(default_factory=list)  # LoRA ranks compared by short runs in notebook 02

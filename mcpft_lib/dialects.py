@@ -313,6 +313,28 @@ def render_call(call: ToolCall) -> str:
     )
 
 
+# What decides which call a reply makes, as character spans of the reply (train.decision_weight weighs their
+# tokens). xml: a call's opening tag with the whitespace before it (after some text, the token that follows the
+# text is where the model calls or ends its turn) and its server, tool and uri names. native: each chat-template
+# family's call opener, likewise, and the function name (`server__tool`; a "name" inside the arguments only when
+# it has `__` too)
+_DECISION = {
+    "xml": re.compile(
+        r"\s*<use_mcp_tool>|\s*<access_mcp_resource>|(?<=<server_name>)[^<]+|(?<=<tool_name>)[^<]+"
+        r"|(?<=<uri>)[^<]+"
+    ),
+    "native": re.compile(
+        r'\s*\[TOOL_CALLS\](?:[^\[{"\s]+(?=\[ARGS\]))?|\s*<tool_call>|\s*```tool_call|\s*<\|python_tag\|>'
+        r'|(?<="name": ")[^"]*__[^"]*|(?<="name":")[^"]*__[^"]*'
+    ),
+}
+
+
+def decision_spans(reply: str, dialect: str = "xml") -> list[tuple[int, int]]:
+    """(start, end) character spans of `reply` that choose whether to call and which server/tool (see above)."""
+    return [m.span() for m in _DECISION[dialect].finditer(reply)]
+
+
 def render_assistant(msg: Message) -> str:
     """An assistant turn: its text (if any), then its calls."""
     parts = [msg.content.strip()] if msg.content.strip() else []

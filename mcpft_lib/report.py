@@ -97,6 +97,37 @@ def _kernel_env() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+def _ipc_kernel_manager():
+    """nbclient's kernel manager over Unix sockets in a private temporary folder instead of TCP ports on
+    localhost: no port another local user can reach, and ipykernel's "running over TCP without encryption"
+    warning is not printed for every notebook."""
+    import shutil
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self._sock_dir = tempfile.mkdtemp(prefix="mcpft-kernel-")  # 0700; short: sun_path holds 107 bytes
+            self.transport = "ipc"
+            self.ip = os.path.join(self._sock_dir, "k")
+
+        async def _async_interrupt_kernel(self) -> None:
+            # shutdown_kernel interrupts first; over ipc the idle kernel then logs "ERROR | KeyboardInterrupt
+            # caught in kernel" now and then. A finished notebook has nothing to interrupt (a cell that timed out
+            # was interrupted by nbclient before shutdown; the shutdown request and then a kill still follow)
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:  # shutdown_kernel's cleanup
+            await super()._async_cleanup_resources(restart)
+            if not restart:
+                shutil.rmtree(self._sock_dir, ignore_errors=True)
+
+    return IPCKernelManager
+
+
 def execute(
     run: Run,
     notebooks: list[str],
@@ -146,6 +177,7 @@ def execute(
                 progress_bar=sys.stderr.isatty(),
                 execution_timeout=timeout,
                 kernel_name="python3",
+                kernel_manager_class=_ipc_kernel_manager(),
             )
         except (
             Exception

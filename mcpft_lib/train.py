@@ -17,15 +17,22 @@ def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | No
     """Token ids + labels for one chat: every assistant turn is learned (labels), everything else is -100.
 
     An assistant turn marked `learn: False` (a deliberate mistake an error-handling example recovers from)
-    stays in the context but is not learned.
+    stays in the context but is not learned. With a fast tokenizer the row also carries `decision`: 1 for each
+    learned token that decides the call (the reply's first token; the call opener with the separator before it,
+    the server and tool names; in a reply without a call, the end of turn after its text), which
+    `train.decision_weight` weighs in the loss.
     Each piece is tokenized as the model sees it at inference (prompt up to the generation prompt, then the
     reply), so the learned tokens are exactly what generation must produce. Returns (row, None) or
     (None, reason) when the example is dropped: too long (never cut inside a target) or nothing to learn.
     """
+    from .dialects import decision_spans
+
     input_ids: list[int] = []
     labels: list[int] = []
+    decision: list[int] = []  # 1 where a learned token decides the call (see dialects.decision_spans)
     done = ""
     tools = messages[0].get("tools") if messages and messages[0]["role"] == "system" else None  # native
+    offsets = bool(getattr(tok, "is_fast", False))  # character offsets need a fast (Rust) tokenizer
     for i, m in enumerate(messages):
         if m["role"] != "assistant":
             continue
@@ -36,15 +43,30 @@ def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | No
         if not prompt.startswith(done) or not full.startswith(prompt):
             return None, "template_not_prefix_stable"
         ctx_ids = tok(prompt[len(done) :], add_special_tokens=False)["input_ids"]
-        tgt_ids = tok(full[len(prompt) :], add_special_tokens=False)["input_ids"]
+        reply = full[len(prompt) :]
+        enc = tok(reply, add_special_tokens=False, return_offsets_mapping=offsets)
+        tgt_ids = enc["input_ids"]
         input_ids += ctx_ids + tgt_ids
-        labels += [-100] * len(ctx_ids) + (list(tgt_ids) if m.get("learn", True) else [-100] * len(tgt_ids))
+        learn = m.get("learn", True)
+        labels += [-100] * len(ctx_ids) + (list(tgt_ids) if learn else [-100] * len(tgt_ids))
+        if offsets:
+            spans = decision_spans(reply, "native" if tools else "xml")
+            text = (m.get("content") or "").rstrip()
+            if not spans and text and (at := reply.find(text)) >= 0:  # no call: the turn ends after its text
+                spans = [(at + len(text), at + len(text) + 1)]
+            # the first token (call or talk) and every token overlapping a deciding span
+            marks = [int(learn and (k == 0 or any(a < e and s < b for s, e in spans)))
+                     for k, (a, b) in enumerate(enc["offset_mapping"])]  # fmt: skip
+            decision += [0] * len(ctx_ids) + marks
         done = full
     if not any(lbl != -100 for lbl in labels):
         return None, "no_assistant_tokens"
     if len(input_ids) > max_length:
         return None, "too_long"
-    return {"input_ids": input_ids, "labels": labels}, None
+    row = {"input_ids": input_ids, "labels": labels}
+    if offsets:
+        row["decision"] = decision
+    return row, None
 
 
 def tokenize_rows(tok, chats: list[list[dict]], max_length: int) -> tuple[list[dict], Counter]:
@@ -317,6 +339,10 @@ def train_lora(
         import torch
 
         torch.cuda.reset_peak_memory_stats()  # gpu_mem_gib: the peak of this training
+    n_decision = (
+        sum(sum(r["decision"]) for r in train_rows) if all("decision" in r for r in train_rows) else None
+    )
+    train_rows, val_rows = _weighted(train_rows, tp.decision_weight), _weighted(val_rows, 1.0)
     peft_model = prepare_peft(model, mp, tp)
     JsonlLogger, StepClock, StderrProgress = _callbacks()
     counters = {"real": 0, "processed": 0, "seconds": 0.0}
@@ -339,6 +365,7 @@ def train_lora(
             callbacks=cbs,
         )
         trainer.counters = counters
+        trainer.data_collator = _WeightsCollator(trainer.data_collator)
         if progress_to_stderr:
             from transformers import ProgressCallback
             from transformers.trainer import DEFAULT_PROGRESS_CALLBACK
@@ -413,11 +440,13 @@ def train_lora(
         "adapter_is_best": bool(tp.early_stopping.patience) and st.best_global_step is not None,
         "batching": tp.batching,
         "pad_to_multiple_of": None if tp.batching == "packed" else tp.pad_to_multiple_of,
+        "decision_weight": tp.decision_weight,
         "real_token_fraction": counters["real"] / max(counters["processed"], 1),
         "tokens_per_s": counters["real"] / counters["seconds"] if counters["seconds"] else None,
         "train_rows": len(train_rows),
         "processes": trainer.args.world_size,
         "target_token_fraction": n_target / max(n_tokens, 1),
+        "decision_token_fraction": None if n_decision is None else n_decision / max(n_target, 1),
         **memory_stats(),
         "adapter_dir": str(adapter_dir),
         "checkpoints": str(ckpt_dir),
@@ -437,6 +466,10 @@ def summary_line(s: dict) -> str:
         f"validation {f(s['first_val_loss'])} → {f(s['final_val_loss'])} · {s['real_token_fraction']:.1%} of "
         f"processed tokens real ({s['batching']} batches) · {s['tokens_per_s'] or 0:.0f} tokens/s"
     )
+    if s.get("decision_weight", 1.0) != 1.0:  # a weighted training loss: not comparable with validation's
+        frac = s.get("decision_token_fraction")
+        share = f" ({frac:.1%} of targets)" if frac is not None else ""
+        line += f" · decision tokens weighted x{s['decision_weight']:g}{share}"
     if s.get("stopped_early"):
         line += f" · stopped early; best step {s['best_step']} (validation {f(s['best_val_loss'])})"
     if s.get("resumed_from"):
@@ -560,6 +593,45 @@ def _save_adapter(trainer, adapter_dir: Path) -> Path:
     return adapter_dir
 
 
+def _weighted(rows: list[dict], weight: float) -> list[dict]:
+    """Rows as the trainer takes them: `loss_weights` (`weight` on decision tokens, 1 elsewhere) when `weight`
+    is not 1, the `decision` marks dropped either way."""
+    if weight != 1.0 and rows and any("decision" not in r for r in rows):
+        raise ValueError(
+            "train.decision_weight needs rows with decision marks: tokenize with a fast tokenizer "
+            "(tokenizer.is_fast), or set train.decision_weight: 1"
+        )
+    out = []
+    for r in rows:
+        row = {k: v for k, v in r.items() if k != "decision"}
+        if weight != 1.0:
+            row["loss_weights"] = [weight if d else 1.0 for d in r["decision"]]
+        out.append(row)
+    return out
+
+
+class _WeightsCollator:
+    """TRL's collator plus the rows' `loss_weights`, padded with 1 (or concatenated, padding-free) to the batch."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, examples: list[dict]) -> dict:
+        import torch
+
+        batch = self.inner(examples)
+        if examples and "loss_weights" in examples[0]:
+            ws = [torch.as_tensor(e["loss_weights"], dtype=torch.float32) for e in examples]
+            n = batch["labels"].shape[1]
+            if batch["labels"].shape[0] == 1 and len(ws) > 1:  # padding-free: one flattened row
+                ws = [torch.cat(ws)]
+            w = torch.ones(len(ws), n)
+            for i, x in enumerate(ws):
+                w[i, : len(x)] = x
+            batch["loss_weights"] = w
+        return batch
+
+
 def _sft_trainer():
     from trl import SFTTrainer
 
@@ -589,11 +661,14 @@ def target_only_loss(model, inputs: dict, num_items_in_batch=None, head_in_forwa
     body_inputs = {k: v for k, v in inputs.items() if k in keys}
     shift = labels[:, 1:]
     mask = shift != -100
+    weights = inputs.get("loss_weights")  # train.decision_weight on the decision tokens, 1 elsewhere
+    wshift = None if weights is None else weights[:, 1:].to(torch.float32)
     if head_in_forward:
         keep = mask.any(0).nonzero().flatten()
         logits = model(**body_inputs, use_cache=False, logits_to_keep=keep).logits.float()
         tgt = shift[:, keep]
-        total = F.cross_entropy(logits[tgt != -100], tgt[tgt != -100], reduction="sum")
+        ce = F.cross_entropy(logits[tgt != -100], tgt[tgt != -100], reduction="none")
+        total = ce.sum() if wshift is None else (ce * wshift[:, keep][tgt != -100]).sum()
     else:
         out = model(**body_inputs, use_cache=False, output_hidden_states=True, logits_to_keep=1)
         hidden = out.hidden_states[-1]  # after the final norm, as the head sees it
@@ -607,7 +682,8 @@ def target_only_loss(model, inputs: dict, num_items_in_batch=None, head_in_forwa
         cap = getattr(base.config.get_text_config(), "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
-        total = F.cross_entropy(logits, shift[mask], reduction="sum")
+        ce = F.cross_entropy(logits, shift[mask], reduction="none")
+        total = ce.sum() if wshift is None else (ce * wshift[mask]).sum()
     n = num_items_in_batch if num_items_in_batch is not None else mask.sum()
     return total / torch.as_tensor(n, device=total.device).clamp(min=1)
 
@@ -632,6 +708,8 @@ def _trainer_class(base):
                 am = inputs.get("attention_mask")
                 self.counters["real"] += int(am.sum()) if am is not None else ids.numel()
                 self.counters["processed"] += ids.numel()
+            if not model.training:  # validation loss stays plain cross-entropy, comparable across weights
+                inputs = {k: v for k, v in inputs.items() if k != "loss_weights"}
             with self.accelerator.autocast():
                 loss = target_only_loss(
                     model, inputs, num_items_in_batch, head_in_forward=self.is_fsdp_enabled

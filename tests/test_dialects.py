@@ -735,3 +735,31 @@ def test_native_json_answer_is_not_a_call() -> None:
     r = dialects.parse_native('Here it is: {"name": "Alice", "age": 3}')
     assert r.well_formed and r.calls == [] and not r.has_markup
     assert r.text == 'Here it is: {"name": "Alice", "age": 3}'
+
+
+def test_decision_spans_are_openers_and_names_not_arguments():
+    from mcpft_lib.dialects import decision_spans
+
+    xml = (
+        "Checking.\n\n<use_mcp_tool>\n<server_name>memory</server_name>\n<tool_name>create_entities</tool_name>\n"
+        '<arguments>\n{"entities": [{"name": "a__b"}]}\n</arguments>\n</use_mcp_tool>'
+    )
+    assert [xml[a:b] for a, b in decision_spans(xml)] == ["\n\n<use_mcp_tool>", "memory", "create_entities"]
+    res = "<access_mcp_resource>\n<server_name>s</server_name>\n<uri>file:///a</uri>\n</access_mcp_resource>"
+    assert [res[a:b] for a, b in decision_spans(res)] == ["<access_mcp_resource>", "s", "file:///a"]
+    native = {
+        '[TOOL_CALLS][{"name": "git__git_status", "arguments": {"name": "x"}}]': [
+            "[TOOL_CALLS]",
+            "git__git_status",
+        ],
+        "[TOOL_CALLS]git__git_log[ARGS]{}": ["[TOOL_CALLS]git__git_log"],
+        'Ok.\n<tool_call>\n{"name":"time__now","arguments":{}}\n</tool_call>': ["\n<tool_call>", "time__now"],
+        '```tool_call\n{"name": "a__b", "arguments": {"name": "c__d"}}\n```': [
+            "```tool_call",
+            "a__b",
+            "c__d",
+        ],
+    }
+    for text, want in native.items():
+        assert [text[a:b] for a, b in decision_spans(text, "native")] == want, text
+    assert decision_spans("Just an answer.") == [] == decision_spans("Just an answer.", "native")

@@ -318,6 +318,14 @@ def test_summary_line():
         "(grouped batches) · 250 tokens/s · stopped early; best step 30 (validation 0.600) · resumed from "
         "checkpoint-20"
     )
+    s = {
+        **s,
+        "stopped_early": False,
+        "resumed_from": None,
+        "decision_weight": 3.0,
+        "decision_token_fraction": 0.081,
+    }
+    assert train.summary_line(s).endswith("250 tokens/s · decision tokens weighted x3 (8.1% of targets)")
 
 
 @pytest.mark.parametrize("oom_after_steps", [0, 3])
@@ -374,3 +382,85 @@ def test_halve_batch_and_partial_log_line(tmp_path):
     log.write_text('{"step": 1, "lo\n{"step": 2, "loss": 2.0}\n')
     with pytest.raises(ValueError, match="train_log.jsonl:1"):
         train.read_log(log)
+
+
+CALL_CHAT = [
+    {"role": "system", "content": "SYSTEM PROMPT"},
+    {"role": "user", "content": "what changed in /repo?"},
+    {"role": "assistant", "content": "Checking.\n\n<use_mcp_tool>\n<server_name>git</server_name>\n<tool_name>"
+     "git_status</tool_name>\n<arguments>\n{\"repo_path\": \"/repo\"}\n</arguments>\n</use_mcp_tool>"},
+    {"role": "user", "content": "[use_mcp_tool for 'git'] Result:\nclean"},
+    {"role": "assistant", "content": "Nothing changed."},
+]  # fmt: skip
+
+
+def test_decision_tokens_are_the_call_opener_and_names(tiny):
+    """The marked tokens of a reply are its first token, `<use_mcp_tool>` (and the separator before it) and the
+    server and tool names, or the end of a turn without a call: not the arguments, not the prompt, not the rest of
+    the text."""
+    _, tok = tiny
+    row, _ = train.tokenize_chat(tok, CALL_CHAT, 10_000)
+    assert len(row["decision"]) == len(row["input_ids"])
+    marked = [t for t, d in zip(row["input_ids"], row["decision"], strict=True) if d]
+    text = tok.decode(marked)
+    for piece in ("<use_mcp_tool>", "git_status"):
+        assert piece in text, text
+    for piece in ("repo_path", "arguments", "SYSTEM", "Result", "changed in"):
+        assert piece not in text, text
+    assert all(lbl != -100 for lbl, d in zip(row["labels"], row["decision"], strict=True) if d)
+    # the first token of each learned reply is marked ("Checking", "Nothing")
+    starts = [
+        i for i in range(1, len(row["labels"])) if row["labels"][i] != -100 and row["labels"][i - 1] == -100
+    ]
+    assert len(starts) == 2 and all(row["decision"][i] for i in starts)
+    wrong, _ = train.tokenize_chat(
+        tok, CALL_CHAT[:2] + [{**CALL_CHAT[2], "learn": False}] + CALL_CHAT[3:], 10_000
+    )
+    # a turn not learned has no decision tokens: "Nothing" and the end of that text-only turn are left
+    left = [t for t, d in zip(wrong["input_ids"], wrong["decision"], strict=True) if d]
+    assert (
+        len(left) == 2
+        and "Nothing".startswith(tok.decode(left[:1]))
+        and tok.decode(left[1:]) == "<end_of_turn>"
+    )
+
+
+def test_weighted_loss_is_the_weighted_sum_of_token_losses(tiny):
+    model, tok = tiny
+    row, _ = train.tokenize_chat(tok, CALL_CHAT, 10_000)
+    ids, labels = torch.tensor([row["input_ids"]]), torch.tensor([row["labels"]])
+    w = torch.tensor([[4.0 if d else 1.0 for d in row["decision"]]])
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0, :-1].float()
+        ce = torch.nn.functional.cross_entropy(logits, labels[0, 1:], reduction="none", ignore_index=-100)
+        n = (labels[0, 1:] != -100).sum()
+        want = (ce * w[0, 1:]).sum() / n
+        plain = train.target_only_loss(model, {"input_ids": ids, "labels": labels})
+        for head_in_forward in (False, True):
+            got = train.target_only_loss(model, {"input_ids": ids, "labels": labels, "loss_weights": w},
+                                         head_in_forward=head_in_forward)  # fmt: skip
+            assert torch.allclose(got, want, atol=1e-5) and got > plain * 1.05
+
+
+def test_decision_weight_trains_and_validation_loss_stays_plain(tmp_path):
+    mp = ModelParams(source="tiny_random", device="cpu")
+    runs = {}
+    for weight in (1.0, 5.0):
+        model, tok = models.load_model(mp)
+        rows, _ = train.tokenize_rows(tok, [CALL_CHAT] * 4, 10_000)
+        tp = TrainParams(max_steps=2, batch_size=2, logging_steps=1, eval_steps=2, save_steps=2,
+                         decision_weight=weight, batching="packed" if weight == 5.0 else "grouped")  # fmt: skip
+        summary, _ = train.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path / str(weight))
+        log = train.read_log(summary["log"])
+        runs[weight] = (summary, [r for r in log if "eval_loss" in r][0]["eval_loss"], log)
+    (_, v1, log1), (heavy, v5, log5) = runs[1.0], runs[5.0]
+    assert heavy["decision_weight"] == 5.0 and 0 < heavy["decision_token_fraction"] < 0.5
+    assert v1 == pytest.approx(v5, abs=1e-5)  # step 0: same model, validation unweighted
+    first = [r["loss"] for r in log1 if "loss" in r][0], [r["loss"] for r in log5 if "loss" in r][0]
+    assert first[1] > first[0] * 1.2  # the training loss is weighted
+
+
+def test_decision_weight_needs_decision_marks():
+    with pytest.raises(ValueError, match="decision_weight"):
+        train._weighted([{"input_ids": [1], "labels": [1]}], 2.0)
+    assert train._weighted([{"input_ids": [1], "labels": [1]}], 1.0) == [{"input_ids": [1], "labels": [1]}]

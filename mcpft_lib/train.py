@@ -44,7 +44,7 @@ def tokenize_chat(tok, messages: list[dict], max_length: int) -> tuple[dict | No
             return None, "template_not_prefix_stable"
         ctx_ids = tok(prompt[len(done) :], add_special_tokens=False)["input_ids"]
         reply = full[len(prompt) :]
-        enc = tok(reply, add_special_tokens=False, return_offsets_mapping=offsets)
+        enc = tok(reply, add_special_tokens=False, **({"return_offsets_mapping": True} if offsets else {}))
         tgt_ids = enc["input_ids"]
         input_ids += ctx_ids + tgt_ids
         learn = m.get("learn", True)

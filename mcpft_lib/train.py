@@ -439,7 +439,7 @@ def train_lora(
         "best_checkpoint": st.best_model_checkpoint,
         "adapter_is_best": bool(tp.early_stopping.patience) and st.best_global_step is not None,
         "batching": tp.batching,
-        "pad_to_multiple_of": None if tp.batching == "packed" else tp.pad_to_multiple_of,
+        "pad_to_multiple_of": trainer.args.pad_to_multiple_of,
         "decision_weight": tp.decision_weight,
         "real_token_fraction": counters["real"] / max(counters["processed"], 1),
         "tokens_per_s": counters["real"] / counters["seconds"] if counters["seconds"] else None,

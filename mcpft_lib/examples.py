@@ -179,9 +179,6 @@ class LiveTools:
 
     def call(self, call: ToolCall):
         """Execute one call; every failure is an `live.Outcome` (never raises for the model's mistakes)."""
-        from mcp.shared.exceptions import MCPError
-        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
-
         from . import live
 
         if self._stack is None:
@@ -199,24 +196,13 @@ class LiveTools:
             args = self.sandbox.map_git_args(args, self.git_seed)
         try:
             res = self.portal.call(_request, session, call.tool, args, self.timeout_s)
-            if call.tool == RESOURCE_TOOL:
-                out = live.Outcome("ok", live._text(res))
-            else:
-                out = live.Outcome("is_error" if res.is_error else "ok", live._text(res))
-        except MCPError as e:
-            if e.code == REQUEST_TIMEOUT:
-                out = live.Outcome("timeout", f"no answer in {self.timeout_s:g} s")
-            elif e.code == CONNECTION_CLOSED:
-                out = live.Outcome("crashed", "the server closed the connection")
+            out = live.result_outcome(call.tool, res)
+        except Exception as e:
+            out = live.failure_outcome(e, self.timeout_s)
+            if out.status == "crashed" or isinstance(e, TimeoutError):
+                # the server died or hangs: forget it, the next call starts a fresh one (an MCP request
+                # timeout keeps the session: the server answered the protocol, only this call was slow)
                 self.sessions.pop(call.server, None)
-            else:
-                out = live.Outcome("protocol_error", f"{e.code}: {e.message}"[: live.RESULT_CHARS])
-        except TimeoutError:
-            out = live.Outcome("timeout", f"no answer in {self.timeout_s:g} s")
-            self.sessions.pop(call.server, None)  # a hung server: the next call starts a fresh one
-        except Exception as e:  # the server died: forget it, the next call restarts it
-            out = live.Outcome("crashed", repr(e)[: live.RESULT_CHARS])
-            self.sessions.pop(call.server, None)
         out.seconds = time.perf_counter() - t0
         return out
 

@@ -405,6 +405,31 @@ def _text(result: Any) -> str:
     return "\n".join(parts)[:RESULT_CHARS]
 
 
+def result_outcome(tool: str, result: Any) -> Outcome:
+    """The outcome of a call that answered: a resource read is ok, a tool call ok unless it set isError."""
+    if tool == RESOURCE_TOOL:
+        return Outcome("ok", _text(result))
+    return Outcome("is_error" if result.is_error else "ok", _text(result))
+
+
+def failure_outcome(e: BaseException, timeout_s: float) -> Outcome:
+    """The outcome of a call that raised: the request timed out, the server went away, or it answered with a
+    protocol error. `timeout` and `crashed` leave the session unusable (the caller restarts the server)."""
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+    if isinstance(e, MCPError):
+        if e.code == REQUEST_TIMEOUT:
+            return Outcome("timeout", f"no answer in {timeout_s:g} s")
+        if e.code == CONNECTION_CLOSED:
+            return Outcome("crashed", "the server closed the connection")
+        return Outcome("protocol_error", f"{e.code}: {e.message}"[:RESULT_CHARS])
+    if isinstance(e, TimeoutError):
+        return Outcome("timeout", f"no answer in {timeout_s:g} s")
+    # a broken transport: the process died or its pipes closed
+    return Outcome("crashed", repr(e)[:RESULT_CHARS])
+
+
 class LiveRunner:
     """Run jobs against allowlisted live servers; one server process at a time, restarted after a failure."""
 
@@ -469,8 +494,6 @@ class LiveRunner:
 
     async def _serve(self, name: str, jobs: list[Job], sandbox: Sandbox) -> list[Outcome]:
         import anyio
-        from mcp.shared.exceptions import MCPError
-        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
         spec = self.specs[name]
         outcomes: list[Outcome] = []
@@ -528,23 +551,13 @@ class LiveRunner:
                     with anyio.fail_after(self.timeout_s + 5):  # backstop over the request timeout
                         if call.tool == RESOURCE_TOOL:
                             res = await session.read_resource(str(args.get("uri", "")))
-                            o = Outcome("ok", _text(res))
                         else:
                             res = await session.call_tool(
                                 call.tool, args, read_timeout_seconds=self.timeout_s
                             )
-                            o = Outcome("is_error" if res.is_error else "ok", _text(res))
-                except MCPError as e:
-                    if e.code == REQUEST_TIMEOUT:
-                        o = Outcome("timeout", f"no answer in {self.timeout_s:g} s")
-                    elif e.code == CONNECTION_CLOSED:
-                        o = Outcome("crashed", "the server closed the connection")
-                    else:
-                        o = Outcome("protocol_error", f"{e.code}: {e.message}"[:RESULT_CHARS])
-                except TimeoutError:
-                    o = Outcome("timeout", f"no answer in {self.timeout_s:g} s")
-                except Exception as e:  # a broken transport: the process died or its pipes closed
-                    o = Outcome("crashed", repr(e)[:RESULT_CHARS])
+                    o = result_outcome(call.tool, res)
+                except Exception as e:
+                    o = failure_outcome(e, self.timeout_s)
                 o.seconds = time.perf_counter() - t0
                 if o.status in ("timeout", "crashed"):
                     await close()  # restarted for the next job

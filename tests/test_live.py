@@ -196,3 +196,31 @@ def test_a_server_that_cannot_start_is_scored():
         [live.Job(call("broken", "x"))] * 3
     )
     assert [o.status for o in out] == ["start_failed"] * 3
+
+
+def test_call_outcomes_are_classified_one_way_for_the_evaluation_and_the_agent_loop():
+    from types import SimpleNamespace
+
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+    fail = live.failure_outcome
+    assert (fail(MCPError(REQUEST_TIMEOUT, "slow"), 2.5).status, fail(TimeoutError(), 2.5).text) == (
+        "timeout",
+        "no answer in 2.5 s",
+    )
+    assert fail(MCPError(CONNECTION_CLOSED, "gone"), 1).status == "crashed"
+    bad = fail(MCPError(-32602, "Unknown tool: nope"), 1)
+    assert (bad.status, bad.text) == ("protocol_error", "-32602: Unknown tool: nope")
+    assert fail(BrokenPipeError("x" * 5000), 1).status == "crashed"
+    assert len(fail(BrokenPipeError("x" * 5000), 1).text) == live.RESULT_CHARS
+
+    class Result(SimpleNamespace):
+        def model_dump(self, **kw):
+            return {"content": [{"type": "text", "text": self.text}]}
+
+    assert live.result_outcome("read_query", Result(is_error=True, text="no such table")).status == "is_error"
+    ok = live.result_outcome("read_query", Result(is_error=False, text="[]"))
+    assert (ok.status, ok.text) == ("ok", "[]")
+    # a resource read has no isError: an answer is a success
+    assert live.result_outcome(live.RESOURCE_TOOL, Result(text="memo")).as_dict()["status"] == "ok"

@@ -261,7 +261,7 @@ class ExportParams(_Section):
 
 
 class LiveParams(_Section):
-    enabled: bool = True  # replay the models' calls on live local MCP servers (metric executed_ok)
+    enabled: bool = True  # replay the calls on live local MCP servers (metrics executed_ok, exec_match)
     servers: list[str] = Field(
         default_factory=lambda: ["time", "git", "filesystem", "sqlite", "memory"]
     )  # live allowlist

@@ -29,6 +29,7 @@ METRICS = (
     "schema_valid",  # arguments validate against the tool's inputSchema
     "args_match",  # BFCL-style argument match (see args_match)
     "executed_ok",  # the call ran on a live server without isError (where the reference's server runs)
+    "exec_match",  # ... and returned what the reference call returns and left the same state (BFCL's checks)
     "clarifies",  # question turns: asks back, naming what is missing
     "answer_f1",  # answer turns: token F1 against the reference answer
     "answer_rouge_l",  # answer turns: ROUGE-L F1 against the reference answer
@@ -471,11 +472,14 @@ def _last_request(ex: Example, turn: int) -> str:
 
 
 def add_live(results: dict, items: list[dict], runner) -> dict:
-    """Replay each model's first call on live servers and set `executed_ok` / `exec_status` on its rows.
+    """Replay each model's first call on live servers and set `executed_ok` / `exec_match` / `exec_status` on
+    its rows.
 
     Only turns whose reference is a call on a server the runner runs are scored. The reference call is
-    replayed too (same seeded sandbox); where it fails the environment cannot judge the turn and
-    `executed_ok` stays None (`exec_status` "ref_<status>"). No call where one is expected scores False.
+    replayed too (same seeded sandbox); where it fails the environment cannot judge the turn and both stay
+    None (`exec_status` "ref_<status>"). No call where one is expected scores False. `exec_match` holds where
+    the model's call ran, returned the reference call's result (normalised: `live.normalise_result`) and left
+    the sandbox in the reference call's state — BFCL's multi-turn response and state checks, on real servers.
     """
     from . import live
 
@@ -514,17 +518,35 @@ def add_live(results: dict, items: list[dict], runner) -> dict:
             it = by_id.get(row["id"])
             ref = ref_out.get(row["id"])
             if it is None or ref is None:
-                row.update(executed_ok=None, exec_status="not_live", exec_result="")
+                row.update(executed_ok=None, exec_match=None, exec_status="not_live", exec_result="")
             elif not ref.ok:
-                row.update(executed_ok=None, exec_status=f"ref_{ref.status}", exec_result=ref.text[:300])
+                row.update(
+                    executed_ok=None,
+                    exec_match=None,
+                    exec_status=f"ref_{ref.status}",
+                    exec_result=ref.text[:300],
+                )
             elif (name, k) not in pred_out:
-                row.update(executed_ok=False, exec_status="no_call", exec_result="")
+                row.update(executed_ok=False, exec_match=False, exec_status="no_call", exec_result="")
             else:
                 o = pred_out[(name, k)]
-                row.update(executed_ok=o.ok, exec_status=o.status, exec_result=o.text[:300])
+                same = o.ok and (o.result_key, o.state_key) == (ref.result_key, ref.state_key)
+                row.update(
+                    executed_ok=o.ok,
+                    exec_match=same,
+                    exec_status=o.status,
+                    exec_result=o.text[:300],
+                    exec_differs=None if not o.ok or same else _differs(o, ref),
+                )
             counts[row["exec_status"]] += 1
         stats[name] = dict(sorted(counts.items()))
     return stats
+
+
+def _differs(o, ref) -> str:
+    """What made an executed call's outcome differ from the reference call's."""
+    result, state = o.result_key != ref.result_key, o.state_key != ref.state_key
+    return "result_and_state_differ" if result and state else "result_differs" if result else "state_differs"
 
 
 def live_runner(params):
@@ -666,11 +688,12 @@ def metrics_record(
     }
 
 
-REASONS = ("selection_reason", "args_reason", "exec_status")
+REASONS = ("selection_reason", "args_reason", "exec_status", "exec_differs")
 
 
 def reasons(results: dict, eval_set: str | None = None) -> dict:
-    """Why turns failed, counted per model: {model: {selection_reason|args_reason|exec_status: {reason: n}}}."""
+    """Why turns failed, counted per model: {model: {selection_reason|args_reason|exec_status|exec_differs:
+    {reason: n}}}."""
     out = {}
     for name, r in results.items():
         rows = [row for row in r["rows"] if eval_set is None or row.get("set", "test") == eval_set]
@@ -756,7 +779,15 @@ def breakdown_chart(results: dict, by: str, metric: str, eval_set: str | None = 
     )
 
 
-VERDICTS = ("well_formed", "tool_selection", "schema_valid", "args_match", "executed_ok", "clarifies")
+VERDICTS = (
+    "well_formed",
+    "tool_selection",
+    "schema_valid",
+    "args_match",
+    "executed_ok",
+    "exec_match",
+    "clarifies",
+)
 
 
 def side_by_side(results: dict):
@@ -782,7 +813,7 @@ def side_by_side(results: dict):
 
 
 def _why(r: dict) -> str:
-    parts = [r.get("selection_reason") or "", r.get("args_reason") or "", r.get("exec_status") or ""]
+    parts = [r.get(k) or "" for k in REASONS]
     return " · ".join(p for p in parts if p and p != "ok")
 
 

@@ -8,10 +8,20 @@ out, the tables it lists, the memo and graph it reads), the way BFCL's multi-tur
 the reference's repository path maps to the scratch repository and a commit it shows to HEAD. Each call gets
 a timeout; a server that hangs or crashes scores that call and is restarted for the next one. Status of a
 call: ok / is_error / protocol_error / timeout / crashed / start_failed / not_allowlisted.
+
+The sandbox is deterministic, so that two calls on the same seed can be compared the way BFCL's multi-turn
+checker compares a model's execution with the ground truth's: the sqlite database holds a fixed set of rows
+(`sql_rows`), seeded files and directories carry a fixed timestamp, git commits a fixed author date. After an
+`ok` call the runner records `result_key` (a digest of the result, normalised: the sandbox's path masked,
+JSON canonical, SQL rows compared as an unordered set of values so column aliases do not count, the clock of
+`volatile` tools masked) and `state_key` (a digest of the sandbox state the call left: files, database and
+memo, graph, repository).
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import json
 import os
 import re
@@ -25,6 +35,7 @@ from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from random import Random
 from typing import Any
 
 from .schema import RESOURCE_TOOL, Example, ToolCall
@@ -39,11 +50,12 @@ class ServerSpec:
 
     module: str
     args: tuple[str, ...] = ()
-    kind: str = "plain"  # plain | filesystem | git: how the sandbox is seeded before a call
+    kind: str = "plain"  # plain | filesystem | git | sqlite | memory: how the sandbox is seeded before a call
+    volatile: tuple[str, ...] = ()  # tools that read the clock: the time of day is masked for result_key
 
 
 LIVE_SERVERS: dict[str, ServerSpec] = {
-    "time": ServerSpec("mcp_server_time", ("--local-timezone", "UTC")),
+    "time": ServerSpec("mcp_server_time", ("--local-timezone", "UTC"), volatile=("get_current_time",)),
     "git": ServerSpec("mcp_server_git", ("--repository", "{repo}"), kind="git"),
     "filesystem": ServerSpec("mcpft_lib.servers.sandbox_fs", ("--root", "{root}"), kind="filesystem"),
     "sqlite": ServerSpec("mcpft_lib.servers.sandbox_sqlite", ("--db", "{db}"), kind="sqlite"),
@@ -76,6 +88,8 @@ class Outcome:
     status: str
     text: str = ""
     seconds: float = 0.0
+    result_key: str = ""  # digest of the normalised result (ok calls of LiveRunner)
+    state_key: str = ""  # digest of the sandbox state after the call (ok calls of LiveRunner)
 
     @property
     def ok(self) -> bool:
@@ -193,6 +207,41 @@ _SHA = re.compile(r"[0-9a-fA-F]{7,40}")
 _TABLE_NAME = re.compile(r"""(?:'name':\s*'|\(')([A-Za-z_][A-Za-z0-9_]*)'""")
 
 
+def sql_rows(seed: int = 0) -> dict[str, list[tuple]]:
+    """A fixed business database for the generator's tables (data.SQL_TABLES), drawn from its vocabularies
+    (people, countries, products, statuses), so that a query's filter decides what it returns: one with the
+    wrong country, status or threshold returns other rows than the reference's."""
+    from .data import COUNTRIES, ORDER_STATUSES, PEOPLE, PRODUCT_CATEGORIES, PRODUCTS, _email
+
+    r = Random(seed)
+
+    def day(start: int = 2022, years: int = 4) -> str:
+        return f"{r.randrange(start, start + years)}-{r.randrange(1, 13):02d}-{r.randrange(1, 29):02d}"
+
+    users = [
+        (i, name, _email(name), r.choice(COUNTRIES), day())
+        for i, name in enumerate(r.sample(PEOPLE, len(PEOPLE)) * 2, start=1)
+    ]
+    products = [
+        (i, name, r.choice(PRODUCT_CATEGORIES), round(r.uniform(5, 900), 2), r.randrange(0, 60))
+        for i, name in enumerate(PRODUCTS, start=1)
+    ]
+    orders = [
+        (i, r.randrange(1, len(users) + 1), round(r.uniform(10, 2500), 2), r.choice(ORDER_STATUSES), day())
+        for i in range(1, 121)
+    ]
+    items = [
+        (i, r.randrange(1, len(orders) + 1), r.randrange(1, len(products) + 1), r.randrange(1, 5))
+        for i in range(1, 201)
+    ]
+    kinds = ("login", "logout", "purchase", "page_view", "signup")
+    events = [
+        (i, r.randrange(1, len(users) + 1), r.choice(kinds), day() + f"T{r.randrange(24):02d}:00:00")
+        for i in range(1, 151)
+    ]
+    return {"users": users, "products": products, "orders": orders, "order_items": items, "events": events}
+
+
 def sqlite_seed(ex: Example | None, server: str = "sqlite") -> dict[str, Any]:
     """The database the example assumes: the generator's tables (data.SQL_TABLES), the tables its reference
     `list_tables` results name, and the memo its reference read of memo://insights shows."""
@@ -254,12 +303,16 @@ def _branch_like(v: str) -> bool:
     return bool(v) and not v.startswith(("-", "/")) and ".." not in v and " " not in v and "HEAD" not in v
 
 
+SEED_MTIME = 1767268800  # 2026-01-01T12:00:00Z: every seeded file and directory carries it
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "mcpft",
     "GIT_AUTHOR_EMAIL": "mcpft@example.invalid",
     "GIT_COMMITTER_NAME": "mcpft",
     "GIT_COMMITTER_EMAIL": "mcpft@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
+    # fixed dates, in the raw form both git and GitPython read: the same tree gets the same commit hash
+    "GIT_AUTHOR_DATE": f"{SEED_MTIME} +0000",
+    "GIT_COMMITTER_DATE": f"{SEED_MTIME} +0000",
 }
 
 
@@ -290,8 +343,10 @@ class Sandbox:
         os.replace(tmp, self.graph)
 
     def seed_sqlite(self, ex: Example | None, server: str = "sqlite") -> None:
-        """A fresh database (empty tables) and memo for the example, swapped in between two calls."""
+        """A fresh database (the fixed rows of `sql_rows`; tables only the example names stay empty) and memo
+        for the example, swapped in between two calls."""
         seed = sqlite_seed(ex, server)
+        rows = sql_rows()
         tmp = self.db.with_name("next.db")
         tmp.unlink(missing_ok=True)
         conn = sqlite3.connect(tmp)
@@ -299,6 +354,9 @@ class Sandbox:
             for name, cols in seed["tables"].items():
                 spec = ", ".join(f'"{c}" {t}' + (" PRIMARY KEY" if pk else "") for c, t, pk in cols)
                 conn.execute(f'CREATE TABLE "{name}" ({spec})')
+                if rows.get(name):
+                    marks = ", ".join("?" * len(cols))
+                    conn.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows[name])
             conn.commit()
         finally:
             conn.close()
@@ -335,6 +393,10 @@ class Sandbox:
                 p.write_text(content, encoding="utf-8")
             except (ValueError, OSError):
                 continue
+        for p in sorted(self.root.rglob("*"), reverse=True):  # children before their directory
+            if not p.is_symlink():
+                os.utime(p, (SEED_MTIME, SEED_MTIME))
+        os.utime(self.root, (SEED_MTIME, SEED_MTIME))
 
     def _git(self, *args: str) -> None:
         env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **_GIT_ENV}
@@ -376,6 +438,47 @@ class Sandbox:
             self._git_state = state
         return seed
 
+    def snapshot(self, kind: str) -> str:
+        """A digest of the state a server of `kind` works on: what a call changed, or left alone."""
+        h = hashlib.sha256()
+        if kind == "filesystem":
+            for p in sorted(self.root.rglob("*")):
+                rel = p.relative_to(self.root).as_posix()
+                if p.is_symlink():
+                    h.update(f"l {rel} -> {os.readlink(p)}\n".encode())
+                elif p.is_dir():
+                    h.update(f"d {rel}\n".encode())
+                else:
+                    h.update(f"f {rel} {hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
+        elif kind == "sqlite":
+            conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+            try:
+                for line in conn.iterdump():
+                    h.update(line.encode() + b"\n")
+            finally:
+                conn.close()
+            memo = self.db.with_name(self.db.name + ".memo")
+            h.update(memo.read_bytes() if memo.is_file() else b"(no memo)")
+        elif kind == "memory":
+            try:
+                h.update(
+                    json.dumps(json.loads(self.graph.read_text(encoding="utf-8")), sort_keys=True).encode()
+                )
+            except (OSError, ValueError):
+                h.update(b"(no graph)")
+        elif kind == "git":
+            env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **_GIT_ENV}
+            for args in (
+                ("for-each-ref", "--format=%(refname) %(objectname)"),
+                ("rev-parse", "--abbrev-ref", "HEAD"),
+                ("status", "--porcelain=v1", "--untracked-files=all"),
+                ("diff", "HEAD"),
+                ("diff", "--cached"),
+            ):
+                r = subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True, env=env)
+                h.update(r.stdout + b"\0" + str(r.returncode).encode() + b"\n")
+        return h.hexdigest()[:16]
+
     def map_git_args(self, args: dict[str, Any], seed: dict[str, Any]) -> dict[str, Any]:
         """The reference's repository path (what the user named) means the scratch repository."""
         out = dict(args)
@@ -392,7 +495,7 @@ class Sandbox:
 # The runner
 
 
-def _text(result: Any) -> str:
+def _text(result: Any, limit: int | None = RESULT_CHARS) -> str:
     d = result.model_dump(by_alias=True, exclude_none=True, mode="json")
     parts = []
     for block in d.get("content", d.get("contents", [])):
@@ -402,7 +505,37 @@ def _text(result: Any) -> str:
             parts.append(json.dumps(block)[:200])
     if not parts and d.get("structuredContent") is not None:
         parts.append(json.dumps(d["structuredContent"]))
-    return "\n".join(parts)[:RESULT_CHARS]
+    return "\n".join(parts)[:limit]
+
+
+_CLOCK = re.compile(r"(?<=T)\d{2}:\d{2}:\d{2}(?:\.\d+)?")
+
+
+def normalise_result(text: str, sandbox_dirs: Iterable[str] = (), volatile: bool = False) -> str:
+    """The part of a result two equivalent calls share: sandbox paths masked, the time of day masked where the
+    tool reads the clock, JSON in canonical form, a list of SQL rows as the sorted list of their values (column
+    aliases and row order do not count), other text with its whitespace collapsed."""
+    for d in sorted(sandbox_dirs, key=len, reverse=True):
+        text = text.replace(d, "<sandbox>")
+    if volatile:
+        text = _CLOCK.sub("<clock>", text)
+    stripped = text.strip()
+    try:
+        return json.dumps(json.loads(stripped), sort_keys=True)
+    except (ValueError, RecursionError):
+        pass
+    if stripped.startswith("[") and len(stripped) < 1_000_000:
+        try:
+            rows = ast.literal_eval(stripped)  # literals only: no names, calls or attribute access
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            rows = None
+        if isinstance(rows, list) and all(isinstance(x, dict) for x in rows):
+            return repr(sorted(repr(tuple(x.values())) for x in rows))
+    return " ".join(text.split())
+
+
+def result_key(text: str, sandbox_dirs: Iterable[str] = (), volatile: bool = False) -> str:
+    return hashlib.sha256(normalise_result(text, sandbox_dirs, volatile).encode()).hexdigest()[:16]
 
 
 def result_outcome(tool: str, result: Any) -> Outcome:
@@ -482,7 +615,10 @@ class LiveRunner:
         spec = self.specs[name]
         args = [a.format(**sandbox.path_args()) for a in spec.args]
         params = StdioServerParameters(
-            command=sys.executable, args=["-m", spec.module, *args], cwd=str(sandbox.dir)
+            command=sys.executable,
+            args=["-m", spec.module, *args],
+            cwd=str(sandbox.dir),
+            env=dict(_GIT_ENV) if spec.kind == "git" else None,  # its commits get the fixed dates too
         )
         read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
         session = await stack.enter_async_context(
@@ -558,6 +694,13 @@ class LiveRunner:
                     o = result_outcome(call.tool, res)
                 except Exception as e:
                     o = failure_outcome(e, self.timeout_s)
+                if o.ok:
+                    dirs = {str(sandbox.dir), str(sandbox.dir.resolve())}
+                    o.result_key = result_key(_text(res, None), dirs, call.tool in spec.volatile)
+                    try:
+                        o.state_key = sandbox.snapshot(spec.kind)
+                    except (OSError, sqlite3.Error) as e:  # no state to compare: never equal to another's
+                        o.state_key = f"unreadable: {e!r}"
                 o.seconds = time.perf_counter() - t0
                 if o.status in ("timeout", "crashed"):
                     await close()  # restarted for the next job

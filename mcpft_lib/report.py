@@ -475,6 +475,7 @@ PERF_METRICS = (
     "schema_valid",
     "args_match",
     "executed_ok",
+    "exec_match",
 )
 
 
@@ -567,9 +568,15 @@ def limitations(metrics: dict, params: Params | None = None) -> list[str]:
         out.append(f"Weakest category: {worst} (tool selection {cats[worst]:.2f}).")
     ex = _dig(ev, "fine_tuned.executed_ok") or {}
     if ex.get("n"):
+        xm = _dig(ev, "fine_tuned.exec_match") or {}
+        same = (
+            f"; {xm['value']:.0%} returned the reference call's result and left the same state"
+            if xm.get("n")
+            else ""
+        )
         out.append(
-            f"Live execution: {ex['value']:.0%} of {ex['n']} call turns ran without error on local MCP servers "
-            "(only servers that run locally are scored)."
+            f"Live execution: {ex['value']:.0%} of {ex['n']} call turns ran without error on local MCP servers"
+            f"{same} (only servers that run locally are scored)."
         )
     tps = _dig(ev, "generation.fine_tuned.tokens_per_s")
     if tps:

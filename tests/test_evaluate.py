@@ -401,6 +401,7 @@ def test_live_execution_scores_turns_on_a_real_server():
         "bad_zone": [block(args='{"timezone": "Mars/Olympus"}'), "It is noon.", block()],
         "no_call": ["It is noon.", "It is noon.", "x"],
         "gh": [block(server="github", tool="list_issues", args='{"owner": "a", "repo": "b"}'), "x", "x"],
+        "paris": [block(args='{"timezone": "Europe/Paris"}'), "It is noon.", block()],
     }
     results = {k: {"rows": evaluate.score_items(items, p), "stats": {}} for k, p in preds.items()}
     stats = evaluate.add_live(results, items, live.LiveRunner(["time"], timeout_s=20))
@@ -410,13 +411,26 @@ def test_live_execution_scores_turns_on_a_real_server():
         "bad_zone": (False, "is_error"),
         "no_call": (False, "no_call"),
         "gh": (False, "not_allowlisted"),
+        "paris": (True, "ok"),
     }
+    # exec_match: the reference's result (the clock masked) and state; another zone runs but answers otherwise
+    assert {
+        k: (r["rows"][0]["exec_match"], r["rows"][0].get("exec_differs")) for k, r in results.items()
+    } == {
+        "good": (True, None),
+        "bad_zone": (False, None),
+        "no_call": (False, None),
+        "gh": (False, None),
+        "paris": (False, "result_differs"),
+    }
+    assert evaluate.reasons(results)["paris"]["exec_differs"] == {"result_differs": 1}
     assert all(r["rows"][1]["executed_ok"] is None for r in results.values())  # no call expected: not scored
     # the reference itself fails live: the environment cannot judge the turn
     assert {(r["rows"][2]["executed_ok"], r["rows"][2]["exec_status"]) for r in results.values()} == {
         (None, "ref_is_error")
     }
-    assert stats["calls"] == 7 and stats["starts"] == {"time": 1}
+    assert all(r["rows"][2]["exec_match"] is None for r in results.values())
+    assert stats["calls"] == 9 and stats["starts"] == {"time": 1}
     assert stats["good"] == {"not_live": 1, "ok": 1, "ref_is_error": 1}
     assert '"timezone": "Europe/Berlin"' in results["good"]["rows"][0]["exec_result"]
 

@@ -162,9 +162,103 @@ def test_real_servers_time_git_filesystem():
     assert "outside the sandbox" in out[6].text and "root:" not in out[6].text
     assert "feature/login" in out[9].text
     assert "Initial commit" in out[11].text  # the commit the user named maps to the scratch repo's HEAD
-    assert "Stock-outs cluster on Mondays" in out[14].text and out[15].text == "[{'n': 0}]"
+    assert (
+        "Stock-outs cluster on Mondays" in out[14].text
+        and out[15].text == f"[{{'n': {len(live.sql_rows()['users'])}}}]"
+    )
     assert '"name": "Alice"' in out[17].text and "Carol not found" in out[18].text
     assert runner.starts == {"time": 1, "git": 1, "filesystem": 1, "sqlite": 1, "memory": 1}  # one each
+
+
+def test_normalised_results_keep_what_two_equivalent_calls_share():
+    norm = live.normalise_result
+    # SQL rows: column aliases and row order do not count, values do
+    assert norm("[{'n': 3}, {'n': 5}]") == norm("[{'COUNT(*)': 5}, {'COUNT(*)': 3}]") != norm("[{'n': 4}]")
+    assert norm('{"b": 1, "a": [1, 2]}') == norm('{ "a": [1, 2],\n "b": 1 }') != norm('{"a": [2, 1], "b": 1}')
+    assert norm("line one\n  line   two ") == norm("line one line two")
+    assert norm("wrote /tmp/mcpft-live-x/fs/a.txt", ["/tmp/mcpft-live-x"]) == "wrote <sandbox>/fs/a.txt"
+    now = '{"timezone": "Asia/Tokyo", "datetime": "2026-12-01T14:08:36+09:00"}'
+    later = '{"timezone": "Asia/Tokyo", "datetime": "2026-12-01T14:09:02.5+09:00"}'
+    assert norm(now, volatile=True) == norm(later, volatile=True) and norm(now) != norm(later)
+    assert norm(now, volatile=True) != norm(now.replace("+09:00", "+01:00"), volatile=True)
+    # hostile text: literals only, never evaluated as code; huge text is compared as text
+    assert norm("[__import__('os').system('false')]") == "[__import__('os').system('false')]"
+    assert norm("[" + "[" * 5000 + "]" * 5000 + "]").startswith("[[[")
+    assert norm("[{'a': 1}" + " " * 1_000_000 + "]") == "[{'a': 1} ]"
+
+
+def test_equivalent_calls_match_and_different_calls_do_not():
+    """The same call twice on the same seed gives the same result and state on every server (fixed rows, file
+    times, commit dates; the clock masked); a call that does something else differs in result or state."""
+    paris = call("time", "get_current_time", timezone="Europe/Paris")
+    count = call("sqlite", "read_query", query="SELECT COUNT(*) AS n FROM users WHERE country = 'France'")
+    commit_ex = example(
+        (call("git", "git_commit", repo_path="/home/alex/src/api", message="Add changelog"), "ok", False)
+    )
+    commit = commit_ex.messages[1].calls[0]
+    write = call("filesystem", "write_file", path="/workspace/app/new.txt", content="x")
+    add = call("memory", "add_observations", observations=[{"entityName": "Alice", "contents": ["y"]}])
+    pairs = [
+        (paris, paris, None, (True, True)),
+        (paris, call("time", "get_current_time", timezone="Europe/Berlin"), None, (False, True)),
+        (count, count, SQL_EX, (True, True)),
+        (
+            count,
+            call("sqlite", "read_query", query="select count(*) from users where country='France'"),
+            SQL_EX,
+            (True, True),
+        ),
+        (
+            count,
+            call("sqlite", "read_query", query="SELECT COUNT(*) FROM users WHERE country = 'Japan'"),
+            SQL_EX,
+            (False, True),
+        ),
+        (
+            call("sqlite", "write_query", query="DELETE FROM events WHERE ts < '2024-01-01'"),
+            call("sqlite", "write_query", query="DELETE FROM events WHERE ts < '2025-01-01'"),
+            SQL_EX,
+            (False, False),
+        ),
+        (commit, commit, commit_ex, (True, True)),
+        (
+            commit,
+            call("git", "git_commit", repo_path="/home/alex/src/api", message="wip"),
+            commit_ex,
+            (False, False),
+        ),
+        (write, write, FS_EX, (True, True)),
+        (
+            write,
+            call("filesystem", "write_file", path="/workspace/app/new.txt", content="y"),
+            FS_EX,
+            (True, False),
+        ),
+        (call("filesystem", "get_file_info", path="/workspace/app/README.md"),) * 2 + (FS_EX, (True, True)),
+        (add, add, MEM_EX, (True, True)),
+        (
+            add,
+            call("memory", "add_observations", observations=[{"entityName": "Alice", "contents": ["z"]}]),
+            MEM_EX,
+            (False, False),
+        ),  # its result names what it added
+    ]
+    jobs = [live.Job(c, ex) for a, b, ex, _ in pairs for c in (a, b)]
+    out = live.LiveRunner(["time", "git", "filesystem", "sqlite", "memory"], timeout_s=20).run(jobs)
+    assert all(o.ok for o in out), [(i, o.status, o.text[:80]) for i, o in enumerate(out) if not o.ok]
+    got = [
+        (a.result_key == b.result_key, a.state_key == b.state_key)
+        for a, b in zip(out[::2], out[1::2], strict=True)
+    ]
+    assert got == [want for *_, want in pairs], [
+        (p[0].tool, o.text[:60]) for p, o in zip(pairs, out[::2], strict=True)
+    ]
+    assert "Changes committed successfully" in out[12].text
+    # the database holds the fixed rows: the reference's filter decides the count
+    n_fr = sum(u[3] == "France" for u in live.sql_rows()["users"])
+    assert out[4].text == f"[{{'n': {n_fr}}}]" and n_fr != sum(
+        u[3] == "Japan" for u in live.sql_rows()["users"]
+    )
 
 
 def test_hung_and_crashed_servers_are_scored_and_evaluation_goes_on():

@@ -911,7 +911,7 @@ def breakdown_table(results: dict, by: str, metrics: list[str] | None = None, ev
     """A DataFrame: one row per server / category / set, a `value [lo, hi] (n)` column per model and metric."""
     import pandas as pd
 
-    metrics = metrics or ["call_well_formed", "tool_selection", "args_match", "executed_ok"]
+    metrics = metrics or ["call_well_formed", "tool_selection", "args_match", "executed_ok", "exec_match"]
     cols = {}
     for m in metrics:
         for name, groups in breakdown(results, by, m, eval_set).items():

@@ -13,7 +13,7 @@ The sandbox is deterministic, so that two calls on the same seed can be compared
 checker compares a model's execution with the ground truth's: the sqlite database holds a fixed set of rows
 (`sql_rows`), seeded files and directories carry a fixed timestamp, git commits a fixed author date. After an
 `ok` call the runner records `result_key` (a digest of the result, normalised: the sandbox's path masked,
-JSON canonical, SQL rows compared as an unordered set of values so column aliases do not count, the clock of
+JSON canonical, SQL rows as an unordered list of their values so column aliases do not count, the clock of
 `volatile` tools masked) and `state_key` (a digest of the sandbox state the call left: files, database and
 memo, graph, repository).
 """

@@ -17,7 +17,15 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .config import Params
 
-EVAL_METRICS = ("well_formed", "call_well_formed", "tool_selection", "schema_valid", "args_match", "executed")
+EVAL_METRICS = (
+    "well_formed",
+    "call_well_formed",
+    "tool_selection",
+    "schema_valid",
+    "args_match",
+    "executed_ok",
+    "exec_match",
+)
 
 _TEMPLATE = """---
 {{ card_data }}

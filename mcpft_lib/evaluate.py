@@ -530,13 +530,17 @@ def add_live(results: dict, items: list[dict], runner) -> dict:
                 row.update(executed_ok=False, exec_match=False, exec_status="no_call", exec_result="")
             else:
                 o = pred_out[(name, k)]
-                same = o.ok and (o.result_key, o.state_key) == (ref.result_key, ref.state_key)
+                keys = (o.result_key, o.state_key, ref.result_key, ref.state_key)
+                if o.ok and not all(keys):
+                    same = None  # the harness could not take a result or state: not scored
+                else:
+                    same = o.ok and (o.result_key, o.state_key) == (ref.result_key, ref.state_key)
                 row.update(
                     executed_ok=o.ok,
                     exec_match=same,
                     exec_status=o.status,
                     exec_result=o.text[:300],
-                    exec_differs=None if not o.ok or same else _differs(o, ref),
+                    exec_differs=_differs(o, ref) if o.ok and same is False else None,
                 )
             counts[row["exec_status"]] += 1
         stats[name] = dict(sorted(counts.items()))

@@ -88,8 +88,8 @@ class Outcome:
     status: str
     text: str = ""
     seconds: float = 0.0
-    result_key: str = ""  # digest of the normalised result (ok calls of LiveRunner)
-    state_key: str = ""  # digest of the sandbox state after the call (ok calls of LiveRunner)
+    result_key: str = ""  # digest of the normalised result (ok calls of LiveRunner; "" where not taken)
+    state_key: str = ""  # digest of the sandbox state after the call (likewise)
 
     @property
     def ok(self) -> bool:
@@ -310,6 +310,7 @@ _GIT_ENV = {
     "GIT_COMMITTER_NAME": "mcpft",
     "GIT_COMMITTER_EMAIL": "mcpft@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,  # the user's ~/.gitconfig (signing, autocrlf) must not change results
     # fixed dates, in the raw form both git and GitPython read: the same tree gets the same commit hash
     "GIT_AUTHOR_DATE": f"{SEED_MTIME} +0000",
     "GIT_COMMITTER_DATE": f"{SEED_MTIME} +0000",
@@ -450,32 +451,52 @@ class Sandbox:
                     h.update(f"d {rel}\n".encode())
                 else:
                     h.update(f"f {rel} {hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
-        elif kind == "sqlite":
-            conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        elif kind == "sqlite":  # each table's columns (types case-folded, as SQLite reads them) and rows
+            conn = sqlite3.connect(self.db.as_uri() + "?mode=ro", uri=True)
             try:
-                for line in conn.iterdump():
-                    h.update(line.encode() + b"\n")
+                objects = conn.execute("SELECT type, name FROM sqlite_master ORDER BY type, name").fetchall()
+                for kind_, name in objects:
+                    h.update(f"{kind_} {name}\n".encode())
+                    if kind_ != "table":
+                        continue
+                    cols = conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+                    h.update(repr([(c[1], c[2].lower(), c[3], c[4], c[5]) for c in cols]).encode())
+                    rows = conn.execute(f'SELECT * FROM "{name}"').fetchall()
+                    h.update(repr(sorted(map(repr, rows))).encode())
             finally:
                 conn.close()
             memo = self.db.with_name(self.db.name + ".memo")
             h.update(memo.read_bytes() if memo.is_file() else b"(no memo)")
-        elif kind == "memory":
+        elif kind == "memory":  # entities, their observations and relations as sets
             try:
-                h.update(
-                    json.dumps(json.loads(self.graph.read_text(encoding="utf-8")), sort_keys=True).encode()
-                )
+                g = json.loads(self.graph.read_text(encoding="utf-8"))
             except (OSError, ValueError):
+                g = None
+            if isinstance(g, dict):
+                ents = sorted(
+                    json.dumps(
+                        {**e, "observations": sorted(map(str, e.get("observations", [])))}, sort_keys=True
+                    )
+                    for e in g.get("entities", [])
+                    if isinstance(e, dict)
+                )
+                rels = sorted(json.dumps(r, sort_keys=True) for r in g.get("relations", []))
+                h.update(json.dumps([ents, rels]).encode())
+            else:
                 h.update(b"(no graph)")
         elif kind == "git":
             env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **_GIT_ENV}
             for args in (
                 ("for-each-ref", "--format=%(refname) %(objectname)"),
                 ("rev-parse", "--abbrev-ref", "HEAD"),
+                ("rev-parse", "HEAD"),  # a detached HEAD: which commit
                 ("status", "--porcelain=v1", "--untracked-files=all"),
                 ("diff", "HEAD"),
                 ("diff", "--cached"),
             ):
-                r = subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True, env=env)
+                r = subprocess.run(
+                    ["git", "-C", str(self.repo), *args], capture_output=True, env=env, timeout=30
+                )
                 h.update(r.stdout + b"\0" + str(r.returncode).encode() + b"\n")
         return h.hexdigest()[:16]
 
@@ -527,7 +548,7 @@ def normalise_result(text: str, sandbox_dirs: Iterable[str] = (), volatile: bool
     if stripped.startswith("[") and len(stripped) < 1_000_000:
         try:
             rows = ast.literal_eval(stripped)  # literals only: no names, calls or attribute access
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+        except Exception:  # not a literal, or one that cannot be built (e.g. an unhashable key)
             rows = None
         if isinstance(rows, list) and all(isinstance(x, dict) for x in rows):
             return repr(sorted(repr(tuple(x.values())) for x in rows))
@@ -694,13 +715,14 @@ class LiveRunner:
                     o = result_outcome(call.tool, res)
                 except Exception as e:
                     o = failure_outcome(e, self.timeout_s)
-                if o.ok:
+                if o.ok:  # keys left empty where they cannot be taken: exec_match is then not scored
                     dirs = {str(sandbox.dir), str(sandbox.dir.resolve())}
-                    o.result_key = result_key(_text(res, None), dirs, call.tool in spec.volatile)
                     try:
+                        o.result_key = result_key(_text(res, None), dirs, call.tool in spec.volatile)
                         o.state_key = sandbox.snapshot(spec.kind)
-                    except (OSError, sqlite3.Error) as e:  # no state to compare: never equal to another's
-                        o.state_key = f"unreadable: {e!r}"
+                    except Exception as e:  # a harness fault must not end the evaluation
+                        o.result_key = o.state_key = ""
+                        o.text = f"{o.text}\n[mcpft: result or state not comparable: {e!r}]"[:RESULT_CHARS]
                 o.seconds = time.perf_counter() - t0
                 if o.status in ("timeout", "crashed"):
                     await close()  # restarted for the next job

@@ -435,6 +435,29 @@ def test_live_execution_scores_turns_on_a_real_server():
     assert '"timezone": "Europe/Berlin"' in results["good"]["rows"][0]["exec_result"]
 
 
+def test_exec_match_is_not_scored_where_the_harness_took_no_result_or_state():
+    """A result or state the harness could not take (empty key) leaves exec_match None, never a match."""
+    items = evaluate.eval_items({"test": [EX]})
+
+    class Keyless:
+        allow, server_of, starts = ["time"], {}, {}
+
+        def run(self, jobs):
+            keys = {"ref": ("r", "s"), "same": ("r", "s"), "other": ("x", "s"), "blind": ("", "")}
+            return [
+                live.Outcome(
+                    "ok", "t", result_key=keys[j.key.split(":")[0]][0], state_key=keys[j.key.split(":")[0]][1]
+                )
+                for j in jobs
+            ]
+
+    results = {k: {"rows": evaluate.score_items(items, [block()])} for k in ("same", "other", "blind")}
+    evaluate.add_live(results, items, Keyless())
+    got = {k: (r["rows"][0]["exec_match"], r["rows"][0]["exec_differs"]) for k, r in results.items()}
+    assert got == {"same": (True, None), "other": (False, "result_differs"), "blind": (None, None)}
+    assert all(r["rows"][0]["executed_ok"] for r in results.values())
+
+
 def test_rendered_reference_round_trips_through_the_scorer():
     s = evaluate.score_turn(dialects.render_assistant(REF), REF, EX)
     assert s["args_match"] and s["schema_valid"] and s["call_well_formed"]

@@ -185,6 +185,8 @@ def test_normalised_results_keep_what_two_equivalent_calls_share():
     assert norm("[__import__('os').system('false')]") == "[__import__('os').system('false')]"
     assert norm("[" + "[" * 5000 + "]" * 5000 + "]").startswith("[[[")
     assert norm("[{'a': 1}" + " " * 1_000_000 + "]") == "[{'a': 1} ]"
+    for text in ("[{[1]: 2}]", "[{{}}]", "[{1, [2]}]", "[1e999999, -]", "[b'\\x00']"):  # unbuildable literals
+        assert norm(text) == text
 
 
 def test_equivalent_calls_match_and_different_calls_do_not():
@@ -198,6 +200,10 @@ def test_equivalent_calls_match_and_different_calls_do_not():
     commit = commit_ex.messages[1].calls[0]
     write = call("filesystem", "write_file", path="/workspace/app/new.txt", content="x")
     add = call("memory", "add_observations", observations=[{"entityName": "Alice", "contents": ["y"]}])
+
+    def ent(name):
+        return {"name": name, "entityType": "person", "observations": []}
+
     pairs = [
         (paris, paris, None, (True, True)),
         (paris, call("time", "get_current_time", timezone="Europe/Berlin"), None, (False, True)),
@@ -236,6 +242,18 @@ def test_equivalent_calls_match_and_different_calls_do_not():
         ),
         (call("filesystem", "get_file_info", path="/workspace/app/README.md"),) * 2 + (FS_EX, (True, True)),
         (add, add, MEM_EX, (True, True)),
+        (
+            call("memory", "create_entities", entities=[ent("Dana"), ent("Eve")]),
+            call("memory", "create_entities", entities=[ent("Eve"), ent("Dana")]),
+            MEM_EX,
+            (False, True),  # the graph is a set; the result lists them in the order given
+        ),
+        (
+            call("sqlite", "create_table", query="CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT)"),
+            call("sqlite", "create_table", query="create table t(id integer primary key, note text)"),
+            SQL_EX,
+            (True, True),  # SQLite reads the same columns and types
+        ),
         (
             add,
             call("memory", "add_observations", observations=[{"entityName": "Alice", "contents": ["z"]}]),

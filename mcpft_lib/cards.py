@@ -16,16 +16,9 @@ from pathlib import Path
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .config import Params
+from .evaluate import CALL_METRICS
 
-EVAL_METRICS = (
-    "well_formed",
-    "call_well_formed",
-    "tool_selection",
-    "schema_valid",
-    "args_match",
-    "executed_ok",
-    "exec_match",
-)
+EVAL_METRICS = CALL_METRICS
 
 _TEMPLATE = """---
 {{ card_data }}

@@ -34,6 +34,16 @@ METRICS = (
     "answer_f1",  # answer turns: token F1 against the reference answer
     "answer_rouge_l",  # answer turns: ROUGE-L F1 against the reference answer
 )
+# the metrics of a call the model card and the report's performance table show
+CALL_METRICS = (
+    "well_formed",
+    "call_well_formed",
+    "tool_selection",
+    "schema_valid",
+    "args_match",
+    "executed_ok",
+    "exec_match",
+)
 NO_SERVER = "(none)"  # the `server` of a turn that expects no call
 EVAL_SETS = ("test", "held_out_servers", "challenge")
 

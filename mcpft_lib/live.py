@@ -317,6 +317,11 @@ _GIT_ENV = {
 }
 
 
+def _git_env() -> dict[str, str]:
+    """The environment of every git command on the scratch repository: PATH, HOME, LANG and `_GIT_ENV`."""
+    return {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **_GIT_ENV}
+
+
 class Sandbox:
     """Temporary directories for one evaluation: `root` (filesystem server) and `repo` (git server)."""
 
@@ -400,8 +405,7 @@ class Sandbox:
         os.utime(self.root, (SEED_MTIME, SEED_MTIME))
 
     def _git(self, *args: str) -> None:
-        env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **_GIT_ENV}
-        subprocess.run(["git", "-C", str(self.repo), *args], check=True, capture_output=True, env=env)
+        subprocess.run(["git", "-C", str(self.repo), *args], check=True, capture_output=True, env=_git_env())
 
     def make_repo(self, seed: dict[str, Any]) -> None:
         """(Re)create the scratch repository: one commit, the seed's branches, files and staged change."""
@@ -485,7 +489,7 @@ class Sandbox:
             else:
                 h.update(b"(no graph)")
         elif kind == "git":
-            env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **_GIT_ENV}
+            env = _git_env()
             for args in (
                 ("for-each-ref", "--format=%(refname) %(objectname)"),
                 ("rev-parse", "--abbrev-ref", "HEAD"),

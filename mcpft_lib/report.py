@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import Params
+from .evaluate import CALL_METRICS
 from .fsutil import atomic_write
 from .runs import Run, create_run, list_runs, open_run, project_root, reports_root, write_json
 
@@ -468,15 +469,7 @@ def write_index() -> Path:
 
 # --- notebook 05: performance, limitations, links ---------------------------------------------------------
 
-PERF_METRICS = (
-    "well_formed",
-    "call_well_formed",
-    "tool_selection",
-    "schema_valid",
-    "args_match",
-    "executed_ok",
-    "exec_match",
-)
+PERF_METRICS = CALL_METRICS
 
 
 def lineage_metrics(run: Run) -> dict:

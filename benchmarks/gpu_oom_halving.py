@@ -1,6 +1,6 @@
 """GPU check: a real CUDA out-of-memory at the planned batch is survived by halving (train.oom_halving).
 
-A random-weight Llama-style model (~0.8B parameters, bf16) trains LoRA through the project's `train.train_lora`
+A random-weight Llama-style model (~0.8B parameters, bf16) trains LoRA through the project's `train.trainer.train_lora`
 with the allocator capped (`torch.cuda.set_per_process_memory_fraction`) so that the asked batch of 8 x 2048
 tokens cannot fit. Expected: one or more `oom_halving` events, training reaching max_steps at a smaller batch
 with gradient accumulation raised so that batch x accumulation stays 8. Printed and written to
@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from mcpft_lib import models, train  # noqa: E402
 from mcpft_lib.config import ModelParams, TrainParams  # noqa: E402
+from mcpft_lib.modeling import loaders
+from mcpft_lib.train import trainer  # noqa: E402
 
 GIB = 1024**3
 
@@ -40,7 +41,7 @@ def main() -> int:
     cuda = torch.cuda.is_available()
     device = torch.device("cuda:0" if cuda else "cpu")
 
-    _, tok = models.load_model(ModelParams(source="tiny_random", device="cpu"))  # its locally trained BPE
+    _, tok = loaders.load_model(ModelParams(source="tiny_random", device="cpu"))  # its locally trained BPE
     from transformers import AutoModelForCausalLM, LlamaConfig
 
     size = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4) if a.tiny else \
@@ -66,8 +67,8 @@ def main() -> int:
                      lora={"r": 16, "alpha": 32, "target_modules": "all-linear"})  # fmt: skip
     with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        summary, _ = train.train_lora(model, tok, rows, [], mp, tp, out)
-        log = train.read_log(summary["log"])
+        summary, _ = trainer.train_lora(model, tok, rows, [], mp, tp, out)
+        log = trainer.read_log(summary["log"])
     result = {
         "device": torch.cuda.get_device_name() if cuda else "cpu",
         "torch": torch.__version__,

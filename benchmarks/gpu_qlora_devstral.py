@@ -3,8 +3,8 @@
 Devstral-Small-2507 (Mistral architecture, 24B: 40 layers, hidden 5120, MLP 32768, 32 heads / 8 KV heads,
 vocab 131072) is built from its config with random weights directly on the GPU in bf16, every decoder linear
 is quantized to bitsandbytes nf4 with double quantization (as `BitsAndBytesConfig(load_in_4bit=True, ...)`
-would), then the project's own training path runs: `train.prepare_peft` (prepare_model_for_kbit_training +
-gradient checkpointing + LoRA from the profile) and `train.target_only_loss` under bf16 autocast, with the
+would), then the project's own training path runs: `modeling.peft_setup.prepare_peft` (prepare_model_for_kbit_training +
+gradient checkpointing + LoRA from the profile) and `train.loss.target_only_loss` under bf16 autocast, with the
 profile's optimizer (paged 8-bit AdamW). Before the step the allocator is capped at `--cap-gib` with
 `torch.cuda.set_per_process_memory_fraction`, so an allocation past a 24 GB card's budget raises OOM.
 
@@ -29,8 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from mcpft_lib.config import load_params  # noqa: E402
-from mcpft_lib.hardware import GIB, PRESETS, plan_input_for, plan_memory  # noqa: E402
-from mcpft_lib.train import prepare_peft, target_only_loss  # noqa: E402
+from mcpft_lib.core.system import GIB
+from mcpft_lib.hardware import PRESETS, plan_input_for, plan_memory  # noqa: E402
+from mcpft_lib.modeling.peft_setup import prepare_peft
+from mcpft_lib.train.loss import target_only_loss  # noqa: E402
 
 PROFILE = Path(__file__).resolve().parents[1] / "params" / "devstral-small-3090.yaml"
 

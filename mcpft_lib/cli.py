@@ -6,19 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from mcpft_lib import runs
+from mcpft_lib.config import ParamsError, load_params
+from mcpft_lib.data import stage
+from mcpft_lib.evaluation import perf
+from mcpft_lib.export import registry
+from mcpft_lib.mcp import catalogs
+from mcpft_lib.report import runner, site
+from mcpft_lib.train import bench
+
 
 def _params(args):
-    from .config import load_params
-
     return load_params(args.params, args.set)
 
 
 def cmd_run(args) -> int:
-    from .report import run_pipeline, select_notebooks
-
     params = _params(args)  # validated before anything heavy happens
-    select_notebooks(args.only)
-    run = run_pipeline(
+    runner.select_notebooks(args.only)
+    run = runner.run_pipeline(
         params,
         args.params,
         args.set,
@@ -37,11 +42,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import rebuild_site
-    from .runs import list_runs
-
-    index = rebuild_site()
-    for r in list_runs()[: args.limit]:
+    index = site.rebuild_site()
+    for r in runs.list_runs()[: args.limit]:
         print(f"{r.get('status', '?'):8} {r.get('id')}")
     print(f"index: {index}")
     return 0
@@ -49,9 +51,7 @@ def cmd_report(args) -> int:
 
 def cmd_bench(args) -> int:
     if args.what == "data":
-        from .dataset import bench_data
-
-        r = bench_data(_params(args), n=args.examples)
+        r = stage.bench_data(_params(args), n=args.examples)
         print(
             f"generated {r['examples']} examples on {', '.join(r['servers'])} ({r['categories']} categories) "
             f"in {r['seconds']:.2f} s ({r['cpu_seconds']:.2f} s CPU); validated in {r['validate_seconds']:.2f} s "
@@ -60,26 +60,19 @@ def cmd_bench(args) -> int:
         print(f"examples/second: {r['examples_per_s']:.0f}")
         return 0
     if args.what == "generate":
-        from .perf import bench_generate
-
-        bench_generate(args.params, args.set, n=args.items)
+        perf.bench_generate(args.params, args.set, n=args.items)
         return 0
     if args.what == "perf":
-        from .perf import VARIANTS, run_perf
-
-        variants = args.variants.split(",") if args.variants else list(VARIANTS)
-        run_perf(args.params, args.set, variants, args.new_tokens, args.adapter, args.merged, args.gguf)
+        variants = args.variants.split(",") if args.variants else list(perf.VARIANTS)
+        perf.run_perf(args.params, args.set, variants, args.new_tokens, args.adapter, args.merged, args.gguf)
         return 0
-    from .bench import bench_train
 
-    bench_train(args.params, args.set, steps=args.steps)
+    bench.bench_train(args.params, args.set, steps=args.steps)
     return 0
 
 
 def cmd_models(args) -> int:
     import json
-
-    from . import registry
 
     if args.action == "list":
         print(registry.format_table(registry.list_models(args.refs[0] if args.refs else None)))
@@ -96,9 +89,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_catalogs(args) -> int:
-    from .catalogs import regenerate_harvested
-
-    for p in regenerate_harvested(npm=args.npm):
+    for p in catalogs.regenerate_harvested(npm=args.npm):
         print(f"wrote {p}")
     return 0
 
@@ -167,8 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .config import ParamsError
-
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)

@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .schema import CATEGORIES
+from mcpft_lib.core.schema import CATEGORIES
+from mcpft_lib.mcp.catalogs import catalog_names
+from mcpft_lib.mcp.live import LIVE_SERVERS
 
 
 class ParamsError(ValueError):
@@ -91,7 +93,7 @@ class ModelParams(_Section):
 
 
 class ImportSpec(_Section):
-    source: Literal["xlam", "hermes", "glaive"]  # which public dataset format (mcpft_lib/importers.py)
+    source: Literal["xlam", "hermes", "glaive"]  # which public dataset format (mcpft_lib/data/importers.py)
     path_or_id: str = Field(min_length=1)  # a local .json/.jsonl/.parquet file or a hub dataset id
     limit: int | None = Field(None, ge=1)  # rows read (None: all)
 
@@ -124,22 +126,18 @@ class DataParams(_Section):
     @field_validator("servers")
     @classmethod
     def _known_servers(cls, v: list[str]) -> list[str]:
-        from .catalogs import catalog_names
-
-        return _known(v, catalog_names(), "servers", "catalogs in mcpft_lib/catalogs/")
+        return _known(v, catalog_names(), "servers", "catalogs in mcpft_lib/mcp/catalogs/")
 
     @field_validator("held_out_servers")
     @classmethod
     def _known_held_out(cls, v: list[str]) -> list[str]:
-        from .catalogs import catalog_names
-
-        return _known(v, catalog_names(), "held_out_servers", "catalogs in mcpft_lib/catalogs/") if v else v
+        return (
+            _known(v, catalog_names(), "held_out_servers", "catalogs in mcpft_lib/mcp/catalogs/") if v else v
+        )
 
     @field_validator("weights")
     @classmethod
     def _known_weights(cls, v: dict[str, float]) -> dict[str, float]:
-        from .catalogs import catalog_names
-
         _known(
             list(v), catalog_names() + list(CATEGORIES), "weights keys", "servers or categories"
         ) if v else v
@@ -270,9 +268,7 @@ class LiveParams(_Section):
     @field_validator("servers")
     @classmethod
     def _known_live(cls, v: list[str]) -> list[str]:
-        from .live import LIVE_SERVERS
-
-        return _known(v, sorted(LIVE_SERVERS), "live servers", "live recipes in mcpft_lib/live.py")
+        return _known(v, sorted(LIVE_SERVERS), "live servers", "live recipes in mcpft_lib/mcp/live.py")
 
 
 Count = Annotated[int, Field(ge=1)]

@@ -21,14 +21,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .schema import RESOURCE_TOOL, Example, Message, Server, ToolCall
+from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Server, ToolCall
+from mcpft_lib.evaluation.generation import generate
+from mcpft_lib.export.formats import is_complete
+from mcpft_lib.mcp import live
+from mcpft_lib.mcp.dialects import parse_turn, to_chat
+from mcpft_lib.mcp.xml_calls import render_assistant
+from mcpft_lib.modeling.loaders import TURN_END
+from mcpft_lib.runs import project_root
 
 MAX_BODY = 1 << 20  # bytes accepted by the inference endpoint per request
 
 
 def example_notebooks(folder: str | Path | None = None) -> list[str]:
     """Stems of the example notebooks, in name order (the runner executes them in this order)."""
-    from .runs import project_root
 
     folder = Path(folder or project_root() / "notebooks" / "examples")
     return sorted(p.stem for p in folder.glob("*.ipynb"))
@@ -58,7 +64,6 @@ def merged_params(params, run):
 
 def find_gguf(run) -> Path | None:
     """The run's GGUF export file (`export/gguf_*/<file>.gguf`, complete ones only), or None."""
-    from .export import is_complete
 
     try:
         export_root = run.find("export")
@@ -122,7 +127,6 @@ class LiveTools:
         start_timeout_s: float = 30.0,
         seed: Example | None = None,
     ):
-        from . import live
 
         unknown = sorted(set(allow) - set(live.LIVE_SERVERS))
         if unknown:
@@ -134,8 +138,6 @@ class LiveTools:
 
     def __enter__(self) -> LiveTools:
         from anyio.from_thread import start_blocking_portal
-
-        from . import live
 
         self._stack = ExitStack()
         try:
@@ -167,8 +169,6 @@ class LiveTools:
             self._stack, self.sessions = None, {}
 
     def _get(self, name: str):
-        from . import live
-
         if name not in self.sessions:
             cm = self.portal.wrap_async_context_manager(
                 _session(live.LIVE_SERVERS[name], self.sandbox, self.errlog, self.start_timeout_s)
@@ -179,7 +179,6 @@ class LiveTools:
 
     def call(self, call: ToolCall):
         """Execute one call; every failure is an `live.Outcome` (never raises for the model's mistakes)."""
-        from . import live
 
         if self._stack is None:
             raise RuntimeError("LiveTools is not open; use it as a context manager")
@@ -213,8 +212,6 @@ class LiveTools:
 
 def model_reply(model, tok, max_new_tokens: int = 96) -> Callable[[list[dict]], str]:
     """A `reply(chat) -> text` for `agent_loop`: greedy decoding that stops when a call closes or the turn ends."""
-    from .evaluate import generate
-    from .models import TURN_END
 
     turn_end = TURN_END.get(tok.init_kwargs.get("mcpft_template"))
     stop = ["</use_mcp_tool>", "</access_mcp_resource>"] + ([turn_end] if turn_end else [])
@@ -234,7 +231,6 @@ def scripted_reply(turns: list[str]) -> Callable[[list[dict]], str]:
 
 def reference_turns(example: Example) -> list[str]:
     """An example's reference assistant turns rendered in the xml dialect (for `scripted_reply`)."""
-    from .dialects import render_assistant
 
     return [render_assistant(m) for m in example.messages if m.role == "assistant"]
 
@@ -256,7 +252,6 @@ def agent_loop(
     a plain answer), `calls` and `calls_ok` (executed without error), `tools` (the `server.tool` of each call,
     in order) and `round_trip` (a call executed without error and the model took another turn after seeing
     its result)."""
-    from .dialects import parse_turn, to_chat
 
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
@@ -488,8 +483,6 @@ class InferenceServer:
         return msgs, max_tokens
 
     def complete(self, messages: list[dict], max_tokens: int) -> dict:
-        from .dialects import parse_turn
-
         with self._lock:  # one model, one decode at a time
             t0 = time.perf_counter()
             text = model_reply(self.model, self.tok, max_tokens)(messages)

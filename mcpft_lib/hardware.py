@@ -8,11 +8,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import platform
-import re
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,200 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-GIB = 1024**3
-
-# Minimum Linux driver for each CUDA toolkit release (NVIDIA CUDA release notes, table 3).
-CUDA_MIN_DRIVER: dict[str, str] = {
-    "11.8": "520.61.05",
-    "12.0": "525.60.13",
-    "12.1": "530.30.02",
-    "12.2": "535.54.03",
-    "12.3": "545.23.06",
-    "12.4": "550.54.14",
-    "12.5": "555.42.02",
-    "12.6": "560.28.03",
-    "12.8": "570.26",
-    "12.9": "575.51.03",
-    "13.0": "580.65.06",
-}
-
-
-# --------------------------------------------------------------------------------------------------
-# Environment report
-# --------------------------------------------------------------------------------------------------
-
-
-def _version_tuple(v: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", v))
-
-
-def _run(cmd: list[str], timeout: float = 10.0) -> str | None:
-    """Output of a command, or None when it is missing or fails (never raises)."""
-    if shutil.which(cmd[0]) is None:
-        return None
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout if out.returncode == 0 else None
-
-
-def nvidia_smi() -> dict[str, Any] | None:
-    """Driver version, the driver's highest CUDA version and the GPUs as `nvidia-smi` sees them, or None."""
-    out = _run(["nvidia-smi", "--query-gpu=driver_version,name,memory.total", "--format=csv,noheader"])
-    if not out or not out.strip():
-        return None
-    gpus = []
-    for line in out.strip().splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) >= 3:
-            mem = re.match(r"([\d.]+)\s*MiB", parts[2])
-            gpus.append(
-                {
-                    "driver_version": parts[0],
-                    "name": parts[1],
-                    "memory_gib": round(float(mem.group(1)) / 1024, 2) if mem else None,
-                }
-            )
-    if not gpus:
-        return None
-    header = _run(["nvidia-smi"]) or ""
-    m = re.search(r"CUDA Version:\s*([\d.]+)", header)
-    return {
-        "driver_version": gpus[0]["driver_version"],
-        "driver_cuda": m.group(1) if m else None,
-        "gpus": gpus,
-    }
-
-
-def cpu_info() -> dict[str, Any]:
-    """CPU model, logical/usable cores and RAM (from /proc where available)."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem: dict[str, int] = {}
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            key, _, rest = line.partition(":")
-            if key in ("MemTotal", "MemAvailable"):
-                mem[key] = int(rest.split()[0]) * 1024
-    except OSError:
-        pass
-    if "MemTotal" not in mem:
-        try:
-            mem["MemTotal"] = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "model": model,
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "ram_total_gib": round(mem["MemTotal"] / GIB, 2) if "MemTotal" in mem else None,
-        "ram_available_gib": round(mem["MemAvailable"] / GIB, 2) if "MemAvailable" in mem else None,
-    }
-
-
-def check_compatibility(
-    torch_cuda: str | None, cuda_available: bool, smi: dict[str, Any] | None
-) -> tuple[bool, list[str]]:
-    """Verdict on torch build vs driver vs GPU presence: (compatible, warnings). Pure, so it is testable."""
-    warnings: list[str] = []
-    gpu_present = smi is not None
-    if torch_cuda is None:
-        if gpu_present:
-            warnings.append(
-                "torch is a CPU-only build but an NVIDIA GPU is present: install the CUDA build of torch "
-                "(README, 'GPU install')."
-            )
-            return False, warnings
-        return True, warnings
-    if not gpu_present:
-        if not cuda_available:
-            warnings.append(f"torch is built for CUDA {torch_cuda} but no NVIDIA driver/GPU was found.")
-        return cuda_available, warnings
-    compatible = True
-    driver = smi.get("driver_version") or ""
-    driver_cuda = smi.get("driver_cuda")
-    build = _version_tuple(torch_cuda)[:2]
-    if driver_cuda:
-        supported = _version_tuple(driver_cuda)[:2]
-        if build[0] > supported[0]:
-            compatible = False
-            warnings.append(
-                f"torch is built for CUDA {torch_cuda}, driver {driver} supports up to CUDA {driver_cuda}: "
-                "upgrade the driver or install a torch build for an older CUDA."
-            )
-        elif build > supported:
-            warnings.append(
-                f"torch is built for CUDA {torch_cuda}, newer than the driver's CUDA {driver_cuda} "
-                f"(driver {driver}): minor-version compatibility usually works, but upgrading the driver "
-                "is safer."
-            )
-    else:
-        need = CUDA_MIN_DRIVER.get(".".join(map(str, build)))
-        if need and _version_tuple(driver) < _version_tuple(need):
-            compatible = False
-            warnings.append(f"CUDA {torch_cuda} needs driver >= {need}, found {driver}: upgrade the driver.")
-    if not cuda_available:
-        compatible = False
-        warnings.append("A GPU and a CUDA build of torch are present but torch.cuda.is_available() is False.")
-    return compatible, warnings
-
-
-def environment_report() -> dict[str, Any]:
-    """Python/torch/CUDA/driver versions, devices, CPU and RAM, and a compatibility verdict (JSON-ready)."""
-    import torch
-
-    cuda_available = bool(torch.cuda.is_available())
-    devices = []
-    if cuda_available:
-        for i in range(torch.cuda.device_count()):
-            p = torch.cuda.get_device_properties(i)
-            devices.append(
-                {
-                    "index": i,
-                    "name": p.name,
-                    "total_memory_gib": round(p.total_memory / GIB, 2),
-                    "compute_capability": f"{p.major}.{p.minor}",
-                    "bf16": (p.major, p.minor) >= (8, 0),
-                    "multiprocessors": p.multi_processor_count,
-                }
-            )
-    smi = nvidia_smi()
-    compatible, warnings = check_compatibility(torch.version.cuda, cuda_available, smi)
-    if warnings:
-        message = " ".join(warnings)
-    elif cuda_available:
-        message = f"OK: torch {torch.__version__} sees {len(devices)} CUDA device(s)."
-    else:
-        message = "CPU only: the default profile runs on CPU; QLoRA on a 24B model needs a 24 GB GPU."
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "torch_cuda_build": torch.version.cuda,
-        "cuda_available": cuda_available,
-        "driver_version": smi["driver_version"] if smi else None,
-        "driver_cuda": smi["driver_cuda"] if smi else None,
-        "nvidia_smi_gpus": smi["gpus"] if smi else [],
-        "devices": devices,
-        "cpu": cpu_info(),
-        "torch_threads": torch.get_num_threads(),
-        "compatible": compatible,
-        "warnings": warnings,
-        "message": message,
-    }
-
-
-# --------------------------------------------------------------------------------------------------
-# Micro-benchmarks
-# --------------------------------------------------------------------------------------------------
+from mcpft_lib.core.fsutil import atomic_write
+from mcpft_lib.core.system import GIB, cpu_info
+from mcpft_lib.modeling.loaders import load_config, load_model
+from mcpft_lib.modeling.peft_setup import prepare_peft
 
 
 def _timed(fn: Callable[[], Any], sync: Callable[[], None], seconds: float) -> tuple[int, float]:
@@ -308,18 +113,18 @@ def micro_benchmark(
     }
 
 
-# --------------------------------------------------------------------------------------------------
-# Memory planner
-# --------------------------------------------------------------------------------------------------
-
 ATTN_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
+
 MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
+
 LINEAR_MODULES = ATTN_MODULES + MLP_MODULES
 
 # bitsandbytes nf4: 4 bits + fp32 absmax per 64-block; double quant stores absmax in 8 bits plus one
 # fp32 constant per 256 absmax values: 4 + 8/64 + 32/(64*256) = 4.127 bits/param.
 NF4_DQ_BITS = 4 + 8 / 64 + 32 / (64 * 256)
+
 NF4_BITS = 4 + 32 / 64
+
 INT8_BITS = 8.0  # LLM.int8 adds one fp32 scale per output row: negligible
 
 
@@ -637,11 +442,6 @@ def plan_chart(plan_or_plans: MemoryPlan | Sequence[MemoryPlan], title: str | No
     return fig
 
 
-# --------------------------------------------------------------------------------------------------
-# Measurements
-# --------------------------------------------------------------------------------------------------
-
-
 def _rss() -> int | None:
     try:
         import psutil
@@ -772,11 +572,6 @@ def probe_max_batch(make_step: Callable[[int], None], start: int = 1, limit: int
     }
 
 
-# --------------------------------------------------------------------------------------------------
-# Output
-# --------------------------------------------------------------------------------------------------
-
-
 def _jsonable(o: Any) -> Any:
     if isinstance(o, BaseModel):
         return o.model_dump(mode="json")
@@ -792,18 +587,8 @@ def write_hardware_json(path: str | os.PathLike[str], /, **sections: Any) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(sections, indent=2, default=_jsonable, ensure_ascii=False) + "\n"
-    from .fsutil import atomic_write
 
     return atomic_write(path, text)
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True when the CPU has bf16 matrix instructions (AMX or AVX512-BF16): autocast to bf16 pays off there."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 # --- params-driven entry points (notebook 00) -----------------------------------------------------
@@ -813,7 +598,6 @@ def shape_for(params: Any) -> ModelShape:
     """The run's model shape: a known preset by id, else read from the model's config (no weights loaded)."""
     if params.model.id in PRESETS:
         return PRESETS[params.model.id]
-    from .models import load_config
 
     return ModelShape.from_config(load_config(params.model), name=params.model.id)
 
@@ -842,9 +626,6 @@ def plan_input_for(params: Any, shape: ModelShape) -> PlanInput:
 def measure_for_params(params: Any, plan_in: PlanInput) -> dict[str, Any]:
     """On a GPU: load the run's model, measure one LoRA step at the planned batch, probe the largest batch."""
     import torch
-
-    from .models import load_model
-    from .train import prepare_peft
 
     model, _ = load_model(params.model)
     model = prepare_peft(model, params.model, params.train)

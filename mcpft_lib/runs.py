@@ -5,28 +5,16 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .config import Params, load_params
-from .fsutil import atomic_write
-
-TRACKED_PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "mcp")
-
-
-def project_root() -> Path:
-    """The checkout: $MCPFT_ROOT, else the folder above mcpft_lib that holds params/ and notebooks/."""
-    if env := os.environ.get("MCPFT_ROOT"):
-        return Path(env).resolve()
-    here = Path(__file__).resolve().parent.parent
-    if (here / "notebooks").is_dir():
-        return here
-    return Path.cwd().resolve()
+from mcpft_lib.config import Params, load_params
+from mcpft_lib.core import secrets
+from mcpft_lib.core.fsutil import atomic_write, read_json, write_json
+from mcpft_lib.core.system import git_info, hardware_summary, project_root, versions
 
 
 def reports_root() -> Path:
@@ -35,60 +23,6 @@ def reports_root() -> Path:
 
 def artifacts_root() -> Path:
     return Path(os.environ.get("MCPFT_ARTIFACTS", project_root() / "artifacts")).resolve()
-
-
-def write_json(path: str | Path, obj: Any) -> None:
-    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def read_json(path: str | Path, default: Any = None) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        return default
-    return json.loads(path.read_text())
-
-
-def git_info(root: Path | None = None) -> dict:
-    root = root or project_root()
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-
-    sha = git("rev-parse", "HEAD")
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {
-        "sha": sha or None,
-        "short": sha[:7] if sha else "nogit",
-        "dirty": dirty,
-        "branch": git("branch", "--show-current"),
-    }
-
-
-def versions() -> dict:
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in TRACKED_PACKAGES:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def hardware_summary() -> dict:
-    """Cheap facts for run.json (the full report is notebook 00's hardware.json)."""
-    from .hardware import cpu_info, nvidia_smi
-
-    smi = nvidia_smi()
-    return {
-        "cpu": cpu_info(),
-        "gpus": (smi or {}).get("gpus", []),
-        "driver": (smi or {}).get("driver_version"),
-    }
 
 
 def new_run_id(profile: str, git: dict | None = None) -> str:
@@ -184,7 +118,6 @@ def create_run(
     artifact_dir = artifacts_root() / report_dir.name
     artifact_dir.mkdir(parents=True, exist_ok=True)
     run = Run(report_dir, artifact_dir)
-    from . import secrets  # local: keeps tokens out of anything we write
 
     atomic_write(run.params_file, "# resolved params of this run\n" + secrets.redact(params.to_yaml()))
     run.update(
@@ -271,3 +204,17 @@ def attach(run_dir: str, params_file: str, overrides: list[str] | None = None) -
         run.update(status="interactive")
     os.environ["MCPFT_RUN_DIR"] = str(run.report_dir)
     return params, run
+
+
+def setup_notebook() -> None:
+    """Call at the top of every notebook: plotly charts that work in JupyterLab and in offline HTML."""
+    import warnings
+
+    import plotly.io as pio
+
+    # peft reads transformers' deprecated `is_gradient_checkpointing`: a warning no user of ours can act on
+    warnings.filterwarnings(
+        "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+    )
+    # mimetype for JupyterLab, plus an embedded plotly.js (no CDN) so nbconvert's HTML works offline
+    pio.renderers.default = "plotly_mimetype+notebook"

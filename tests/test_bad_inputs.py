@@ -2,7 +2,7 @@
 
 Each bad input gets a clear error naming what is wrong (file, key or line, tool), or is quarantined with
 its reason and counted; nothing is dropped silently and no traceback reaches the user. Every case is
-recorded for docs/reliability.md (`python -m mcpft_lib.reliability`).
+recorded for docs/reliability.md (`python -m tests.reliability`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcpft_lib import catalogs, cli, data, dialects
-from mcpft_lib.catalogs import CatalogError
+from mcpft_lib import cli
 from mcpft_lib.config import ParamsError, check_against_model, load_params
-from mcpft_lib.reliability import Recorder, whole_files_run
+from mcpft_lib.data import generate, validate
+from mcpft_lib.mcp import catalogs, dialects
+from mcpft_lib.mcp.catalogs import CatalogError
+from tests.reliability import Recorder, whole_files_run
 
 from .conftest import mcpft_env
 
@@ -104,12 +106,12 @@ def test_bad_params(figures, tmp_path, case, content, overrides, needle):
 
 def test_max_length_longer_than_the_loaded_model(figures, tmp_path):
     """The cross-check notebook 02 runs once the model's own config is known (tiny model: 4096 positions)."""
-    from mcpft_lib import models
+    from mcpft_lib.modeling import loaders
 
     with figures.case("bad_input", "params", "max_length_over_model_config", "data.max_length: 8192 with a "
                       "4096-position model", "ParamsError naming the key and the model's limit") as fig:  # fmt: skip
         p = load_params(SMOKE, ["data.max_length=8192"])
-        positions = models.max_positions(models.load_config(p.model))
+        positions = loaders.max_positions(loaders.load_config(p.model))
         assert positions == 4096
         with pytest.raises(ParamsError) as e:
             check_against_model(p, positions, str(SMOKE))
@@ -124,7 +126,7 @@ def test_max_length_longer_than_the_loaded_model(figures, tmp_path):
 @pytest.fixture(scope="module")
 def good_rows() -> list[dict]:
     servers = catalogs.load_catalogs(["time", "git"])
-    exs = data.generate(6, 0, servers, ["single_call"])
+    exs = generate.generate(6, 0, servers, ["single_call"])
     rows = [json.loads(e.model_dump_json()) for e in exs]
     assert len({r["id"] for r in rows}) == len(rows)
     return rows
@@ -217,7 +219,7 @@ def test_bad_dataset_row(figures, tmp_path, good_rows, case, tried, build, needl
         # good, BAD, good, blank, good: the bad row is line 2
         lines = [_line(good_rows[0]), _line(bad), _line(good_rows[2]), b"", _line(good_rows[3])]
         f.write_bytes(b"\n".join(lines) + b"\n")
-        kept, quarantine = data.load_jsonl(f)
+        kept, quarantine = validate.load_jsonl(f)
         fig.outcome = (
             f"kept {len(kept)}, quarantined {len(quarantine)}: line {quarantine[0]['line']}: "
             f"{quarantine[0]['reason']}"
@@ -234,8 +236,8 @@ def test_bad_dataset_row(figures, tmp_path, good_rows, case, tried, build, needl
 
 def test_huge_valid_row_is_counted_not_cut(figures, good_rows, tmp_path):
     """A valid but enormous example is kept by the loader, then dropped *and counted* as too long."""
-    from mcpft_lib import dialects as dl
-    from mcpft_lib import models, train
+    from mcpft_lib.mcp import dialects
+    from mcpft_lib.modeling import chat, loaders
 
     with figures.case("bad_input", "dataset row", "huge_valid_row", "a valid example with a 200 kB answer",
                       "kept by the loader; counted as too_long at tokenization, never cut") as fig:  # fmt: skip
@@ -244,12 +246,14 @@ def test_huge_valid_row_is_counted_not_cut(figures, good_rows, tmp_path):
         row["id"] = "huge-valid"
         f = tmp_path / "train.jsonl"
         f.write_text(json.dumps(row) + "\n" + json.dumps(good_rows[5]) + "\n")
-        kept, quarantine = data.load_jsonl(f)
+        kept, quarantine = validate.load_jsonl(f)
         assert len(kept) == 2 and quarantine == []
         p = load_params(SMOKE)
-        tok = models.load_tokenizer(p.model)
-        rows, dropped = train.tokenize_rows(
-            tok, [dl.to_chat(e, p.data.dialect, p.data.compact_schemas) for e in kept], p.data.max_length
+        tok = loaders.load_tokenizer(p.model)
+        rows, dropped = chat.tokenize_rows(
+            tok,
+            [dialects.to_chat(e, p.data.dialect, p.data.compact_schemas) for e in kept],
+            p.data.max_length,
         )
         fig.outcome = f"loader kept {len(kept)}; tokenized {len(rows)}, dropped {dict(dropped)}"
         assert len(rows) == 1 and dropped == {"too_long": 1}
@@ -423,7 +427,7 @@ def test_cli_subprocess_bad_params_no_traceback(figures, tmp_path):
 
 
 def test_recorder_marks_failures_and_renders_them(tmp_path):
-    from mcpft_lib import reliability
+    from tests import reliability
 
     rec = Recorder("unit")
     with rec.case("bad_input", "params", "fine", "a | b", "ok") as c:
@@ -457,7 +461,7 @@ def test_committed_figures_meet_the_acceptance_lines():
     """docs/reliability.md (generated) covers >= 30 bad inputs and >= 6 faults, none failing."""
     import re
 
-    from mcpft_lib.reliability import doc_path
+    from tests.reliability import doc_path
 
     page = doc_path().read_text()
     counts = {m[1]: (int(m[2]), int(m[3]), int(m[4]))

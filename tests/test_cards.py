@@ -9,8 +9,10 @@ import pytest
 from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from mcpft_lib import cards, export, registry, runs
+from mcpft_lib import runs
 from mcpft_lib.config import ParamsError, load_params
+from mcpft_lib.export import formats, registry
+from mcpft_lib.report import cards
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = {
@@ -20,13 +22,13 @@ EVAL = {
 
 
 def _export(path: Path, files: dict[str, bytes]) -> dict:
-    tmp = export.staging_dir(path)
+    tmp = formats.staging_dir(path)
     for name, data in files.items():
         (tmp / name).write_bytes(data)
     fmt = "gguf_q8_0" if any(n.endswith(".gguf") for n in files) else "safetensors-float32"
     row = {"format": fmt, "path": str(path), "bytes": 10, "load_seconds": 0.5, "top1_agreement": 0.98,
-           "greedy_exact": 1.0, "sha256": export.checksums(tmp)}  # fmt: skip
-    export.finalize(tmp, path, row)
+           "greedy_exact": 1.0, "sha256": formats.checksums(tmp)}  # fmt: skip
+    formats.finalize(tmp, path, row)
     return row
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from jsonschema.validators import validator_for
 
-from mcpft_lib import catalogs
-from mcpft_lib.schema import Server
+from mcpft_lib.core.schema import Server
+from mcpft_lib.mcp import catalogs
 
 SERVERS = catalogs.load_catalogs()
 _timeout = pytest.mark.timeout(90) if importlib.util.find_spec("pytest_timeout") else (lambda f: f)

@@ -3,10 +3,14 @@
 import jsonschema
 import pytest
 
-from mcpft_lib import data, dialects, evaluate, live
-from mcpft_lib.schema import CATEGORIES, RESOURCE_TOOL
+from mcpft_lib.core.schema import CATEGORIES, RESOURCE_TOOL
+from mcpft_lib.data import validate
+from mcpft_lib.evaluation import items as evaluation_items
+from mcpft_lib.evaluation import metrics
+from mcpft_lib.evaluation import runner as evaluation_runner
+from mcpft_lib.mcp import live, xml_calls
 
-PATH = evaluate.challenge_path()
+PATH = evaluation_items.challenge_path()
 SERVERS = {
     "brave_search", "context7", "fetch", "filesystem", "git", "github", "memory", "playwright", "postgres",
     "puppeteer", "sequential_thinking", "slack", "sqlite", "time",
@@ -18,7 +22,7 @@ LIVE_FAILS = {"ch-eh-fs-missing-file#0", "ch-eh-git-missing-branch#0", "ch-eh-sq
 
 @pytest.fixture(scope="module")
 def challenge():
-    good, bad = data.load_jsonl(PATH)
+    good, bad = validate.load_jsonl(PATH)
     assert bad == [], bad[:3]  # every line passes the same quarantine checks as generated data
     return good
 
@@ -62,11 +66,11 @@ def test_reference_meta_is_consistent(challenge):
 
 def test_references_score_perfectly(challenge):
     """The reference turn itself passes every rule that applies to it (the metrics can reach 1.0)."""
-    items = evaluate.turn_items(challenge)
+    items = evaluation_items.turn_items(challenge)
     assert len(items) >= 90
-    rows = evaluate.score_items(items, [dialects.render_assistant(it["ref"]) for it in items])
+    rows = evaluation_runner.score_items(items, [xml_calls.render_assistant(it["ref"]) for it in items])
     for it, r in zip(items, rows, strict=True):
-        applicable = {m: r[m] for m in evaluate.METRICS if r[m] is not None}
+        applicable = {m: r[m] for m in metrics.METRICS if r[m] is not None}
         assert applicable.pop("answer_f1", 1.0) == pytest.approx(1.0), it["id"]
         assert applicable.pop("answer_rouge_l", 1.0) == pytest.approx(1.0), it["id"]
         assert all(v is True for v in applicable.values()), (it["id"], applicable)
@@ -81,7 +85,9 @@ def test_references_score_perfectly(challenge):
 def test_live_references_run_on_real_servers(challenge):
     """Every reference call on a live server succeeds in the seeded sandbox, except the deliberate failures."""
     items = [
-        it for it in evaluate.turn_items(challenge) if it["ref"].calls and it["ref"].calls[0].server in LIVE
+        it
+        for it in evaluation_items.turn_items(challenge)
+        if it["ref"].calls and it["ref"].calls[0].server in LIVE
     ]
     assert len(items) >= 40
     runner = live.LiveRunner(LIVE, timeout_s=20)

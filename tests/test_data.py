@@ -11,11 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from mcpft_lib import catalogs, data, datacard, dataset
 from mcpft_lib.config import load_params
-from mcpft_lib.dialects import parse, to_chat
-from mcpft_lib.schema import CATEGORIES, RESOURCE_TOOL, Example
+from mcpft_lib.core.schema import CATEGORIES, RESOURCE_TOOL, Example
+from mcpft_lib.data import card as data_card
+from mcpft_lib.data import generate, scenario, stage, validate
+from mcpft_lib.data import splits as data_splits
+from mcpft_lib.mcp import catalogs
+from mcpft_lib.mcp.dialects import to_chat
+from mcpft_lib.mcp.xml_calls import parse
 
+ROOT = Path(__file__).resolve().parent.parent
 SERVERS = catalogs.load_catalogs()
 _timeout = pytest.mark.timeout(60) if importlib.util.find_spec("pytest_timeout") else (lambda f: f)
 
@@ -28,26 +33,26 @@ def _jsonl(examples: list[Example]) -> bytes:
 
 
 def test_generator_is_deterministic() -> None:
-    a = data.generate(300, 7, SERVERS)
-    b = data.generate(300, 7, SERVERS)
-    c = data.generate(300, 8, SERVERS)
+    a = generate.generate(300, 7, SERVERS)
+    b = generate.generate(300, 7, SERVERS)
+    c = generate.generate(300, 8, SERVERS)
     assert _jsonl(a) == _jsonl(b)
     assert _jsonl(a) != _jsonl(c)
-    assert data.dataset_version(a, {"seed": 7}) == data.dataset_version(b, {"seed": 7})
-    assert data.dataset_version(a, {"seed": 7}) != data.dataset_version(a, {"seed": 8})
-    assert data.dataset_version(a, {"seed": 7}) != data.dataset_version(c, {"seed": 7})
+    assert data_splits.dataset_version(a, {"seed": 7}) == data_splits.dataset_version(b, {"seed": 7})
+    assert data_splits.dataset_version(a, {"seed": 7}) != data_splits.dataset_version(a, {"seed": 8})
+    assert data_splits.dataset_version(a, {"seed": 7}) != data_splits.dataset_version(c, {"seed": 7})
 
 
 def test_generator_covers_categories_and_all_calls_validate() -> None:
-    cats = data.supported_categories()
-    assert set(data.DEFAULT_CATEGORIES) <= set(cats)
-    exs = data.generate(600, 1, SERVERS, categories=cats)
-    counts = {row["category"]: row["n"] for row in data.stats(exs)["by_category"]}
+    cats = generate.supported_categories()
+    assert set(scenario.DEFAULT_CATEGORIES) <= set(cats)
+    exs = generate.generate(600, 1, SERVERS, categories=cats)
+    counts = {row["category"]: row["n"] for row in data_splits.stats(exs)["by_category"]}
     assert set(counts) == set(cats) and max(counts.values()) - min(counts.values()) <= 1
     assert len({e.id for e in exs}) == len(exs)
     for e in exs:
-        assert data.validate_example(e) == [], e.id
-        assert e.id == data.example_id(e)
+        assert validate.validate_example(e) == [], e.id
+        assert e.id == generate.example_id(e)
         assert 1 <= len(e.servers) <= 2
         called = {c.server for m in e.messages for c in m.calls}
         assert called <= {s.name for s in e.servers}
@@ -61,7 +66,7 @@ def test_generator_covers_categories_and_all_calls_validate() -> None:
 
 
 def test_multi_step_uses_a_value_from_the_first_result() -> None:
-    exs = data.generate(200, 3, SERVERS, categories=["multi_step"])
+    exs = generate.generate(200, 3, SERVERS, categories=["multi_step"])
     for e in exs:
         calls = [(i, c) for i, m in enumerate(e.messages) for c in m.calls]
         (i1, _), (_, c2) = calls[0], calls[1]
@@ -81,7 +86,7 @@ def _leaves(obj: object) -> list[str]:
 
 
 def test_rendered_reference_turns_parse_back() -> None:
-    for e in data.generate(150, 5, SERVERS):
+    for e in generate.generate(150, 5, SERVERS):
         chat = to_chat(e, compact=True)
         ref = [m for m in e.messages if m.role == "assistant"]
         out = [m for m in chat if m["role"] == "assistant"]
@@ -94,24 +99,24 @@ def test_rendered_reference_turns_parse_back() -> None:
 
 def test_generator_speed() -> None:
     t0 = time.perf_counter()
-    exs = data.generate(2000, 0, SERVERS)
+    exs = generate.generate(2000, 0, SERVERS)
     assert len(exs) == 2000
     assert time.perf_counter() - t0 < 5.0
 
 
 def test_generator_arguments_checked() -> None:
-    assert data.supported_categories() == list(CATEGORIES)
+    assert generate.supported_categories() == list(CATEGORIES)
     with pytest.raises(ValueError, match="balance"):
-        data.generate(10, 0, SERVERS, balance=1.5)
+        generate.generate(10, 0, SERVERS, balance=1.5)
     with pytest.raises(ValueError, match="unknown servers/categories"):
-        data.generate(10, 0, SERVERS, weights={"nope": 2.0})
+        generate.generate(10, 0, SERVERS, weights={"nope": 2.0})
     with pytest.raises(ValueError, match="positive"):
-        data.generate(10, 0, SERVERS, weights={"git": 0})
+        generate.generate(10, 0, SERVERS, weights={"git": 0})
     with pytest.raises(ValueError, match="unknown categories"):
-        data.generate(10, 0, SERVERS, categories=["nope"])
+        generate.generate(10, 0, SERVERS, categories=["nope"])
     with pytest.raises(ValueError, match="no intent"):
-        data.generate(10, 0, [catalogs.load_catalog("time")], categories=["resource_access"])
-    only_time = data.generate(30, 0, [catalogs.load_catalog("time")], max_servers_per_example=1)
+        generate.generate(10, 0, [catalogs.load_catalog("time")], categories=["resource_access"])
+    only_time = generate.generate(30, 0, [catalogs.load_catalog("time")], max_servers_per_example=1)
     assert {s.name for e in only_time for s in e.servers} == {"time"}
 
 
@@ -119,7 +124,7 @@ def test_generator_arguments_checked() -> None:
 
 
 def test_load_jsonl_quarantines_every_bad_line(tmp_path: Path) -> None:
-    good = data.generate(5, 2, SERVERS, categories=["single_call"])
+    good = generate.generate(5, 2, SERVERS, categories=["single_call"])
 
     def row(e: Example, **changes: object) -> str:
         d = json.loads(e.model_dump_json())
@@ -146,7 +151,7 @@ def test_load_jsonl_quarantines_every_bad_line(tmp_path: Path) -> None:
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    kept, quarantine = data.load_jsonl(path)
+    kept, quarantine = validate.load_jsonl(path)
     assert [e.id for e in kept] == [good[0].id, good[3].id, good[4].id]
     reasons = {q["line"]: q["reason"] for q in quarantine}
     assert sorted(reasons) == [2, 3, 4, 5, 8, 9]
@@ -161,9 +166,9 @@ def test_load_jsonl_quarantines_every_bad_line(tmp_path: Path) -> None:
 
 
 def test_validate_example_reasons() -> None:
-    e = data.generate(1, 0, SERVERS, categories=["single_call"])[0]
-    assert data.validate_example(e) == []
-    assert "no assistant turn" in data.validate_example(e.model_copy(update={"messages": e.messages[:1]}))
+    e = generate.generate(1, 0, SERVERS, categories=["single_call"])[0]
+    assert validate.validate_example(e) == []
+    assert "no assistant turn" in validate.validate_example(e.model_copy(update={"messages": e.messages[:1]}))
     other = e.model_copy(
         update={
             "servers": [s for s in SERVERS if s.name not in {c.server for m in e.messages for c in m.calls}][
@@ -171,14 +176,16 @@ def test_validate_example_reasons() -> None:
             ]
         }
     )
-    assert any("unknown server" in r for r in data.validate_example(other))
-    assert any("unknown category" in r for r in data.validate_example(e.model_copy(update={"category": "x"})))
+    assert any("unknown server" in r for r in validate.validate_example(other))
+    assert any(
+        "unknown category" in r for r in validate.validate_example(e.model_copy(update={"category": "x"}))
+    )
 
 
 def test_write_jsonl_round_trip(tmp_path: Path) -> None:
-    exs = data.generate(20, 4, SERVERS)
-    p = data.write_jsonl(tmp_path / "sub" / "train.jsonl", exs)
-    kept, quarantine = data.load_jsonl(p)
+    exs = generate.generate(20, 4, SERVERS)
+    p = validate.write_jsonl(tmp_path / "sub" / "train.jsonl", exs)
+    kept, quarantine = validate.load_jsonl(p)
     assert kept == exs and quarantine == []
     assert not [f for f in p.parent.iterdir() if f.name.startswith(".")]  # no temp files left
 
@@ -187,15 +194,15 @@ def test_write_jsonl_round_trip(tmp_path: Path) -> None:
 
 
 def test_split_deterministic_stratified_no_overlap() -> None:
-    exs = data.generate(500, 9, SERVERS)
+    exs = generate.generate(500, 9, SERVERS)
     exs += exs[:20]  # exact duplicates must not straddle splits
-    a = data.split(exs, seed=1)
-    b = data.split(exs, seed=1)
+    a = data_splits.split(exs, seed=1)
+    b = data_splits.split(exs, seed=1)
     assert {k: [e.id for e in v] for k, v in a.items()} == {k: [e.id for e in v] for k, v in b.items()}
-    c = data.split(exs, seed=2)
+    c = data_splits.split(exs, seed=2)
     assert [e.id for e in a["test"]] != [e.id for e in c["test"]]
     assert sum(len(v) for v in a.values()) == len(exs)
-    keys = {k: {data.dedup_key(e) for e in v} for k, v in a.items()}
+    keys = {k: {data_splits.dedup_key(e) for e in v} for k, v in a.items()}
     assert (
         not keys["train"] & keys["val"]
         and not keys["train"] & keys["test"]
@@ -208,21 +215,23 @@ def test_split_deterministic_stratified_no_overlap() -> None:
 
 
 def test_split_small_categories() -> None:
-    exs = data.generate(8, 0, SERVERS, categories=["single_call", "no_tool"])
-    s = data.split(exs, seed=0, val_fraction=0.2, test_fraction=0.1)
+    exs = generate.generate(8, 0, SERVERS, categories=["single_call", "no_tool"])
+    s = data_splits.split(exs, seed=0, val_fraction=0.2, test_fraction=0.1)
     for cat in ("single_call", "no_tool"):
         assert any(e.category == cat for e in s["train"]) and any(e.category == cat for e in s["test"])
-    one = data.split(exs[:1], seed=0)
+    one = data_splits.split(exs[:1], seed=0)
     assert len(one["train"]) == 1
 
 
 def test_split_stratifies_by_server_and_leakage_check() -> None:
-    exs = data.generate(900, 3, SERVERS, categories=["single_call", "multi_step"])
-    s = data.split(exs, seed=0, val_fraction=0.2, test_fraction=0.1)
-    assert data.leakage(s) == []
+    exs = generate.generate(900, 3, SERVERS, categories=["single_call", "multi_step"])
+    s = data_splits.split(exs, seed=0, val_fraction=0.2, test_fraction=0.1)
+    assert data_splits.leakage(s) == []
     strata: dict[str, Counter] = {}
     for name, v in s.items():
-        for stratum in {data.dedup_key(e): data.stratum(e) for e in v}.values():  # groups, not examples
+        for stratum in {
+            data_splits.dedup_key(e): data_splits.stratum(e) for e in v
+        }.values():  # groups, not examples
             strata.setdefault(stratum, Counter())[name] += 1
     big = {k: c for k, c in strata.items() if sum(c.values()) >= 15}
     assert len(big) >= 6
@@ -231,21 +240,21 @@ def test_split_stratifies_by_server_and_leakage_check() -> None:
         assert c["test"] >= 1 and c["val"] >= 1, (k, c)
         assert abs(c["test"] / total - 0.1) < 0.08 and abs(c["val"] / total - 0.2) < 0.1, (k, c)
     leaky = {**s, "test": s["test"] + s["train"][:2]}
-    found = data.leakage(leaky)
+    found = data_splits.leakage(leaky)
     assert len(found) == 2 and all(f["splits"] == ["test", "train"] for f in found)
 
 
 def test_dedup_key_normalises_user_text() -> None:
-    e = data.generate(1, 0, SERVERS, categories=["single_call"])[0]
+    e = generate.generate(1, 0, SERVERS, categories=["single_call"])[0]
     msgs = [m.model_copy() for m in e.messages]
     msgs[0] = msgs[0].model_copy(
         update={"content": "  " + msgs[0].content.upper().replace(" ", "   ") + "!!"}
     )
-    assert data.dedup_key(e.model_copy(update={"messages": msgs})) == data.dedup_key(e)
+    assert data_splits.dedup_key(e.model_copy(update={"messages": msgs})) == data_splits.dedup_key(e)
     msgs[1] = msgs[1].model_copy(
         update={"calls": [msgs[1].calls[0].model_copy(update={"arguments": {"x": 1}})]}
     )
-    assert data.dedup_key(e.model_copy(update={"messages": msgs})) != data.dedup_key(e)
+    assert data_splits.dedup_key(e.model_copy(update={"messages": msgs})) != data_splits.dedup_key(e)
 
 
 # ------------------------------------------------------------------------------------- new categories
@@ -253,7 +262,7 @@ def test_dedup_key_normalises_user_text() -> None:
 
 def test_new_categories_have_their_shape() -> None:
     cats = ["code_understanding", "large_context", "reasoning", "resource_access"]
-    exs = data.generate(800, 11, SERVERS, categories=cats)
+    exs = generate.generate(800, 11, SERVERS, categories=cats)
     by = {c: [e for e in exs if e.category == c] for c in cats}
     for e in by["reasoning"]:  # brief reasoning text before the first call is part of the target
         first = next(m for m in e.messages if m.calls)
@@ -281,10 +290,10 @@ def test_new_categories_have_their_shape() -> None:
 
 
 def test_every_server_has_intents_and_phrasings_vary() -> None:
-    called = {c.server for e in data.generate(3000, 5, SERVERS, categories=list(CATEGORIES)) for m in e.messages
+    called = {c.server for e in generate.generate(3000, 5, SERVERS, categories=list(CATEGORIES)) for m in e.messages
               for c in m.calls}  # fmt: skip
     assert called == {s.name for s in SERVERS}
-    users = [e.messages[0].content for e in data.generate(300, 6, SERVERS, categories=["single_call"])]
+    users = [e.messages[0].content for e in generate.generate(300, 6, SERVERS, categories=["single_call"])]
     assert len(set(users)) > 0.8 * len(users)
 
 
@@ -294,7 +303,7 @@ def test_balance_knob_evens_out_servers_and_weights_up_weight() -> None:
     ]
 
     def spread(**kw: object) -> Counter:  # servers with many distinct examples (few retries for uniqueness)
-        exs = data.generate(350, 2, rich, categories=["single_call"], max_servers_per_example=1, **kw)
+        exs = generate.generate(350, 2, rich, categories=["single_call"], max_servers_per_example=1, **kw)
         return Counter(e.servers[0].name for e in exs)
 
     uniform_intents, uniform_servers = spread(balance=0.0), spread(balance=1.0)
@@ -303,17 +312,17 @@ def test_balance_knob_evens_out_servers_and_weights_up_weight() -> None:
     assert ratio(uniform_servers) < 2.5 and ratio(uniform_intents) > 3 * ratio(uniform_servers)
     boosted = spread(balance=1.0, weights={"time": 4.0})
     assert boosted["time"] > 2.5 * uniform_servers["time"]
-    cats = Counter(e.category for e in data.generate(600, 2, SERVERS, categories=["single_call", "no_tool"],
+    cats = Counter(e.category for e in generate.generate(600, 2, SERVERS, categories=["single_call", "no_tool"],
                                                      weights={"no_tool": 2.0}))  # fmt: skip
     assert cats == {"no_tool": 400, "single_call": 200}
 
 
 def test_fits_predicate_redraws_long_examples() -> None:
-    short = data.generate(
+    short = generate.generate(
         200, 4, SERVERS, categories=["large_context"], fits=lambda e: len(e.model_dump_json()) < 9000
     )
     assert sum(len(e.model_dump_json()) >= 9000 for e in short) <= 2
-    free = data.generate(200, 4, SERVERS, categories=["large_context"])
+    free = generate.generate(200, 4, SERVERS, categories=["large_context"])
     assert sum(len(e.model_dump_json()) >= 9000 for e in free) > 10
 
 
@@ -324,7 +333,7 @@ def test_fits_predicate_redraws_long_examples() -> None:
 def default_build(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     p = load_params(Path(__file__).parent.parent / "params" / "default.yaml")
     out = tmp_path_factory.mktemp("data")
-    return p, dataset.build_dataset(p, catalogs.load_catalogs(p.data.servers), out), out
+    return p, stage.build_dataset(p, catalogs.load_catalogs(p.data.servers), out), out
 
 
 def test_default_profile_covers_every_category_in_train_and_test(default_build: tuple) -> None:
@@ -334,40 +343,42 @@ def test_default_profile_covers_every_category_in_train_and_test(default_build: 
         assert {e.category for e in built["splits"][name]} == set(CATEGORIES), name
     assert built["leakage"] == 0 and built["n_quarantined"] == 0
     for v in built["splits"].values():
-        assert all(data.validate_example(e) == [] for e in v)
+        assert all(validate.validate_example(e) == [] for e in v)
 
 
 def test_held_out_servers_never_in_training(default_build: tuple) -> None:
     p, built, _ = default_build
-    held = built["splits"][dataset.HELD_OUT]
+    held = built["splits"][stage.HELD_OUT]
     assert held and p.data.held_out_servers
     assert {s.name for e in held for s in e.servers} <= set(p.data.held_out_servers)
     assert any(m.calls for e in held for m in e.messages)
     trained = {s.name for name in ("train", "val", "test") for e in built["splits"][name] for s in e.servers}
     assert not trained & set(p.data.held_out_servers)
-    assert set(dataset.load_splits(Path(built["paths"]["train"]).parent)) == {
-        *dataset.SPLITS,
-        dataset.HELD_OUT,
+    assert set(stage.load_splits(Path(built["paths"]["train"]).parent)) == {
+        *stage.SPLITS,
+        stage.HELD_OUT,
     }
 
 
 def test_same_seed_same_bytes_changed_param_new_version(default_build: tuple, tmp_path: Path) -> None:
     p, built, out = default_build
-    again = dataset.build_dataset(p, catalogs.load_catalogs(p.data.servers), tmp_path / "again")
+    again = stage.build_dataset(p, catalogs.load_catalogs(p.data.servers), tmp_path / "again")
     assert again["version"] == built["version"]
     for name in built["paths"]:
-        if name.endswith("jsonl") or name in (*dataset.SPLITS, dataset.HELD_OUT):
+        if name.endswith("jsonl") or name in (*stage.SPLITS, stage.HELD_OUT):
             assert Path(again["paths"][name]).read_bytes() == Path(built["paths"][name]).read_bytes(), name
     for change in ("data.balance=0.5", "run.seed=7", "data.weights={git: 2.0}"):
         q = load_params(Path(__file__).parent.parent / "params" / "default.yaml", [change])
-        assert data.dataset_version(
-            data.generate(30, q.run.seed, SERVERS[:3]), dataset.gen_params(q)
-        ) != data.dataset_version(data.generate(30, q.run.seed, SERVERS[:3]), dataset.gen_params(p)), change
+        assert data_splits.dataset_version(
+            generate.generate(30, q.run.seed, SERVERS[:3]), stage.gen_params(q)
+        ) != data_splits.dataset_version(
+            generate.generate(30, q.run.seed, SERVERS[:3]), stage.gen_params(p)
+        ), change
 
 
 def test_dataset_dict_and_card_written(default_build: tuple) -> None:
     p, built, out = default_build
-    back = dataset.load_dataset_dict(out / "hf")
+    back = stage.load_dataset_dict(out / "hf")
     assert {k: [e.id for e in v] for k, v in back.items()} == {
         k: [e.id for e in v] for k, v in built["splits"].items()
     }
@@ -392,8 +403,8 @@ def test_build_quarantines_too_long_with_a_tokenizer(tmp_path: Path) -> None:
 
     p = load_params(Path(__file__).parent.parent / "params" / "default.yaml",
                     ["data.n_examples=90", "data.max_length=5000", "data.held_out_servers=[]"])  # fmt: skip
-    built = dataset.build_dataset(p, catalogs.load_catalogs(p.data.servers), tmp_path, tok=CharTok())
-    lengths = [len(dataset.chat(e, p)) for v in built["splits"].values() for e in v]
+    built = stage.build_dataset(p, catalogs.load_catalogs(p.data.servers), tmp_path, tok=CharTok())
+    lengths = [len(stage.chat(e, p)) for v in built["splits"].values() for e in v]
     assert built["n_examples"] + built["n_quarantined"] == 90
     assert all(q["reason"].startswith("too_long") for q in built["quarantine"])
     assert {e.category for e in built["splits"]["train"]} == set(CATEGORIES)
@@ -406,29 +417,29 @@ def test_build_quarantines_too_long_with_a_tokenizer(tmp_path: Path) -> None:
 def test_complexity_quality_and_charts(default_build: tuple) -> None:
     _, built, _ = default_build
     splits = built["splits"]
-    assert datacard.nesting_depth(1) == 0 and datacard.nesting_depth({"a": [{"b": 1}]}) == 3
-    rows = datacard.complexity(splits)
+    assert data_card.nesting_depth(1) == 0 and data_card.nesting_depth({"a": [{"b": 1}]}) == 3
+    rows = data_card.complexity(splits)
     assert len(rows) == sum(len(v) for v in splits.values())
     assert max(r["calls"] for r in rows) >= 2 and max(r["arg_depth"] for r in rows) >= 3
     assert all(r["schema_chars"] > 0 for r in rows)
-    q = datacard.quality(splits, built["quarantine"])
+    q = data_card.quality(splits, built["quarantine"])
     assert q["schema_valid_rate"] == 1.0 and q["leaking_groups"] == 0 and q["length_unit"] == "characters"
     dup = {**splits, "train": splits["train"] + splits["train"][:3]}
-    assert datacard.quality(dup)["duplicate_examples"] == q["duplicate_examples"] + 3
+    assert data_card.quality(dup)["duplicate_examples"] == q["duplicate_examples"] + 3
     lengths = [
         {"split": "train", "category": "x", "prompt": 10 * i, "target": i, "total": 11 * i}
         for i in range(1, 40)
     ]
     lengths.append({"split": "train", "category": "x", "prompt": 5000, "target": 10, "total": 5010})
-    ql = datacard.quality(splits, None, lengths, max_length=400)
+    ql = data_card.quality(splits, None, lengths, max_length=400)
     assert ql["length_outliers"] == 1 and ql["over_max_length"] == 4 and ql["length_unit"] == "tokens"
-    figs = [datacard.composition_chart(splits), datacard.server_category_chart(splits), datacard.token_chart(lengths),
-            datacard.complexity_chart(rows), datacard.quality_chart(q)]  # fmt: skip
+    figs = [data_card.composition_chart(splits), data_card.server_category_chart(splits), data_card.token_chart(lengths),
+            data_card.complexity_chart(rows), data_card.quality_chart(q)]  # fmt: skip
     for f in figs:
         assert f.data and f.to_json()
-    assert len(datacard.complexity_chart(rows).data) == 4
-    assert {tr.name for tr in datacard.token_chart(lengths).data} == {"prompt", "target"}
-    assert list(datacard.token_table(lengths).index) == ["train"]
+    assert len(data_card.complexity_chart(rows).data) == 4
+    assert {tr.name for tr in data_card.token_chart(lengths).data} == {"prompt", "target"}
+    assert list(data_card.token_table(lengths).index) == ["train"]
 
 
 def test_bench_data_reports_rate(capsys: pytest.CaptureFixture[str]) -> None:
@@ -443,26 +454,60 @@ def test_bench_data_reports_rate(capsys: pytest.CaptureFixture[str]) -> None:
 def test_example_browser_static_and_widget(default_build: tuple) -> None:
     _, built, _ = default_build
     splits = {"train": built["splits"]["train"][:3], "empty": []}
-    static = datacard.example_browser(splits, None, interactive=False)
+    static = data_card.example_browser(splits, None, interactive=False)
     assert static.startswith("train[0]") and "=== xml ===" in static and "=== native ===" in static
     assert "<use_mcp_tool>" in static or built["splits"]["train"][0].category in ("no_tool", "clarification")
-    box = datacard.example_browser(splits, None, interactive=True)
+    box = data_card.example_browser(splits, None, interactive=True)
     split, dialect = box.children[0].children
     index, meta, text = box.children[1:]
     assert split.options == ("train",) and index.max == 2 and built["splits"]["train"][0].id in meta.value
     dialect.value = "native"
-    assert text.value == datacard.render_example(built["splits"]["train"][0], "native")
+    assert text.value == data_card.render_example(built["splits"]["train"][0], "native")
     index.value = 2
     assert built["splits"]["train"][2].id in meta.value
-    assert datacard.example_browser({"x": []}, interactive=False) == "no examples"
+    assert data_card.example_browser({"x": []}, interactive=False) == "no examples"
 
 
 def test_invalid_utf8_row_is_quarantined_not_replaced(tmp_path) -> None:
-    good = data.generate(2, 1, SERVERS, categories=["single_call"])
+    good = generate.generate(2, 1, SERVERS, categories=["single_call"])
     lines = [g.model_dump_json().encode() for g in good]
     broken = lines[1].replace(b'"content":"', b'"content":"\xff\xfe', 1)
     path = tmp_path / "rows.jsonl"
     path.write_bytes(lines[0] + b"\n" + broken + b"\n")
-    kept, quarantine = data.load_jsonl(path)
+    kept, quarantine = validate.load_jsonl(path)
     assert [e.id for e in kept] == [good[0].id]
     assert quarantine[0]["line"] == 2 and "invalid UTF-8" in quarantine[0]["reason"]
+
+
+# The default profile's dataset, pinned: a refactor that changes one generated byte fails here. When a change to
+# the generator is meant to change the data, update these values in the same commit and say why.
+DEFAULT_VERSION = "f3901987879d"
+DEFAULT_SHA256 = {
+    "train.jsonl": "6f17ffb088e62577b212beef0a25cd00a04bdce28b2239fbf39345604cb17f8d",
+    "val.jsonl": "c8d52f6993ee3cc1c4e205eb34d9c4a61b89bdbd19ab7dc455728709aa8e3aa4",
+    "test.jsonl": "7b7fc68c4d7d8912fe541aef9bbdad927853936c7fe8afbb137496a46527d8d7",
+    "held_out_servers.jsonl": "a3b38bd635efc26bb2a2644afdbc596ad039588975d6ab63f2bc5c925fef36f4",
+}
+# every server and category at once (4,000 examples, seed 7): covers the intents the default profile does not use
+ALL_INTENTS_SHA256 = "4e2a7c776c793a8147ae788b00d3735d24243e63685608ecaad17154e87221a3"
+
+
+def test_default_dataset_is_pinned(tmp_path: Path) -> None:
+    import hashlib
+
+    p = load_params(ROOT / "params" / "default.yaml")
+    built = stage.build_dataset(
+        p, catalogs.load_catalogs(p.data.servers), tmp_path, catalogs.load_catalogs(p.data.held_out_servers)
+    )
+    assert built["version"] == DEFAULT_VERSION
+    got = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in DEFAULT_SHA256}
+    assert got == DEFAULT_SHA256
+
+
+def test_every_intent_is_pinned() -> None:
+    import hashlib
+
+    servers = catalogs.load_catalogs(catalogs.catalog_names())
+    exs = generate.generate(4000, 7, servers, generate.supported_categories(), 3, 0.5, {})
+    text = "\n".join(e.model_dump_json() for e in exs)
+    assert hashlib.sha256(text.encode()).hexdigest() == ALL_INTENTS_SHA256

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcpft_lib import dialects
-from mcpft_lib.dialects import parse, parse_native, render_call, system_prompt, to_chat, tools_for
-from mcpft_lib.schema import RESOURCE_TOOL, Example, Message, Resource, Server, Tool, ToolCall
+from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Resource, Server, Tool, ToolCall
+from mcpft_lib.mcp import dialects, lenient_json, native_calls, xml_calls
+from mcpft_lib.mcp.dialects import to_chat
+from mcpft_lib.mcp.native_calls import parse_native, tools_for
+from mcpft_lib.mcp.xml_calls import parse, render_call, system_prompt
 
 TIME = Server(
     name="time",
@@ -235,7 +237,7 @@ def test_property_round_trip(c: ToolCall, before: str, after: str) -> None:
     assert r.well_formed, r.errors
     assert r.calls == [c]
     # surrounding prose without markup does not disturb the call
-    if not any(tok in before + after for tok in dialects._MARKUP + ("<access_mcp_resource>",)):
+    if not any(tok in before + after for tok in lenient_json._MARKUP + ("<access_mcp_resource>",)):
         r2 = parse(before + render_call(c) + after)
         assert r2.calls == [c]
 
@@ -262,7 +264,10 @@ def test_system_prompt_lists_servers_tools_and_resources() -> None:
 
 def test_compact_schema_keeps_property_named_title() -> None:
     schema = {"type": "object", "title": "X", "properties": {"title": {"type": "string", "title": "Title"}}}
-    assert dialects._compact_schema(schema) == {"type": "object", "properties": {"title": {"type": "string"}}}
+    assert xml_calls.compact_schema(schema) == {
+        "type": "object",
+        "properties": {"title": {"type": "string"}},
+    }
 
 
 def _example() -> Example:
@@ -356,7 +361,7 @@ def test_parse_native_lenient_errors() -> None:
 def _render(family: str, messages: list[dict], gen: bool = False) -> str:
     from transformers.utils.chat_template_utils import render_jinja_template
 
-    from mcpft_lib.models import CHAT_TEMPLATES
+    from mcpft_lib.modeling.loaders import CHAT_TEMPLATES
 
     out, _ = render_jinja_template(
         [messages],
@@ -380,7 +385,7 @@ def _emit(family: str, content: str, calls: list[ToolCall]) -> str:
             {
                 "id": f"call{k:05d}",
                 "type": "function",
-                "function": {"name": dialects.native_name(c), "arguments": c.arguments},
+                "function": {"name": native_calls.native_name(c), "arguments": c.arguments},
             }
             for k, c in enumerate(calls)
         ]
@@ -391,7 +396,7 @@ def _emit(family: str, content: str, calls: list[ToolCall]) -> str:
     return reply[: -len(_TURN_END[family])]
 
 
-FAMILIES = dialects.FAMILIES
+FAMILIES = native_calls.FAMILIES
 EXPECTED_CALL_TEXT = {
     "gemma": '```tool_call\n{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}\n```',
     "mistral": '[TOOL_CALLS][{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}, "id": "call00000"}]',
@@ -434,12 +439,12 @@ def test_native_tools_and_results_in_family_format(family: str) -> None:
     # passing tools= explicitly renders the same as carrying them on the system message
     from transformers.utils.chat_template_utils import render_jinja_template
 
-    from mcpft_lib.models import CHAT_TEMPLATES
+    from mcpft_lib.modeling.loaders import CHAT_TEMPLATES
 
     bare = [{k: v for k, v in m.items() if k != "tools"} for m in chat]
     out, _ = render_jinja_template(
         [bare],
-        tools=dialects.chat_tools(chat),
+        tools=native_calls.chat_tools(chat),
         chat_template=CHAT_TEMPLATES[family],
         bos_token="<bos>",
         eos_token="</s>",
@@ -462,7 +467,7 @@ def test_native_multi_call_and_text_round_trip() -> None:
     c2 = ToolCall(server="fs", tool="read_file", arguments={"path": "/a"})
     for family in FAMILIES:
         text = _emit(family, "Let me look.", [UTC, c2])
-        r = dialects.parse_native(text, family)
+        r = native_calls.parse_native(text, family)
         assert r.well_formed and r.calls == [UTC, c2] and r.text == "Let me look.", (family, text, r)
 
 
@@ -480,20 +485,20 @@ def test_native_multi_call_and_text_round_trip() -> None:
     ],
 )
 def test_native_variants(family: str, text: str) -> None:
-    r = dialects.parse_native(text, family)
+    r = native_calls.parse_native(text, family)
     assert r.well_formed and r.calls == [UTC] and not r.lenient, r.errors
 
 
 def test_native_family_mismatch_is_strict_error_lenient_ok() -> None:
     text = EXPECTED_CALL_TEXT["chatml"]
-    r = dialects.parse_native(text, "mistral")
+    r = native_calls.parse_native(text, "mistral")
     assert not r.well_formed and r.calls == [] and "not the mistral" in r.errors[0]
-    r = dialects.parse_native(text, "mistral", lenient=True)
+    r = native_calls.parse_native(text, "mistral", lenient=True)
     assert r.well_formed and r.lenient and r.calls == [UTC]
-    r = dialects.parse_native(EXPECTED_CALL_TEXT["llama"].replace("parameters", "arguments"), "chatml")
+    r = native_calls.parse_native(EXPECTED_CALL_TEXT["llama"].replace("parameters", "arguments"), "chatml")
     assert not r.well_formed and "without the chatml" in r.errors[0]
     with pytest.raises(ValueError, match="family"):
-        dialects.parse_native("x", "qwen")
+        native_calls.parse_native("x", "qwen")
 
 
 _AWKWARD = [
@@ -530,11 +535,11 @@ _awk_json = st.recursive(
 _native_names = st.from_regex(r"[a-z][a-z0-9_\-]{0,15}", fullmatch=True).filter(
     lambda s: NATIVE_SEP not in s and not s.endswith("_")
 )
-NATIVE_SEP = dialects.NATIVE_SEP
+NATIVE_SEP = lenient_json.NATIVE_SEP
 _awk_calls = st.builds(
     ToolCall, server=_native_names, tool=_names, arguments=st.dictionaries(_awk_text, _awk_json, max_size=4)
 )
-_MARKERS = dialects._MARKUP + dialects._NATIVE_MARKUP + ("<access_mcp_resource", "```", "{", "[")
+_MARKERS = lenient_json._MARKUP + native_calls._NATIVE_MARKUP + ("<access_mcp_resource", "```", "{", "[")
 _prose = st.text(max_size=30).filter(lambda t: not any(m in t for m in _MARKERS))
 
 
@@ -543,12 +548,12 @@ _prose = st.text(max_size=30).filter(lambda t: not any(m in t for m in _MARKERS)
 def test_property_native_round_trip(family: str, content: str, calls: list[ToolCall]) -> None:
     text = _emit(family, content, calls)
     for fam in (family, None):
-        r = dialects.parse_native(text, fam)
+        r = native_calls.parse_native(text, fam)
         assert r.well_formed, (family, text, r.errors)
         assert r.calls == calls
         assert r.text == content.strip()
         assert not r.lenient
-        assert dialects.parse_native(text, fam, lenient=True).calls == calls
+        assert native_calls.parse_native(text, fam, lenient=True).calls == calls
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -626,14 +631,14 @@ _NATIVE_CALL = '{"name": "time__get_current_time", "arguments": {"timezone": "UT
     ],
 )
 def test_native_lenient(family: str, text: str) -> None:
-    strict = dialects.parse_native(text, family)
+    strict = native_calls.parse_native(text, family)
     assert not strict.well_formed and not strict.lenient
-    r = dialects.parse_native(text, family, lenient=True)
+    r = native_calls.parse_native(text, family, lenient=True)
     assert r.well_formed and r.lenient and r.calls == [UTC], r.errors
 
 
 def test_loads_lenient() -> None:
-    ll = dialects.loads_lenient
+    ll = lenient_json.loads_lenient
     assert ll('{"a": [1, 2,],}') == {"a": [1, 2]}
     assert ll('{"a": "x,}"}') == {"a": "x,}"}  # commas inside strings untouched
     assert ll("{'a': (1, 2), 'b': False, 'c': null}") == {"a": [1, 2], "b": False, "c": None}
@@ -682,7 +687,7 @@ def _hostile_native(k: int) -> list[str]:
 def test_hostile_native(i: int) -> None:
     text = _hostile_native(300_000)[i]
     for family, lenient in ((None, False), (None, True), (FAMILIES[i % 4], True)):
-        r = dialects.parse_native(text, family, lenient)
+        r = native_calls.parse_native(text, family, lenient)
         assert isinstance(r.well_formed, bool) and not any("parser error" in e for e in r.errors)
 
 
@@ -710,7 +715,7 @@ def test_five_megabytes_complete() -> None:
     native, xml = _hostile_native(5_000_000), _hostile_xml(5_000_000)
     for text in (native[0], native[6], native[9], native[10], native[11], native[15]):
         assert len(text) >= 4_000_000
-        assert not any("parser error" in e for e in dialects.parse_native(text, None, True).errors)
+        assert not any("parser error" in e for e in native_calls.parse_native(text, None, True).errors)
     for text in (xml[1], xml[2], xml[4]):
         assert len(text) >= 4_000_000
         assert not any("parser error" in e for e in parse(text, lenient=True).errors)
@@ -727,18 +732,18 @@ def test_property_fuzz_never_raises(text: str) -> None:
     for lenient in (False, True):
         assert isinstance(parse(text, lenient=lenient).errors, list)
         for family in (None, *FAMILIES):
-            r = dialects.parse_native(text, family, lenient)
+            r = native_calls.parse_native(text, family, lenient)
             assert not any("parser error" in e for e in r.errors), r.errors
 
 
 def test_native_json_answer_is_not_a_call() -> None:
-    r = dialects.parse_native('Here it is: {"name": "Alice", "age": 3}')
+    r = native_calls.parse_native('Here it is: {"name": "Alice", "age": 3}')
     assert r.well_formed and r.calls == [] and not r.has_markup
     assert r.text == 'Here it is: {"name": "Alice", "age": 3}'
 
 
 def test_decision_spans_are_openers_and_names_not_arguments():
-    from mcpft_lib.dialects import decision_spans
+    from mcpft_lib.mcp.xml_calls import decision_spans
 
     xml = (
         "Checking.\n\n<use_mcp_tool>\n<server_name>memory</server_name>\n<tool_name>create_entities</tool_name>\n"

@@ -7,8 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcpft_lib import catalogs, dialects, evaluate, live
-from mcpft_lib.schema import Example, Message, Server, Tool, ToolCall
+from mcpft_lib.core.schema import Example, Message, Server, Tool, ToolCall
+from mcpft_lib.evaluation import items as evaluation_items
+from mcpft_lib.evaluation import metrics, runner, views
+from mcpft_lib.evaluation import stats as evaluation_stats
+from mcpft_lib.mcp import catalogs, live, xml_calls
 
 TIME = catalogs.load_catalog("time")
 SQLITE = catalogs.load_catalog("sqlite")
@@ -83,7 +86,7 @@ def block(server="time", tool="get_current_time", args='{"timezone": "Europe/Ber
     ],
 )
 def test_score_call_turns(pred, expected):
-    s = evaluate.score_turn(pred, REF, EX)
+    s = metrics.score_turn(pred, REF, EX)
     for k, v in expected.items():
         assert s[k] == v, (k, s)
     assert s["server"] == "time" and s["executed_ok"] is None  # live execution fills executed_ok
@@ -92,7 +95,7 @@ def test_score_call_turns(pred, expected):
 def test_wrong_server_with_the_same_tool_name():
     twin = Server(name="clock", tools=[Tool(name="get_current_time", inputSchema=TIME.tools[0].inputSchema)])
     ex = EX.model_copy(update={"servers": [TIME, twin]})
-    s = evaluate.score_turn(block(server="clock"), REF, ex)
+    s = metrics.score_turn(block(server="clock"), REF, ex)
     assert (s["tool_selection"], s["selection_reason"], s["schema_valid"]) == (False, "wrong_server", True)
 
 
@@ -102,20 +105,20 @@ def test_resource_reads():
         calls=[ToolCall(server="sqlite", tool="access_mcp_resource", arguments={"uri": "memo://insights"})],
     )
     good = "<access_mcp_resource>\n<server_name>sqlite</server_name>\n<uri>memo://insights</uri>\n</access_mcp_resource>"
-    s = evaluate.score_turn(good, ref, EX)
+    s = metrics.score_turn(good, ref, EX)
     assert (s["tool_selection"], s["schema_valid"], s["args_match"]) == (True, True, True)
-    s = evaluate.score_turn(good.replace("insights", "other"), ref, EX)
+    s = metrics.score_turn(good.replace("insights", "other"), ref, EX)
     assert (s["tool_selection"], s["args_match"], s["args_reason"]) == (True, False, "value:uri")
-    s = evaluate.score_turn(block(server="sqlite", tool="read_query", args='{"query": "select 1"}'), ref, EX)
+    s = metrics.score_turn(block(server="sqlite", tool="read_query", args='{"query": "select 1"}'), ref, EX)
     assert (s["tool_selection"], s["selection_reason"]) == (False, "wrong_tool")
 
 
 def test_alternatives_from_the_reference_meta():
     ex = EX.model_copy(update={"meta": {"alternatives": {"0": {"timezone": ["Europe/Berlin", "CET"]}}}})
-    assert evaluate.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=0)["args_match"] is True
-    assert evaluate.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=1)["args_match"] is False
+    assert metrics.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=0)["args_match"] is True
+    assert metrics.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=1)["args_match"] is False
     ex = EX.model_copy(update={"meta": {"alternatives": {"timezone": ["CET"]}}})  # one entry for every turn
-    assert evaluate.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=3)["args_match"] is True
+    assert metrics.score_turn(block(args='{"timezone": "CET"}'), REF, ex, turn=3)["args_match"] is True
 
 
 # --- BFCL-style argument rules, one by one ------------------------------------------------------------------
@@ -165,16 +168,16 @@ WANT = {"path": "/src/App.py", "head": 5, "recursive": True, "tags": ["a", "b"]}
     ],
 )
 def test_args_match_rules(got, alts, expected):
-    ok, reason = evaluate.args_match(got, WANT, SCHEMA, alts)
+    ok, reason = metrics.args_match(got, WANT, SCHEMA, alts)
     assert reason == expected and ok == (expected == "ok")
 
 
 def test_nested_objects_compare_key_by_key():
     want = {"path": "a", "opts": {"depth": 2, "follow": False}}
     alts = {"opts": []}
-    assert evaluate.args_match({"path": "a", "opts": {"follow": False, "depth": 2.0}}, want, SCHEMA, alts)[0]
-    assert not evaluate.args_match({"path": "a", "opts": {"depth": 2}}, want, SCHEMA, alts)[0]
-    assert not evaluate.args_match({"path": "a", "opts": {"depth": 2, "follow": 0}}, want, SCHEMA, alts)[0]
+    assert metrics.args_match({"path": "a", "opts": {"follow": False, "depth": 2.0}}, want, SCHEMA, alts)[0]
+    assert not metrics.args_match({"path": "a", "opts": {"depth": 2}}, want, SCHEMA, alts)[0]
+    assert not metrics.args_match({"path": "a", "opts": {"depth": 2, "follow": 0}}, want, SCHEMA, alts)[0]
 
 
 # --- no-call turns: clarifying questions and answers -----------------------------------------------------
@@ -192,15 +195,15 @@ def test_nested_objects_compare_key_by_key():
     ],
 )
 def test_clarifying_questions(pred, expected):
-    s = evaluate.score_turn(pred, NOCALL, EX)
+    s = metrics.score_turn(pred, NOCALL, EX)
     assert s["clarifies"] is expected and s["answer_f1"] is None and s["args_match"] is None
 
 
 def test_missing_slot_keywords_from_meta():
     ex = EX.model_copy(update={"meta": {"missing": ["timezone", "time zone"]}})
-    assert evaluate.score_turn("Which time zone is that in?", NOCALL, ex)["clarifies"] is True
-    assert evaluate.score_turn("Which city do you mean?", NOCALL, ex)["clarifies"] is False
-    assert evaluate.slot_keywords(NOCALL, EX) == ["city", "mean"]
+    assert metrics.score_turn("Which time zone is that in?", NOCALL, ex)["clarifies"] is True
+    assert metrics.score_turn("Which city do you mean?", NOCALL, ex)["clarifies"] is False
+    assert metrics.slot_keywords(NOCALL, EX) == ["city", "mean"]
 
 
 @pytest.mark.parametrize(
@@ -215,23 +218,23 @@ def test_missing_slot_keywords_from_meta():
     ],
 )
 def test_answer_text_metrics(pred, ref, f1, rl):
-    assert evaluate.token_f1(pred, ref) == pytest.approx(f1)
-    assert evaluate.rouge_l(pred, ref) == pytest.approx(rl)
+    assert metrics.token_f1(pred, ref) == pytest.approx(f1)
+    assert metrics.rouge_l(pred, ref) == pytest.approx(rl)
 
 
 def test_answer_turns_and_unexpected_calls():
     ref = Message(role="assistant", content="It is 10:00 in Berlin.")
-    s = evaluate.score_turn("It's 10:00 in Berlin.", ref, EX)
+    s = metrics.score_turn("It's 10:00 in Berlin.", ref, EX)
     assert (
         s["tool_selection"]
         and s["clarifies"] is None
         and 0.5 < s["answer_f1"] < 1
         and s["server"] == "(none)"
     )
-    s = evaluate.score_turn(block(), ref, EX)
+    s = metrics.score_turn(block(), ref, EX)
     assert (s["tool_selection"], s["selection_reason"], s["well_formed"]) == (False, "unexpected_call", True)
     t0 = time.time()
-    assert evaluate.rouge_l("x " * 500_000, "x " * 5000) <= 1.0 and time.time() - t0 < 5  # bounded work
+    assert metrics.rouge_l("x " * 500_000, "x " * 5000) <= 1.0 and time.time() - t0 < 5  # bounded work
 
 
 @pytest.mark.parametrize(
@@ -243,7 +246,7 @@ def test_answer_turns_and_unexpected_calls():
     ],
 )
 def test_score_no_call_turns(pred, well_formed, selection):
-    s = evaluate.score_turn(pred, NOCALL, EX)
+    s = metrics.score_turn(pred, NOCALL, EX)
     assert (s["well_formed"], s["tool_selection"], s["args_match"]) == (well_formed, selection, None)
 
 
@@ -251,16 +254,16 @@ def test_score_no_call_turns(pred, well_formed, selection):
 
 
 def test_bootstrap_interval_brackets_mean():
-    lo, hi = evaluate.bootstrap_ci([1.0] * 30 + [0.0] * 10)
+    lo, hi = evaluation_stats.bootstrap_ci([1.0] * 30 + [0.0] * 10)
     assert lo < 0.75 < hi and 0.5 < lo and hi < 0.95
-    assert evaluate.bootstrap_ci([1.0] * 10) == (1.0, 1.0)
+    assert evaluation_stats.bootstrap_ci([1.0] * 10) == (1.0, 1.0)
 
 
 def test_mcnemar_and_sign_test():
-    assert evaluate.mcnemar([False] * 10, [True] * 10)["p_value"] == pytest.approx(2 / 2**10)
-    assert evaluate.mcnemar([True, False], [True, False])["p_value"] == 1.0
-    assert evaluate.mcnemar([True] * 5 + [False] * 5, [False] * 5 + [True] * 5)["p_value"] == 1.0
-    sign = evaluate.mcnemar([0.2, 0.5, 0.5, 0.1], [0.9, 0.5, 0.7, 0.3])  # scores: ties dropped
+    assert evaluation_stats.mcnemar([False] * 10, [True] * 10)["p_value"] == pytest.approx(2 / 2**10)
+    assert evaluation_stats.mcnemar([True, False], [True, False])["p_value"] == 1.0
+    assert evaluation_stats.mcnemar([True] * 5 + [False] * 5, [False] * 5 + [True] * 5)["p_value"] == 1.0
+    sign = evaluation_stats.mcnemar([0.2, 0.5, 0.5, 0.1], [0.9, 0.5, 0.7, 0.3])  # scores: ties dropped
     assert (sign["b_only"], sign["a_only"], sign["p_value"]) == (3, 0, pytest.approx(2 / 8))
 
 
@@ -281,12 +284,12 @@ def test_summarize_and_turn_items():
             "args_match": False,
         },
     ]
-    s = evaluate.summarize(rows)
+    s = evaluation_stats.summarize(rows)
     assert s["well_formed"]["value"] == 0.5 and s["schema_valid"]["n"] == 1 and s["executed_ok"]["n"] == 0
-    assert set(evaluate.summarize(rows, by="category")) == {"a", "b"}
-    items = evaluate.turn_items([EX])
+    assert set(evaluation_stats.summarize(rows, by="category")) == {"a", "b"}
+    items = evaluation_items.turn_items([EX])
     assert len(items) == 1 and items[0]["chat"][-1]["content"] == "time in Berlin?"
-    assert evaluate.turn_items([EX], eval_set="challenge")[0]["id"] == "challenge/e#0"
+    assert evaluation_items.turn_items([EX], eval_set="challenge")[0]["id"] == "challenge/e#0"
 
 
 def test_mistake_turns_are_not_references():
@@ -304,32 +307,32 @@ def test_mistake_turns_are_not_references():
             "meta": {"context_turns": [1]},
         }
     )
-    items = evaluate.turn_items([ex])
+    items = evaluation_items.turn_items([ex])
     assert len(items) == 1 and items[0]["ref"].calls == [CALL]
 
 
 def fake_results():
     ask = EX.model_copy(update={"id": "q", "category": "clarification", "messages": [EX.messages[0], NOCALL]})
-    items = evaluate.eval_items({"test": [EX, ask], "challenge": [EX]})
+    items = evaluation_items.eval_items({"test": [EX, ask], "challenge": [EX]})
     good = {"test/e#0": block(), "test/q#0": "Which city?", "challenge/e#0": block()}
     bad = {"test/e#0": "It is noon.", "test/q#0": block(), "challenge/e#0": block(tool="convert_time")}
     results = {
-        "base": {"rows": evaluate.score_items(items, [bad[it["id"]] for it in items]), "stats": {}},
-        "fine_tuned": {"rows": evaluate.score_items(items, [good[it["id"]] for it in items]), "stats": {}},
+        "base": {"rows": runner.score_items(items, [bad[it["id"]] for it in items]), "stats": {}},
+        "fine_tuned": {"rows": runner.score_items(items, [good[it["id"]] for it in items]), "stats": {}},
     }
     return items, results
 
 
 def test_compare_pairs_by_item_and_set_and_records_metrics():
     items, results = fake_results()
-    summary, tests = evaluate.compare(results, eval_set="test")
+    summary, tests = evaluation_stats.compare(results, eval_set="test")
     assert (
         summary["fine_tuned"]["tool_selection"]["value"] == 1.0
         and summary["base"]["tool_selection"]["value"] == 0
     )
     assert tests["tool_selection"]["b_only"] == 2 and tests["tool_selection"]["n"] == 2
     assert tests["clarifies"]["b_only"] == 1 and tests["executed_ok"]["n"] == 0
-    m = evaluate.metrics_record(results, items, {"test": {"examples": 2}}, primary="test")
+    m = runner.metrics_record(results, items, {"test": {"examples": 2}}, primary="test")
     assert m["primary_set"] == "test" and m["base"]["well_formed"]["n"] == 2
     assert (
         m["sets"]["challenge"]["items"] == 1
@@ -340,51 +343,55 @@ def test_compare_pairs_by_item_and_set_and_records_metrics():
         and "clarification" in m["by_category"]["base"]
     )
     json.dumps(m)  # metrics.json material
-    table = evaluate.summary_table(summary, tests)
+    table = views.summary_table(summary, tests)
     assert (
         table.loc["tool_selection", "fine_tuned"] == "1.000 [1.000, 1.000]"
         and table.loc["executed_ok", "base"] == "n/a"
     )
-    assert len(evaluate.comparison_chart(summary).data) == 2
-    assert len(evaluate.breakdown_chart(results, "server", "tool_selection").data) == 2
+    assert len(views.comparison_chart(summary).data) == 2
+    assert len(views.breakdown_chart(results, "server", "tool_selection").data) == 2
 
 
 def test_side_by_side_viewer_and_filters():
     _, results = fake_results()
-    table = evaluate.side_by_side(results)
+    table = views.side_by_side(results)
     assert len(table) == 3 and table.loc[0, "prompt"] == "time in Berlin?"
     assert list(table["fine_tuned: verdict"]) == ["pass", "pass", "pass"]
     assert list(table["base: verdict"]) == ["fail", "fail", "fail"] and "no_call" in table.loc[0, "base: why"]
-    assert len(evaluate.filter_rows(table, server="time")) == 2
-    assert len(evaluate.filter_rows(table, category="clarification", eval_set="test")) == 1
-    assert len(evaluate.filter_rows(table, outcome="base: pass")) == 0
-    html = evaluate.viewer(results, interactive=False).data
+    assert len(views.filter_rows(table, server="time")) == 2
+    assert len(views.filter_rows(table, category="clarification", eval_set="test")) == 1
+    assert len(views.filter_rows(table, outcome="base: pass")) == 0
+    html = views.viewer(results, interactive=False).data
     assert "<table>" in html and "Which city?" in html and "&lt;use_mcp_tool&gt;" in html
-    panel = evaluate.viewer(results, interactive=True)
+    panel = views.viewer(results, interactive=True)
     dropdowns = panel.children[0].children
     dropdowns[0].value = "(none)"  # server filter
     assert "1 items" in panel.children[1].value
 
 
 def test_load_eval_sets(tmp_path):
-    from mcpft_lib import data
+    from mcpft_lib.data import validate
 
-    data.write_jsonl(tmp_path / "test.jsonl", [EX, EX.model_copy(update={"id": "f"})])
+    validate.write_jsonl(tmp_path / "test.jsonl", [EX, EX.model_copy(update={"id": "f"})])
     with open(tmp_path / "test.jsonl", "a") as f:
         f.write('{"id": "broken"}\n')
     ch = tmp_path / "challenge.jsonl"
-    data.write_jsonl(ch, [EX])
-    sets, info = evaluate.load_eval_sets(tmp_path, ["test", "held_out_servers", "challenge"], 1, challenge=ch)
+    validate.write_jsonl(ch, [EX])
+    sets, info = evaluation_items.load_eval_sets(
+        tmp_path, ["test", "held_out_servers", "challenge"], 1, challenge=ch
+    )
     assert [len(sets["test"]), len(sets["challenge"])] == [1, 1] and "held_out_servers" not in sets
     assert info["test"]["quarantined"] == 1 and info["test"]["quarantine"][0]["line"] == 3
     assert "skipped" in info["held_out_servers"]
     # per-set counts: a set the mapping does not name is used whole
-    sets, info = evaluate.load_eval_sets(tmp_path, ["test", "challenge"], {"challenge": 1}, challenge=ch)
+    sets, info = evaluation_items.load_eval_sets(
+        tmp_path, ["test", "challenge"], {"challenge": 1}, challenge=ch
+    )
     assert [info["test"]["used"], info["challenge"]["used"]] == [2, 1]
     with pytest.raises(FileNotFoundError, match="val"):
-        evaluate.load_eval_sets(tmp_path / "nowhere", ["test"])
+        evaluation_items.load_eval_sets(tmp_path / "nowhere", ["test"])
     with pytest.raises(ValueError, match="unknown eval set"):
-        evaluate.load_eval_sets(tmp_path, ["train"])
+        evaluation_items.load_eval_sets(tmp_path, ["train"])
 
 
 def test_live_execution_scores_turns_on_a_real_server():
@@ -395,7 +402,7 @@ def test_live_execution_scores_turns_on_a_real_server():
         calls=[ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Nowhere/X"})],
     )
     ex3 = EX.model_copy(update={"id": "r", "messages": [EX.messages[0], bad_ref]})
-    items = evaluate.eval_items({"test": [EX, ex2, ex3]})
+    items = evaluation_items.eval_items({"test": [EX, ex2, ex3]})
     preds = {
         "good": [block(), "It is noon.", block()],
         "bad_zone": [block(args='{"timezone": "Mars/Olympus"}'), "It is noon.", block()],
@@ -403,8 +410,8 @@ def test_live_execution_scores_turns_on_a_real_server():
         "gh": [block(server="github", tool="list_issues", args='{"owner": "a", "repo": "b"}'), "x", "x"],
         "paris": [block(args='{"timezone": "Europe/Paris"}'), "It is noon.", block()],
     }
-    results = {k: {"rows": evaluate.score_items(items, p), "stats": {}} for k, p in preds.items()}
-    stats = evaluate.add_live(results, items, live.LiveRunner(["time"], timeout_s=20))
+    results = {k: {"rows": runner.score_items(items, p), "stats": {}} for k, p in preds.items()}
+    stats = runner.add_live(results, items, live.LiveRunner(["time"], timeout_s=20))
     first = {k: (r["rows"][0]["executed_ok"], r["rows"][0]["exec_status"]) for k, r in results.items()}
     assert first == {
         "good": (True, "ok"),
@@ -423,7 +430,7 @@ def test_live_execution_scores_turns_on_a_real_server():
         "gh": (False, None),
         "paris": (False, "result_differs"),
     }
-    assert evaluate.reasons(results)["paris"]["exec_differs"] == {"result_differs": 1}
+    assert views.reasons(results)["paris"]["exec_differs"] == {"result_differs": 1}
     assert all(r["rows"][1]["executed_ok"] is None for r in results.values())  # no call expected: not scored
     # the reference itself fails live: the environment cannot judge the turn
     assert {(r["rows"][2]["executed_ok"], r["rows"][2]["exec_status"]) for r in results.values()} == {
@@ -437,7 +444,7 @@ def test_live_execution_scores_turns_on_a_real_server():
 
 def test_exec_match_is_not_scored_where_the_harness_took_no_result_or_state():
     """A result or state the harness could not take (empty key) leaves exec_match None, never a match."""
-    items = evaluate.eval_items({"test": [EX]})
+    items = evaluation_items.eval_items({"test": [EX]})
 
     class Keyless:
         allow, server_of, starts = ["time"], {}, {}
@@ -451,43 +458,43 @@ def test_exec_match_is_not_scored_where_the_harness_took_no_result_or_state():
                 for j in jobs
             ]
 
-    results = {k: {"rows": evaluate.score_items(items, [block()])} for k in ("same", "other", "blind")}
-    evaluate.add_live(results, items, Keyless())
+    results = {k: {"rows": runner.score_items(items, [block()])} for k in ("same", "other", "blind")}
+    runner.add_live(results, items, Keyless())
     got = {k: (r["rows"][0]["exec_match"], r["rows"][0]["exec_differs"]) for k, r in results.items()}
     assert got == {"same": (True, None), "other": (False, "result_differs"), "blind": (None, None)}
     assert all(r["rows"][0]["executed_ok"] for r in results.values())
 
 
 def test_rendered_reference_round_trips_through_the_scorer():
-    s = evaluate.score_turn(dialects.render_assistant(REF), REF, EX)
+    s = metrics.score_turn(xml_calls.render_assistant(REF), REF, EX)
     assert s["args_match"] and s["schema_valid"] and s["call_well_formed"]
 
 
 def test_breakdown_table_per_server_and_set():
     _, results = fake_results()
-    t = evaluate.breakdown_table(results, "server", ["tool_selection", "executed_ok"])
+    t = views.breakdown_table(results, "server", ["tool_selection", "executed_ok"])
     assert t.index.name == "server" and set(t.index) == {"time", "(none)"}
     assert t.loc["time", ("tool_selection", "fine_tuned")] == "1.00 [1.00, 1.00] (2)"
     assert t.loc["time", ("executed_ok", "base")] == ""  # not executed: no value
-    assert set(evaluate.breakdown_table(results, "set").index) == {"test", "challenge"}
+    assert set(views.breakdown_table(results, "set").index) == {"test", "challenge"}
 
 
 def test_registered_versions_join_the_comparison(tmp_path, monkeypatch):
-    registry = pytest.importorskip("mcpft_lib.registry")
+    registry = pytest.importorskip("mcpft_lib.export.registry")
     monkeypatch.setenv("MCPFT_REGISTRY", str(tmp_path))
     _, results = fake_results()
-    summary, _ = evaluate.compare(results)
+    summary, _ = evaluation_stats.compare(results)
     d = tmp_path / "mcp-x"
     d.mkdir()
     (d / "v1.json").write_text(json.dumps({"name": "mcp-x", "version": 1, "metrics": {"eval": summary}}))
     if registry.versions("mcp-x") != [1]:
         pytest.skip("registry layout differs")
-    got = evaluate.registered_summaries("mcp-x")
+    got = runner.registered_summaries("mcp-x")
     assert (
         list(got) == ["mcp-x v1"]
         and got["mcp-x v1"]["tool_selection"] == summary["fine_tuned"]["tool_selection"]
     )
-    assert evaluate.registered_summaries("nothing-here") == {}
+    assert runner.registered_summaries("nothing-here") == {}
 
 
 def test_a_broken_live_harness_keeps_the_generations():
@@ -500,20 +507,20 @@ def test_a_broken_live_harness_keeps_the_generations():
             raise RuntimeError("no event loop today")
 
     with pytest.warns(UserWarning, match="live execution failed"):
-        evaluate.attach_live(results, items, Broken())
+        runner.attach_live(results, items, Broken())
     assert results["base"]["stats"]["live"]["status"] == {"error": "RuntimeError('no event loop today')"}
     assert all(r["executed_ok"] is None for r in results["fine_tuned"]["rows"])
-    evaluate.attach_live(results, items, None)  # live off: nothing to do
+    runner.attach_live(results, items, None)  # live off: nothing to do
 
 
 def test_failure_reasons_are_counted():
     _, results = fake_results()
-    r = evaluate.reasons(results, "test")
+    r = views.reasons(results, "test")
     assert r["base"]["selection_reason"] == {"no_call": 1, "unexpected_call": 1}
     assert r["base"]["args_reason"] == {"no_call": 1} and r["fine_tuned"]["selection_reason"] == {}
-    table = evaluate.reason_table(results)
+    table = views.reason_table(results)
     assert table.loc[("selection_reason", "wrong_tool"), "base"] == 1  # the challenge item
-    assert evaluate.metrics_record(results, fake_results()[0])["reasons"] == evaluate.reasons(results, "test")
+    assert runner.metrics_record(results, fake_results()[0])["reasons"] == views.reasons(results, "test")
 
 
 CHUNKS = [
@@ -528,7 +535,7 @@ CHUNKS = [
 def test_scoring_never_crashes_on_hostile_text(parts):
     text = "".join(parts)
     for ref in (REF, NOCALL, Message(role="assistant", content="It is 10:00.")):
-        s = evaluate.score_turn(text, ref, EX)
+        s = metrics.score_turn(text, ref, EX)
         assert isinstance(s["well_formed"], bool) and isinstance(s["tool_selection"], bool)
         assert s["args_match"] in (True, False, None)
         assert s["answer_f1"] is None or 0.0 <= s["answer_f1"] <= 1.0
@@ -545,14 +552,14 @@ def test_viewer_prompt_is_the_users_request_not_a_tool_result():
             ]
         }
     )
-    items = evaluate.turn_items([ex])
+    items = evaluation_items.turn_items([ex])
     assert items[1]["chat"][-1]["role"] == "user"  # the XML dialect shows the result as a user turn
-    rows = evaluate.score_items(items, ["x", "y"])
+    rows = runner.score_items(items, ["x", "y"])
     assert [r["prompt"] for r in rows] == ["time in Berlin, then Tokyo?"] * 2
 
 
 def test_a_cut_of_the_challenge_set_covers_every_category():
-    sets, info = evaluate.load_eval_sets("/nonexistent", ["challenge"], 9)
+    sets, info = evaluation_items.load_eval_sets("/nonexistent", ["challenge"], 9)
     assert len({ex.category for ex in sets["challenge"]}) == 9 and info["challenge"]["used"] == 9
     exs = [EX.model_copy(update={"id": f"{c}{i}", "category": c}) for c in "aab" for i in range(2)]
-    assert [e.id for e in evaluate.interleave(exs)] == ["a0", "b0", "a1", "b1", "a0", "a1"]
+    assert [e.id for e in evaluation_items.interleave(exs)] == ["a0", "b0", "a1", "b1", "a0", "a1"]

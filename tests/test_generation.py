@@ -8,8 +8,9 @@ import copy
 
 import pytest
 
-from mcpft_lib import evaluate, generation, models
 from mcpft_lib.config import load_params
+from mcpft_lib.evaluation import generation
+from mcpft_lib.modeling import loaders
 
 SYS_A = "You are an agent. Tools: time get_current_time timezone convert_time. " * 6
 SYS_B = "Server git with tools git_status git_log repo_path. " * 3
@@ -59,7 +60,7 @@ def _chaotic(model, seed=0, std=0.3):
 @pytest.fixture(scope="module")
 def tiny():
     p = load_params("params/smoke.yaml")
-    model, tok = models.load_model(p.model)
+    model, tok = loaders.load_model(p.model)
     return _chaotic(model), tok
 
 
@@ -204,9 +205,9 @@ def test_texts_are_cut_like_evaluate(tiny):
     stop = ["</use_mcp_tool>", mid]
     texts, stats = generation.generate(model, tok, chats, N, 2, stop)
     ref = generation.reference_ids(model, tok, chats, N, stop)
-    assert texts == [evaluate._cut(tok.decode(r, skip_special_tokens=False), stop, tok) for r in ref]
+    assert texts == [generation.cut_at_stop(tok.decode(r, skip_special_tokens=False), stop, tok) for r in ref]
     assert stats["new_tokens"] == sum(len(r) for r in ref) and stats["tokens_per_s"] > 0
-    assert evaluate.generate(model, tok, chats, N, 2, stop)[0] == texts  # evaluation decodes through it
+    assert generation.generate(model, tok, chats, N, 2, stop)[0] == texts  # evaluation decodes through it
 
 
 def test_unmerged_peft_adapter(tiny):

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcpft_lib import dialects, importers
-from mcpft_lib.importers import input_schema, type_schema
-from mcpft_lib.schema import ToolCall
+from mcpft_lib.core.schema import ToolCall
+from mcpft_lib.data import importers
+from mcpft_lib.data.importers import input_schema, type_schema
+from mcpft_lib.mcp import dialects, xml_calls
 
 
 @pytest.mark.parametrize(
@@ -161,7 +162,7 @@ def test_xlam(tmp_path) -> None:
     # every imported example renders and round-trips in both dialects
     for e in good:
         chat = dialects.to_chat(e, "xml")
-        assert dialects.parse(chat[-1]["content"]).calls == e.messages[-1].calls
+        assert xml_calls.parse(chat[-1]["content"]).calls == e.messages[-1].calls
         assert dialects.to_chat(e, "native")[0]["tools"][0]["function"]["name"].startswith(
             server.name.split("-")[0]
         )
@@ -323,9 +324,9 @@ def test_import_all_is_deterministic(tmp_path) -> None:
 def test_params_import_feeds_build_dataset(tmp_path) -> None:
     from pathlib import Path
 
-    from mcpft_lib.catalogs import load_catalogs
     from mcpft_lib.config import load_params
-    from mcpft_lib.dataset import build_dataset
+    from mcpft_lib.data.stage import build_dataset
+    from mcpft_lib.mcp.catalogs import load_catalogs
 
     x = _jsonl(tmp_path, "xlam.jsonl", XLAM_ROWS)
     root = Path(__file__).resolve().parent.parent

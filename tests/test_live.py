@@ -5,11 +5,11 @@ import sqlite3
 
 import pytest
 
-from mcpft_lib import catalogs, live
-from mcpft_lib.schema import Example, Message, ToolCall
-from mcpft_lib.servers import sandbox_fs, sandbox_sqlite
+from mcpft_lib.core.schema import Example, Message, ToolCall
+from mcpft_lib.mcp import catalogs, live
+from mcpft_lib.mcp.servers import sandbox_fs, sandbox_sqlite
 
-FAULTY = {**live.LIVE_SERVERS, "faulty": live.ServerSpec("mcpft_lib.servers.faulty")}
+FAULTY = {**live.LIVE_SERVERS, "faulty": live.ServerSpec("mcpft_lib.mcp.servers.faulty")}
 
 
 def call(server, tool, **arguments):
@@ -303,7 +303,7 @@ def test_allowlist_is_checked():
 
 
 def test_a_server_that_cannot_start_is_scored():
-    specs = {"broken": live.ServerSpec("mcpft_lib.servers.no_such_module")}
+    specs = {"broken": live.ServerSpec("mcpft_lib.mcp.servers.no_such_module")}
     out = live.LiveRunner(["broken"], specs=specs, start_timeout_s=10).run(
         [live.Job(call("broken", "x"))] * 3
     )

@@ -1,12 +1,12 @@
 import pytest
 
-from mcpft_lib import models
 from mcpft_lib.config import ModelParams
+from mcpft_lib.modeling import loaders
 
 
 def test_tiny_model_builds_and_generates():
-    model, tok = models.load_model(ModelParams(source="tiny_random", device="cpu"))
-    assert models.param_count(model)["total"] < 1_000_000
+    model, tok = loaders.load_model(ModelParams(source="tiny_random", device="cpu"))
+    assert loaders.param_count(model)["total"] < 1_000_000
     chat = [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"}]
     text = tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
     assert text.startswith("<bos><start_of_turn>user\nS\n\nhi<end_of_turn>\n") and text.endswith(
@@ -17,12 +17,12 @@ def test_tiny_model_builds_and_generates():
     assert out.shape[1] == enc["input_ids"].shape[1] + 3
 
 
-@pytest.mark.parametrize("name", sorted(models.CHAT_TEMPLATES))
+@pytest.mark.parametrize("name", sorted(loaders.CHAT_TEMPLATES))
 def test_templates_are_prefix_stable(name):
     """Rendering a conversation turn by turn only appends: what assistant-only labels rely on."""
-    from mcpft_lib.train import tokenize_chat
+    from mcpft_lib.modeling.chat import tokenize_chat
 
-    _, tok = models.load_model(ModelParams(source="tiny_random", device="cpu", chat_template=name))
+    _, tok = loaders.load_model(ModelParams(source="tiny_random", device="cpu", chat_template=name))
     chat = [
         {"role": "system", "content": "S"},
         {"role": "user", "content": "q1"},
@@ -37,10 +37,10 @@ def test_templates_are_prefix_stable(name):
 
 
 def test_bnb_configs():
-    assert models.bnb_config(ModelParams(quantization="none")) is None
-    q4 = models.bnb_config(ModelParams(quantization="nf4", compute_dtype="bfloat16"))
+    assert loaders.bnb_config(ModelParams(quantization="none")) is None
+    q4 = loaders.bnb_config(ModelParams(quantization="nf4", compute_dtype="bfloat16"))
     assert q4.load_in_4bit and q4.bnb_4bit_quant_type == "nf4" and q4.bnb_4bit_use_double_quant
-    assert models.bnb_config(ModelParams(quantization="int8")).load_in_8bit
+    assert loaders.bnb_config(ModelParams(quantization="int8")).load_in_8bit
 
 
 def test_missing_local_path_is_clear():
@@ -54,17 +54,17 @@ def test_hub_offline_is_clear(monkeypatch):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import time, so patch it
-    with pytest.raises(models.ModelLoadError, match="hf download mcpft-tests/no-such-model"):
-        models.load_config(ModelParams(source="hub", id="mcpft-tests/no-such-model"))
+    with pytest.raises(loaders.ModelLoadError, match="hf download mcpft-tests/no-such-model"):
+        loaders.load_config(ModelParams(source="hub", id="mcpft-tests/no-such-model"))
 
 
 def test_save_refuses_overwrite(tmp_path):
-    model, tok = models.load_model(ModelParams(source="tiny_random", device="cpu"))
-    models.save_model(model, tok, tmp_path / "m")
+    model, tok = loaders.load_model(ModelParams(source="tiny_random", device="cpu"))
+    loaders.save_model(model, tok, tmp_path / "m")
     with pytest.raises(FileExistsError):
-        models.save_model(model, tok, tmp_path / "m")
-    back, _ = models.load_model(ModelParams(source="local", id=str(tmp_path / "m"), chat_template="gemma"))
-    assert models.param_count(back)["total"] == models.param_count(model)["total"]
+        loaders.save_model(model, tok, tmp_path / "m")
+    back, _ = loaders.load_model(ModelParams(source="local", id=str(tmp_path / "m"), chat_template="gemma"))
+    assert loaders.param_count(back)["total"] == loaders.param_count(model)["total"]
 
 
 def test_real_default_model_generates():
@@ -74,7 +74,7 @@ def test_real_default_model_generates():
     from mcpft_lib.config import load_params
 
     p = load_params(Path(__file__).resolve().parent.parent / "params" / "default.yaml")
-    model, tok = models.load_model(p.model)
+    model, tok = loaders.load_model(p.model)
     assert model.config.model_type.startswith("gemma3") and len(tok) >= 262_000
     import torch
 

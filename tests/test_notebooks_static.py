@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("**/*.ipynb"))
-# the design fixes these names; the runner's list (mcpft_lib.report.NOTEBOOKS) must match them
+# the design fixes these names; the runner's list (mcpft_lib.report.runner.NOTEBOOKS) must match them
 NUMBERED = [
     "00_gpu_check",
     "01_data_exploration",
@@ -21,7 +21,7 @@ NUMBERED = [
 
 
 def test_all_six_numbered_notebooks_exist():
-    from mcpft_lib.report import NOTEBOOKS as RUNNER_ORDER
+    from mcpft_lib.report.runner import NOTEBOOKS as RUNNER_ORDER
 
     assert (
         [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))] == NUMBERED == list(RUNNER_ORDER)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from mcpft_lib import perf
 from mcpft_lib.config import load_params
+from mcpft_lib.evaluation import perf
 
 SMOKE = "params/smoke.yaml"
 SHORT = ["data.servers=[time,git]", "eval.max_new_tokens=6", "eval.batch_size=2"]
@@ -18,14 +18,14 @@ def p():
 
 
 def test_server_prompts_differ_in_length(p):
-    from mcpft_lib import models
-    from mcpft_lib.generation import encode
+    from mcpft_lib.evaluation.generation import encode
+    from mcpft_lib.modeling import loaders
 
     chats = perf.server_chats(p)
     assert list(chats) == ["time", "git"]
     for chat in chats.values():
         assert chat[-1]["role"] == "user" and all(m["role"] != "assistant" for m in chat)
-    tok = models.load_tokenizer(p.model)
+    tok = loaders.load_tokenizer(p.model)
     n_time, n_git = (len(x) for x in encode(tok, list(chats.values())))
     assert n_git > 1.5 * n_time  # git's catalog has many more tools than time's
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from mcpft_lib import cli, export, registry, runs
+from mcpft_lib import cli, runs
 from mcpft_lib.config import load_params
+from mcpft_lib.export import formats, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,15 +28,15 @@ def reg(isolated_reports, monkeypatch):
 
 def fake_export(path: Path, payload: bytes = b"weights") -> dict:
     """A finished export folder (weights + manifest written last), without loading a model."""
-    tmp = export.staging_dir(path)
+    tmp = formats.staging_dir(path)
     (tmp / "model.safetensors").write_bytes(payload)
     row = {
         "format": "safetensors-float32",
         "path": str(path),
         "bytes": len(payload),
-        "sha256": export.checksums(tmp),
+        "sha256": formats.checksums(tmp),
     }
-    export.finalize(tmp, path, row)
+    formats.finalize(tmp, path, row)
     return row
 
 
@@ -66,7 +67,7 @@ def test_lineage_is_complete(run_with_metrics, tmp_path):
     assert e["git"]["sha"] == run.info()["git"]["sha"]
     assert e["metrics"]["train"]["final_loss"] == 2.5 and e["metrics"]["merge"]["max_abs_logit_diff"] == 1e-7
     assert e["adapter"]["sha256"] == {
-        "adapter_model.safetensors": export.sha256_file(adapter / "adapter_model.safetensors")
+        "adapter_model.safetensors": formats.sha256_file(adapter / "adapter_model.safetensors")
     }
     assert e["exports"][0]["sha256"] and registry.get("mcp-tiny") == e
 
@@ -170,7 +171,9 @@ def test_compare_and_cli(run_with_metrics, tmp_path, capsys):
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
-from mcpft_lib import export, registry, runs
+from mcpft_lib import runs
+from mcpft_lib.export import formats as export
+from mcpft_lib.export import registry
 from mcpft_lib.config import load_params
 params = load_params(sys.argv[1], ["export.formats=[safetensors, int8]"])
 run = runs.create_run(params, sys.argv[1])
@@ -212,7 +215,7 @@ def test_killed_export_registers_nothing(reg, isolated_reports, tmp_path):
 
 def test_merge_check_over_tolerance_exports_and_registers_nothing(run_with_metrics):
     params, run, adapter = run_with_metrics
-    with pytest.raises(export.ExportError, match="merge check failed.*nothing exported or registered"):
+    with pytest.raises(formats.ExportError, match="merge check failed.*nothing exported or registered"):
         registry.export_and_register(params, run, None, None, ["x"], {"max_abs_logit_diff": 1.0}, adapter)
     assert not (run.artifact_dir / "export").exists() and registry.names() == []
 

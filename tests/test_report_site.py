@@ -286,28 +286,29 @@ METRICS = {
 
 
 def test_performance_and_limitations_come_from_the_numbers():
-    from mcpft_lib import report
+    from mcpft_lib.report import site
 
-    rows = {r["metric"]: r for r in report.performance_table(METRICS)}
+    rows = {r["metric"]: r for r in site.performance_table(METRICS)}
     assert list(rows) == ["well_formed", "tool_selection", "args_match", "executed_ok"]
     assert rows["tool_selection"]["change"] == 0.3 and rows["tool_selection"]["p_value"] == 0.002
     assert (
         rows["executed_ok"]["base"] == "n/a" and rows["tool_selection"]["fine_tuned"] == "0.550 [0.35, 0.75]"
     )
-    lim = "\n".join(report.limitations(METRICS))
+    lim = "\n".join(site.limitations(METRICS))
     assert "Evaluated on 20 assistant turns" in lim
     assert "well_formed: worse than the base model (0.70 vs 0.90" in lim
     assert "No significant difference from the base model (paired test, p >= 0.05) in: args_match." in lim
     assert "Arguments match the reference in 20% of call turns" in lim
     assert "Weakest category: multi_step" in lim and "50% of 6 call turns" in lim
     assert "tool_selection: worse" not in lim  # an improvement is not a limitation
-    assert "No evaluation was recorded" in report.limitations({"train": {}})[0]
+    assert "No evaluation was recorded" in site.limitations({"train": {}})[0]
 
 
 def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports):
-    from mcpft_lib import report
     from mcpft_lib.config import load_params
-    from mcpft_lib.runs import create_run, write_json
+    from mcpft_lib.core.fsutil import write_json
+    from mcpft_lib.report import site
+    from mcpft_lib.runs import create_run
 
     p = load_params(Path(__file__).resolve().parent.parent / "params/smoke.yaml")
     up = create_run(p, "smoke.yaml")
@@ -332,16 +333,16 @@ def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports)
             }
         },
     )
-    assert report.lineage_metrics(run)["train"] == METRICS["train"]  # from the upstream run
-    assert report.lineage_metrics(run)["eval"] is not None
-    page = report.write_run_page(run).read_text()
+    assert site.lineage_metrics(run)["train"] == METRICS["train"]  # from the upstream run
+    assert site.lineage_metrics(run)["eval"] is not None
+    page = site.write_run_page(run).read_text()
     assert "href='examples/04_mcp_agent_loop.html'" in page and "RuntimeError: &lt;boom&gt;" in page
     assert "<script" not in page and "http" not in page.replace("https://", "")  # nothing to fetch
     assert "fine_tuned.tool_selection" in page and ">transformers<" in page
     assert f"href='../{up.id}/index.html'" in page  # where notebooks 00-02 of this run came from
     assert "round trip <b>yes</b>; its tools <b>did not match</b> the reference's" in page
     assert "(time.get_current_time vs time.convert_time)." in page
-    links = {r["name"]: r for r in report.artifact_links(run)}
+    links = {r["name"]: r for r in site.artifact_links(run)}
     assert f"{up.id}/train/adapter/adapter_model.safetensors" in links  # upstream artifacts, linked
     assert links[f"{up.id}/train/checkpoints"]["bytes"] == 100  # checkpoints: one row
     assert not any("checkpoint-2" in n for n in links)
@@ -349,13 +350,13 @@ def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports)
     assert target.read_bytes() == b"y" * 10  # the relative link resolves
     up.update(status="ok")
     write_json(up.report_dir / "metrics.json", METRICS)
-    report.write_run_page(up)
+    site.write_run_page(up)
     up_page = (up.report_dir / "index.html").read_text()
     assert "mcp-tiny v3" in up_page and "tiny-abc" in up_page and "abc123" in up_page
-    index = report.write_index().read_text()
+    index = site.write_index().read_text()
     assert index.count("<tr>") == 3 and "model=mcp-tiny v3" in index and "1/2" in index
     (run.report_dir / "index.html").unlink()
     (up.report_dir / "index.html").write_text("old page")
-    report.rebuild_site()  # `mcpft report`: every run page rewritten
+    site.rebuild_site()  # `mcpft report`: every run page rewritten
     assert "Model and versions" in (up.report_dir / "index.html").read_text()
     assert "Example-usage notebooks" in (run.report_dir / "index.html").read_text()

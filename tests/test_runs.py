@@ -6,8 +6,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mcpft_lib import report, runs
+from mcpft_lib import runs
 from mcpft_lib.config import load_params
+from mcpft_lib.core import system
+from mcpft_lib.report import runner
 
 from .conftest import mcpft_env
 
@@ -21,7 +23,7 @@ def test_run_id_and_folders_are_unique(isolated_reports):
     assert a.id.endswith("-smoke") and b.id.endswith(("-smoke", "-smoke-2"))
     info = a.info()
     assert info["status"] == "running" and info["params_hash"] == p.hash()
-    assert set(runs.TRACKED_PACKAGES) <= set(info["versions"])
+    assert set(system.TRACKED_PACKAGES) <= set(info["versions"])
     assert (a.report_dir / "params.yaml").read_text().startswith("# resolved params")
 
 
@@ -71,14 +73,14 @@ def test_find_follows_upstream(isolated_reports):
 
 
 def test_select_notebooks():
-    assert report.select_notebooks("00,2") == ["00_gpu_check", "02_training"]
-    assert report.select_notebooks(None) == list(report.NOTEBOOKS)
+    assert runner.select_notebooks("00,2") == ["00_gpu_check", "02_training"]
+    assert runner.select_notebooks(None) == list(runner.NOTEBOOKS)
     with pytest.raises(ValueError, match="no notebook matches"):
-        report.select_notebooks("09")
+        runner.select_notebooks("09")
 
 
 def test_secrets_redacted(monkeypatch):
-    from mcpft_lib.secrets import redact
+    from mcpft_lib.core.secrets import redact
 
     monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnopqrstuvwxyz0123")
     assert "abcdefghijklmnop" not in json.dumps(redact({"a": ["token hf_abcdefghijklmnopqrstuvwxyz0123"]}))

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from mcpft_lib import live, models, secrets
 from mcpft_lib.config import load_params
-from mcpft_lib.reliability import Recorder, whole_files_run
-from mcpft_lib.schema import ToolCall
+from mcpft_lib.core import secrets
+from mcpft_lib.core.schema import ToolCall
+from mcpft_lib.mcp import live
+from mcpft_lib.modeling import loaders
+from tests.reliability import Recorder, whole_files_run
 
 from .conftest import fake_token
 
@@ -155,7 +157,7 @@ def test_trust_remote_code_off_by_default(figures, monkeypatch):
             p.model.trust_remote_code is False
             and load_params(ROOT / "params" / "default.yaml").model.trust_remote_code is False
         )
-        models.load_model(p.model)
+        loaders.load_model(p.model)
         fig.outcome = "; ".join(f"{n}: trust_remote_code={kw.get('trust_remote_code')}" for n, kw in calls)
         assert {n for n, _ in calls} >= {"AutoModelForCausalLM", "AutoTokenizer"}
         assert all(kw.get("trust_remote_code") is False for _, kw in calls)
@@ -167,7 +169,7 @@ def test_trust_remote_code_only_when_params_say_so(figures, monkeypatch):
         calls = _record_from_pretrained(monkeypatch, stop=True)
         p = load_params(SMOKE, ["model.trust_remote_code=true"])
         with pytest.raises(_Stop):
-            models.load_model(p.model)
+            loaders.load_model(p.model)
         fig.outcome = "; ".join(f"{n}: trust_remote_code={kw.get('trust_remote_code')}" for n, kw in calls)
         assert calls and all(kw.get("trust_remote_code") is True for _, kw in calls)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mcpft_lib.report import NOTEBOOKS as NOTEBOOKS_IN_ORDER
+from mcpft_lib.report.runner import NOTEBOOKS as NOTEBOOKS_IN_ORDER
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = list(NOTEBOOKS_IN_ORDER)

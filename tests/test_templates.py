@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from mcpft_lib import dialects, models
 from mcpft_lib.config import ModelParams
-from mcpft_lib.schema import Example, Message, Server, Tool, ToolCall
-from mcpft_lib.train import tokenize_chat
+from mcpft_lib.core.schema import Example, Message, Server, Tool, ToolCall
+from mcpft_lib.mcp import dialects, lenient_json, native_calls, xml_calls
+from mcpft_lib.modeling import loaders
+from mcpft_lib.modeling.chat import tokenize_chat
 
 TIME = Server(
     name="time",
@@ -49,7 +50,7 @@ END = {"gemma": "<end_of_turn>\n", "mistral": "<eos>", "llama": "<|eot_id|>", "c
 def _expected_native(family: str, content: str, calls: list[ToolCall], ids: list[str]) -> str:
     """The assistant turn written out by hand in each family's tool-call format."""
     dumps = lambda o: json.dumps(o, ensure_ascii=False)  # noqa: E731
-    name = dialects.native_name
+    name = native_calls.native_name
     if family == "gemma":
         blocks = [f"```tool_call\n{dumps({'name': name(c), 'arguments': c.arguments})}\n```" for c in calls]
         body = "\n\n".join(([content] if content else []) + (["\n".join(blocks)] if blocks else []))
@@ -71,7 +72,7 @@ def _expected_native(family: str, content: str, calls: list[ToolCall], ids: list
 
 @pytest.fixture(scope="module")
 def tiny_tok():
-    return models.load_tokenizer(ModelParams(source="tiny_random", device="cpu"))
+    return loaders.load_tokenizer(ModelParams(source="tiny_random", device="cpu"))
 
 
 def _runs(labels: list[int]) -> list[list[int]]:
@@ -85,11 +86,11 @@ def _runs(labels: list[int]) -> list[list[int]]:
     return runs + ([cur] if cur else [])
 
 
-@pytest.mark.parametrize("dialect", dialects.DIALECTS)
-@pytest.mark.parametrize("family", sorted(models.CHAT_TEMPLATES))
+@pytest.mark.parametrize("dialect", lenient_json.DIALECTS)
+@pytest.mark.parametrize("family", sorted(loaders.CHAT_TEMPLATES))
 def test_learned_tokens_are_exactly_the_assistant_turns(tiny_tok, family: str, dialect: str) -> None:
     tok = tiny_tok
-    tok.chat_template = models.CHAT_TEMPLATES[family]
+    tok.chat_template = loaders.CHAT_TEMPLATES[family]
     chat = dialects.to_chat(EXAMPLE, dialect, compact=True)
     chat[[i for i, m in enumerate(chat) if m["role"] == "assistant"][0]]["learn"] = (
         False  # a deliberate mistake
@@ -100,12 +101,12 @@ def test_learned_tokens_are_exactly_the_assistant_turns(tiny_tok, family: str, d
 
     # nothing is lost or duplicated: the pieces add up to the whole rendered conversation
     assert decode(row["input_ids"]) == tok.apply_chat_template(
-        chat, tools=dialects.chat_tools(chat), tokenize=False
+        chat, tools=native_calls.chat_tools(chat), tokenize=False
     )
 
     asst = [m for m in EXAMPLE.messages if m.role == "assistant"][1:]  # the first one is not learned
     if dialect == "xml":
-        expected = [dialects.render_assistant(m) + END[family] for m in asst]
+        expected = [xml_calls.render_assistant(m) + END[family] for m in asst]
     else:
         turns = [m for m in chat if m["role"] == "assistant"][1:]
         expected = [
@@ -120,7 +121,7 @@ def test_learned_tokens_are_exactly_the_assistant_turns(tiny_tok, family: str, d
         assert needle in context and not any(needle in x for x in learned)
     if dialect == "native":  # the tool list is rendered, in the context only
         assert "get_current_time" in context.split("USER-ONE")[0]
-        parsed = [dialects.parse_native(x.removesuffix(END[family]), family) for x in learned]
+        parsed = [native_calls.parse_native(x.removesuffix(END[family]), family) for x in learned]
         assert [p.calls for p in parsed] == [m.calls for m in asst]
         assert all(p.well_formed and not p.lenient for p in parsed)
 
@@ -142,6 +143,6 @@ def test_tokenize_chat_passes_tools_to_a_shipped_template(tiny_tok) -> None:
 
 def test_tiny_tokenizer_uses_the_current_template(tiny_tok) -> None:
     """The tiny model's tokenizer is cached on disk with the template of its build day; loading replaces it."""
-    fresh = models.load_tokenizer(ModelParams(source="tiny_random", device="cpu"))
-    assert fresh.chat_template == models.CHAT_TEMPLATES["gemma"]
+    fresh = loaders.load_tokenizer(ModelParams(source="tiny_random", device="cpu"))
+    assert fresh.chat_template == loaders.CHAT_TEMPLATES["gemma"]
     assert fresh.init_kwargs["mcpft_template"] == "gemma"

@@ -1,17 +1,18 @@
-from mcpft_lib import catalogs, data
-from mcpft_lib.toolsets import called_tools, sample_tools
+from mcpft_lib.data import generate, intents, scenario, validate
+from mcpft_lib.data.toolsets import called_tools, sample_tools
+from mcpft_lib.mcp import catalogs
 
 
 def _examples(n=120, seed=3):
     servers = catalogs.load_catalogs(["git", "memory", "time"])
-    return data.generate(n, seed, servers, list(data.DEFAULT_CATEGORIES), 2)
+    return generate.generate(n, seed, servers, list(scenario.DEFAULT_CATEGORIES), 2)
 
 
 def test_sampled_examples_keep_called_and_intent_tools_and_validate():
     exs = _examples()
     for ex in exs:
         cut = sample_tools(ex, 3, seed=7)
-        assert data.validate_example(cut) == [], ex.id
+        assert validate.validate_example(cut) == [], ex.id
         keep = called_tools(ex)
         for before, after in zip(ex.servers, cut.servers, strict=True):
             names = [t.name for t in after.tools]
@@ -28,10 +29,10 @@ def test_sampled_examples_keep_called_and_intent_tools_and_validate():
 def test_clarification_keeps_the_tool_it_asks_about():
     exs = [e for e in _examples(300) if e.category == "clarification"]
     assert exs
-    intents = {i.name: i.tools for i in data.INTENTS}
+    tools_of = {i.name: i.tools for i in intents.INTENTS}
     for ex in exs:
         cut = sample_tools(ex, 1, seed=0)
-        for ref in intents[ex.meta["intent"]]:
+        for ref in tools_of[ex.meta["intent"]]:
             server, tool = ref.split("/", 1)
             assert cut.server(server).tool(tool) is not None
 

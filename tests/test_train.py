@@ -3,13 +3,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from mcpft_lib import models, train
 from mcpft_lib.config import ModelParams, TrainParams
+from mcpft_lib.modeling import chat, loaders, peft_setup
+from mcpft_lib.train import loss as train_loss
+from mcpft_lib.train import sweep, trainer
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    return models.load_model(ModelParams(source="tiny_random", device="cpu"))
+    return loaders.load_model(ModelParams(source="tiny_random", device="cpu"))
 
 
 CHAT = [
@@ -25,7 +27,7 @@ CHAT = [
 
 def test_only_assistant_turns_are_learned(tiny):
     _, tok = tiny
-    row, reason = train.tokenize_chat(tok, CHAT, 10_000)
+    row, reason = chat.tokenize_chat(tok, CHAT, 10_000)
     assert reason is None and len(row["input_ids"]) == len(row["labels"])
     learned = tok.decode([t for t in row["labels"] if t != -100])
     assert "FIXED CALL" in learned and "FINAL ANSWER" in learned and learned.count("<end_of_turn>") == 2
@@ -47,7 +49,7 @@ def test_only_assistant_turns_are_learned(tiny):
 
 def test_too_long_is_dropped_not_cut(tiny):
     _, tok = tiny
-    rows, dropped = train.tokenize_rows(tok, [CHAT, CHAT[:2]], max_length=20)
+    rows, dropped = chat.tokenize_rows(tok, [CHAT, CHAT[:2]], max_length=20)
     assert rows == [] and dropped == {"too_long": 1, "no_assistant_tokens": 1}
 
 
@@ -56,14 +58,14 @@ def test_target_only_loss_equals_full_loss(tiny, head_in_forward):
     """Both paths (head applied outside the forward in fp32; logits from the forward at target positions, as
     under FSDP) give the model's own loss, on a right-padded batch of two chats."""
     model, tok = tiny
-    rows, _ = train.tokenize_rows(tok, [CHAT, CHAT[:3] + CHAT[4:5]], 10_000)
+    rows, _ = chat.tokenize_rows(tok, [CHAT, CHAT[:3] + CHAT[4:5]], 10_000)
     width = max(len(r["input_ids"]) for r in rows)
     ids = torch.tensor([r["input_ids"] + [tok.pad_token_id] * (width - len(r["input_ids"])) for r in rows])
     labels = torch.tensor([r["labels"] + [-100] * (width - len(r["labels"])) for r in rows])
     am = torch.tensor([[1] * len(r["input_ids"]) + [0] * (width - len(r["input_ids"])) for r in rows])
     with torch.no_grad():
         full = model(input_ids=ids, attention_mask=am, labels=labels).loss
-        ours = train.target_only_loss(
+        ours = train_loss.target_only_loss(
             model, {"input_ids": ids, "attention_mask": am, "labels": labels}, head_in_forward=head_in_forward
         )
     assert torch.allclose(full, ours, atol=1e-5)
@@ -71,7 +73,7 @@ def test_target_only_loss_equals_full_loss(tiny, head_in_forward):
 
 def test_lora_training_lowers_loss(tiny, tmp_path):
     model, tok = tiny
-    rows, _ = train.tokenize_rows(tok, [CHAT] * 8, 10_000)
+    rows, _ = chat.tokenize_rows(tok, [CHAT] * 8, 10_000)
     tp = TrainParams(
         max_steps=8,
         batch_size=4,
@@ -83,12 +85,12 @@ def test_lora_training_lowers_loss(tiny, tmp_path):
         scheduler="constant",
         lora={"r": 8, "alpha": 16, "target_modules": "all-linear"},
     )
-    summary, peft_model = train.train_lora(
+    summary, peft_model = trainer.train_lora(
         model, tok, rows, rows[:2], ModelParams(source="tiny_random"), tp, tmp_path
     )
     assert summary["steps"] == 8 and summary["final_loss"] < summary["first_loss"]
     assert (tmp_path / "adapter" / "adapter_config.json").is_file()
-    log = train.read_log(summary["log"])
+    log = trainer.read_log(summary["log"])
     assert any("eval_loss" in r for r in log) and all("step" in r for r in log)
 
 
@@ -99,10 +101,10 @@ def test_early_stopping_stops_and_keeps_the_best(tmp_path):
     from safetensors.torch import load_file
 
     mp = ModelParams(source="tiny_random", device="cpu")
-    model, tok = models.load_model(mp)
-    rows, _ = train.tokenize_rows(tok, [CHAT] * 8, 10_000)
+    model, tok = loaders.load_model(mp)
+    rows, _ = chat.tokenize_rows(tok, [CHAT] * 8, 10_000)
     other = [dict(m, content=m["content"].lower()[::-1]) if m["role"] == "assistant" else m for m in CHAT]
-    val, _ = train.tokenize_rows(tok, [other] * 2, 10_000)
+    val, _ = chat.tokenize_rows(tok, [other] * 2, 10_000)
     tp = TrainParams(
         max_steps=20,
         batch_size=2,
@@ -117,9 +119,9 @@ def test_early_stopping_stops_and_keeps_the_best(tmp_path):
         early_stopping={"patience": 1, "min_delta": 0.0},
         lora={"r": 8, "alpha": 16, "target_modules": "all-linear"},
     )
-    summary, _ = train.train_lora(model, tok, rows, val, mp, tp, tmp_path)
+    summary, _ = trainer.train_lora(model, tok, rows, val, mp, tp, tmp_path)
     assert summary["stopped_early"] and summary["steps"] == 4
-    evals = {r["step"]: r["eval_loss"] for r in train.read_log(summary["log"]) if "eval_loss" in r}
+    evals = {r["step"]: r["eval_loss"] for r in trainer.read_log(summary["log"]) if "eval_loss" in r}
     assert list(evals) == [0, 2, 4] and evals[4] > evals[2]  # step 0: the base model, before training
     assert summary["best_step"] == 2 and summary["best_val_loss"] == pytest.approx(evals[2])
     best = Path(summary["best_checkpoint"])
@@ -143,7 +145,7 @@ def test_packed_examples_do_not_attend_to_each_other(tiny):
 
     model, tok = tiny
     short = [CHAT[0], CHAT[1], {"role": "assistant", "content": "SHORT"}]
-    rows, _ = train.tokenize_rows(tok, [CHAT, short], 10_000)
+    rows, _ = chat.tokenize_rows(tok, [CHAT, short], 10_000)
     packed = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True)(rows)
     assert "attention_mask" not in packed and packed["input_ids"].shape[0] == 1
     with torch.no_grad():
@@ -152,12 +154,12 @@ def test_packed_examples_do_not_attend_to_each_other(tiny):
             ids, labels = torch.tensor([r["input_ids"]]), torch.tensor([r["labels"]])
             k = int((labels[:, 1:] != -100).sum())
             total, n = (
-                total + float(train.target_only_loss(model, {"input_ids": ids, "labels": labels})) * k,
+                total + float(train_loss.target_only_loss(model, {"input_ids": ids, "labels": labels})) * k,
                 n + k,
             )
         alone = total / n
-        together = float(train.target_only_loss(model, packed))
-        leaky = float(train.target_only_loss(model, {k: packed[k] for k in ("input_ids", "labels")}))
+        together = float(train_loss.target_only_loss(model, packed))
+        leaky = float(train_loss.target_only_loss(model, {k: packed[k] for k in ("input_ids", "labels")}))
     assert together == pytest.approx(alone, abs=1e-5)
     assert abs(leaky - alone) > 1e-3  # without the position_ids the second example would see the first
 
@@ -165,15 +167,15 @@ def test_packed_examples_do_not_attend_to_each_other(tiny):
 @pytest.mark.parametrize("batching", ["packed", "grouped", "padded"])
 def test_batching_modes_train_and_report_real_tokens(tmp_path, batching):
     mp = ModelParams(source="tiny_random", device="cpu")
-    model, tok = models.load_model(mp)
+    model, tok = loaders.load_model(mp)
     chats = [CHAT[:2] + [{"role": "assistant", "content": "word " * (1 + 7 * i)}] for i in range(8)]
-    rows, _ = train.tokenize_rows(tok, chats, 10_000)
+    rows, _ = chat.tokenize_rows(tok, chats, 10_000)
     tp = TrainParams(
         max_steps=4, batch_size=4, logging_steps=1, eval_steps=4, save_steps=4, batching=batching
     )
-    summary, _ = train.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path)
+    summary, _ = trainer.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path)
     real = sum(len(r["input_ids"]) for r in rows) * 2  # 4 steps x 4 rows = every row twice
-    log = [r for r in train.read_log(summary["log"]) if "loss" in r]
+    log = [r for r in trainer.read_log(summary["log"]) if "loss" in r]
     assert summary["steps"] == 4 and all(r["tokens_per_s"] > 0 for r in log)
     frac = summary["real_token_fraction"]
     if batching == "packed":
@@ -189,12 +191,12 @@ def test_batching_modes_train_and_report_real_tokens(tmp_path, batching):
 
 def test_pad_to_multiple_of_null_pads_to_the_longest_row(tmp_path):
     mp = ModelParams(source="tiny_random", device="cpu")
-    model, tok = models.load_model(mp)
+    model, tok = loaders.load_model(mp)
     chats = [CHAT[:2] + [{"role": "assistant", "content": "word " * (1 + 7 * i)}] for i in range(4)]
-    rows, _ = train.tokenize_rows(tok, chats, 10_000)
+    rows, _ = chat.tokenize_rows(tok, chats, 10_000)
     tp = TrainParams(max_steps=1, batch_size=4, logging_steps=1, eval_steps=4, save_steps=4,
                      batching="padded", pad_to_multiple_of=None)  # fmt: skip
-    summary, _ = train.train_lora(model, tok, rows, [], mp, tp, tmp_path)
+    summary, _ = trainer.train_lora(model, tok, rows, [], mp, tp, tmp_path)
     longest = max(len(r["input_ids"]) for r in rows)
     real = sum(len(r["input_ids"]) for r in rows)
     assert summary["real_token_fraction"] == pytest.approx(real / (4 * longest))
@@ -202,13 +204,13 @@ def test_pad_to_multiple_of_null_pads_to_the_longest_row(tmp_path):
 
 def test_log_has_the_curves_and_tensorboard_gets_them(tmp_path):
     mp = ModelParams(source="tiny_random", device="cpu")
-    model, tok = models.load_model(mp)
-    rows, _ = train.tokenize_rows(tok, [CHAT] * 4, 10_000)
+    model, tok = loaders.load_model(mp)
+    rows, _ = chat.tokenize_rows(tok, [CHAT] * 4, 10_000)
     tp = TrainParams(
         max_steps=2, batch_size=2, logging_steps=1, eval_steps=2, save_steps=2, report_to="tensorboard"
     )
-    summary, _ = train.train_lora(model, tok, rows, rows[:1], mp, tp, tmp_path)
-    log = train.read_log(summary["log"])
+    summary, _ = trainer.train_lora(model, tok, rows, rows[:1], mp, tp, tmp_path)
+    log = trainer.read_log(summary["log"])
     steps = [r for r in log if "loss" in r]
     assert len(steps) == 2
     for key in ("loss", "learning_rate", "grad_norm", "tokens_per_s", "real_token_fraction", "rss_max_gib"):
@@ -222,9 +224,9 @@ def test_rank_sweep_table_and_chart():
     from mcpft_lib.config import load_params
 
     p = load_params(Path(__file__).resolve().parent.parent / "params/smoke.yaml")
-    _, tok = models.load_model(p.model)
-    rows, _ = train.tokenize_rows(tok, [CHAT] * 4, 10_000)
-    table, fig = train.rank_sweep(p, rows, rows[:1], ranks=[2, 8], steps=2, log=lambda *a, **k: None)
+    _, tok = loaders.load_model(p.model)
+    rows, _ = chat.tokenize_rows(tok, [CHAT] * 4, 10_000)
+    table, fig = sweep.rank_sweep(p, rows, rows[:1], ranks=[2, 8], steps=2, log=lambda *a, **k: None)
     assert [t["rank"] for t in table] == [2, 8]
     assert [t["alpha"] for t in table] == [4, 16]  # smoke: alpha / r = 2
     assert table[1]["trainable_params"] == 4 * table[0]["trainable_params"]
@@ -233,7 +235,7 @@ def test_rank_sweep_table_and_chart():
         assert t["peak_mem_gib"] > 0
     assert {tr.name for tr in fig.data} == {"train", "validation", "tokens/s"}
     with pytest.raises(ValueError, match="train.rank_sweep"):
-        train.rank_sweep(p, rows, rows[:1])  # smoke sets no ranks
+        sweep.rank_sweep(p, rows, rows[:1])  # smoke sets no ranks
 
 
 def test_training_curves_have_every_panel():
@@ -242,7 +244,7 @@ def test_training_curves_have_every_panel():
         {"step": 2, "eval_loss": 1.9},
         {"step": 2, "loss": 1.5, "learning_rate": 5e-4, "grad_norm": 1.0, "tokens_per_s": 120.0},
     ]
-    fig = train.training_curves(log)
+    fig = sweep.training_curves(log)
     assert [(t.name, list(t.x)) for t in fig.data] == [
         ("loss", [1, 2]),
         ("eval_loss", [2]),
@@ -257,18 +259,18 @@ def test_qlora_path_on_cpu():
     from bitsandbytes.nn import Linear4bit
 
     mp = ModelParams(source="tiny_random", device="cpu", quantization="nf4", compute_dtype="float32")
-    model, tok = models.load_model(mp)
+    model, tok = loaders.load_model(mp)
     tp = TrainParams(
         gradient_checkpointing=True, lora={"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
     )
-    peft_model = train.prepare_peft(model, mp, tp)
+    peft_model = peft_setup.prepare_peft(model, mp, tp)
     assert peft_model.is_activation_checkpointing
     q = peft_model.get_base_model().model.layers[0].self_attn.q_proj
     assert isinstance(q.base_layer, Linear4bit)
-    row, _ = train.tokenize_chat(tok, CHAT, 10_000)
+    row, _ = chat.tokenize_chat(tok, CHAT, 10_000)
     ids, labels = torch.tensor([row["input_ids"]]), torch.tensor([row["labels"]])
     peft_model.train()
-    loss = train.target_only_loss(peft_model, {"input_ids": ids, "labels": labels})
+    loss = train_loss.target_only_loss(peft_model, {"input_ids": ids, "labels": labels})
     loss.backward()
     grads = [p.grad for n, p in peft_model.named_parameters() if "lora_" in n]
     assert grads and all(g is not None for g in grads) and any(float(g.abs().sum()) > 0 for g in grads)
@@ -286,15 +288,15 @@ def test_distributed_and_multi_gpu_placement(monkeypatch):
         "from_pretrained",
         lambda *a, **kw: seen.append(kw.get("device_map")) or real(*a, **kw),
     )
-    models.load_model(ModelParams(source="tiny_random", device="cpu", device_map="cpu"))
+    loaders.load_model(ModelParams(source="tiny_random", device="cpu", device_map="cpu"))
     assert seen == ["cpu"]
     monkeypatch.undo()
     mp = ModelParams(source="tiny_random", quantization="nf4", compute_dtype="bfloat16", device_map="auto")
     monkeypatch.setenv("LOCAL_RANK", "1")
-    assert models._local_rank() == 1
-    assert models.bnb_config(mp).bnb_4bit_quant_storage == torch.uint8
+    assert loaders._local_rank() == 1
+    assert loaders.bnb_config(mp).bnb_4bit_quant_storage == torch.uint8
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
-    assert models.bnb_config(mp).bnb_4bit_quant_storage == torch.bfloat16
+    assert loaders.bnb_config(mp).bnb_4bit_quant_storage == torch.bfloat16
 
 
 def test_summary_line():
@@ -313,7 +315,7 @@ def test_summary_line():
         "best_val_loss": 0.6,
         "resumed_from": "/x/checkpoints/checkpoint-20",
     }
-    assert train.summary_line(s) == (
+    assert trainer.summary_line(s) == (
         "40 steps in 5.0 min · loss 2.500 → 0.512 · validation 2.400 → n/a · 97.5% of processed tokens real "
         "(grouped batches) · 250 tokens/s · stopped early; best step 30 (validation 0.600) · resumed from "
         "checkpoint-20"
@@ -325,7 +327,7 @@ def test_summary_line():
         "decision_weight": 3.0,
         "decision_token_fraction": 0.081,
     }
-    assert train.summary_line(s).endswith("250 tokens/s · decision tokens weighted x3 (8.1% of targets)")
+    assert trainer.summary_line(s).endswith("250 tokens/s · decision tokens weighted x3 (8.1% of targets)")
 
 
 @pytest.mark.parametrize("oom_after_steps", [0, 3])
@@ -333,9 +335,9 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_effective_batch(tmp_path, 
     """A batch of 4 'runs out of memory' (a CUDA OOM raised by the loss, as on a card that is too small) either at
     once or after a checkpoint at step 2: training goes on at 2 x 2 accumulation, from the adapter's initial
     weights or from the newest checkpoint, logs the event and reaches max_steps."""
-    model, tok = models.load_model(ModelParams(source="tiny_random", device="cpu"))
-    rows, _ = train.tokenize_rows(tok, [CHAT] * 8, 10_000)
-    real_loss, seen = train.target_only_loss, {"big": 0}
+    model, tok = loaders.load_model(ModelParams(source="tiny_random", device="cpu"))
+    rows, _ = chat.tokenize_rows(tok, [CHAT] * 8, 10_000)
+    real_loss, seen = train_loss.target_only_loss, {"big": 0}
 
     def loss(model, inputs, num_items_in_batch=None, **kw):
         if inputs["input_ids"].shape[0] > 2:
@@ -344,11 +346,11 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_effective_batch(tmp_path, 
                 raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_loss(model, inputs, num_items_in_batch, **kw)
 
-    monkeypatch.setattr(train, "target_only_loss", loss)
+    monkeypatch.setattr(trainer, "target_only_loss", loss)  # the name the trainer class calls
     tp = TrainParams(max_steps=6, batch_size=4, grad_accum=1, logging_steps=1, eval_steps=2, save_steps=2,
                      warmup_ratio=0.0, lora={"r": 4, "alpha": 8})  # fmt: skip
     with pytest.warns(UserWarning, match="out of memory at step .* with batch 4: retrying with batch 2 x 2"):
-        summary, _ = train.train_lora(
+        summary, _ = trainer.train_lora(
             model, tok, rows, rows[:2], ModelParams(source="tiny_random"), tp, tmp_path
         )
     assert summary["steps"] == 6 and (summary["batch_size"], summary["grad_accum"]) == (2, 2)
@@ -357,31 +359,31 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_effective_batch(tmp_path, 
     assert event["resumed_from"] == (
         None if oom_after_steps == 0 else str(tmp_path / "checkpoints" / "checkpoint-2")
     )
-    log = train.read_log(summary["log"])
+    log = trainer.read_log(summary["log"])
     assert [r["step"] for r in log if "loss" in r] == list(range(1, 7))  # every step once, none from before
     assert any(r.get("event") == "oom_halving" for r in log)
 
     monkeypatch.setattr(
-        train, "target_only_loss", lambda *a, **k: (_ for _ in ()).throw(ValueError("not OOM"))
+        trainer, "target_only_loss", lambda *a, **k: (_ for _ in ()).throw(ValueError("not OOM"))
     )
     with pytest.raises(ValueError, match="not OOM"):  # anything else is not retried
-        train.train_lora(model, tok, rows, [], ModelParams(source="tiny_random"), tp, tmp_path / "again")
+        trainer.train_lora(model, tok, rows, [], ModelParams(source="tiny_random"), tp, tmp_path / "again")
 
 
 def test_halve_batch_and_partial_log_line(tmp_path):
     assert (
-        train.halve_batch(8, 1) == (4, 2)
-        and train.halve_batch(6, 1) == (3, 2)
-        and train.halve_batch(3, 2) == (1, 6)
+        trainer.halve_batch(8, 1) == (4, 2)
+        and trainer.halve_batch(6, 1) == (3, 2)
+        and trainer.halve_batch(3, 2) == (1, 6)
     )
     with pytest.raises(ValueError):
-        train.halve_batch(1, 4)
+        trainer.halve_batch(1, 4)
     log = tmp_path / "train_log.jsonl"
     log.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "lo')  # killed while writing the last line
-    assert train.read_log(log) == [{"step": 1, "loss": 2.0}]
+    assert trainer.read_log(log) == [{"step": 1, "loss": 2.0}]
     log.write_text('{"step": 1, "lo\n{"step": 2, "loss": 2.0}\n')
     with pytest.raises(ValueError, match="train_log.jsonl:1"):
-        train.read_log(log)
+        trainer.read_log(log)
 
 
 CALL_CHAT = [
@@ -399,7 +401,7 @@ def test_decision_tokens_are_the_call_opener_and_names(tiny):
     server and tool names, or the end of a turn without a call: not the arguments, not the prompt, not the rest of
     the text."""
     _, tok = tiny
-    row, _ = train.tokenize_chat(tok, CALL_CHAT, 10_000)
+    row, _ = chat.tokenize_chat(tok, CALL_CHAT, 10_000)
     assert len(row["decision"]) == len(row["input_ids"])
     marked = [t for t, d in zip(row["input_ids"], row["decision"], strict=True) if d]
     text = tok.decode(marked)
@@ -413,7 +415,7 @@ def test_decision_tokens_are_the_call_opener_and_names(tiny):
         i for i in range(1, len(row["labels"])) if row["labels"][i] != -100 and row["labels"][i - 1] == -100
     ]
     assert len(starts) == 2 and all(row["decision"][i] for i in starts)
-    wrong, _ = train.tokenize_chat(
+    wrong, _ = chat.tokenize_chat(
         tok, CALL_CHAT[:2] + [{**CALL_CHAT[2], "learn": False}] + CALL_CHAT[3:], 10_000
     )
     # a turn not learned has no decision tokens: "Nothing" and the end of that text-only turn are left
@@ -427,7 +429,7 @@ def test_decision_tokens_are_the_call_opener_and_names(tiny):
 
 def test_weighted_loss_is_the_weighted_sum_of_token_losses(tiny):
     model, tok = tiny
-    row, _ = train.tokenize_chat(tok, CALL_CHAT, 10_000)
+    row, _ = chat.tokenize_chat(tok, CALL_CHAT, 10_000)
     ids, labels = torch.tensor([row["input_ids"]]), torch.tensor([row["labels"]])
     w = torch.tensor([[4.0 if d else 1.0 for d in row["decision"]]])
     with torch.no_grad():
@@ -435,9 +437,9 @@ def test_weighted_loss_is_the_weighted_sum_of_token_losses(tiny):
         ce = torch.nn.functional.cross_entropy(logits, labels[0, 1:], reduction="none", ignore_index=-100)
         n = (labels[0, 1:] != -100).sum()
         want = (ce * w[0, 1:]).sum() / n
-        plain = train.target_only_loss(model, {"input_ids": ids, "labels": labels})
+        plain = train_loss.target_only_loss(model, {"input_ids": ids, "labels": labels})
         for head_in_forward in (False, True):
-            got = train.target_only_loss(model, {"input_ids": ids, "labels": labels, "loss_weights": w},
+            got = train_loss.target_only_loss(model, {"input_ids": ids, "labels": labels, "loss_weights": w},
                                          head_in_forward=head_in_forward)  # fmt: skip
             assert torch.allclose(got, want, atol=1e-5) and got > plain * 1.05
 
@@ -446,12 +448,12 @@ def test_decision_weight_trains_and_validation_loss_stays_plain(tmp_path):
     mp = ModelParams(source="tiny_random", device="cpu")
     runs = {}
     for weight in (1.0, 5.0):
-        model, tok = models.load_model(mp)
-        rows, _ = train.tokenize_rows(tok, [CALL_CHAT] * 4, 10_000)
+        model, tok = loaders.load_model(mp)
+        rows, _ = chat.tokenize_rows(tok, [CALL_CHAT] * 4, 10_000)
         tp = TrainParams(max_steps=2, batch_size=2, logging_steps=1, eval_steps=2, save_steps=2,
                          decision_weight=weight, batching="packed" if weight == 5.0 else "grouped")  # fmt: skip
-        summary, _ = train.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path / str(weight))
-        log = train.read_log(summary["log"])
+        summary, _ = trainer.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path / str(weight))
+        log = trainer.read_log(summary["log"])
         runs[weight] = (summary, [r for r in log if "eval_loss" in r][0]["eval_loss"], log)
     (_, v1, log1), (heavy, v5, log5) = runs[1.0], runs[5.0]
     assert heavy["decision_weight"] == 5.0 and 0 < heavy["decision_token_fraction"] < 0.5
@@ -462,5 +464,7 @@ def test_decision_weight_trains_and_validation_loss_stays_plain(tmp_path):
 
 def test_decision_weight_needs_decision_marks():
     with pytest.raises(ValueError, match="decision_weight"):
-        train._weighted([{"input_ids": [1], "labels": [1]}], 2.0)
-    assert train._weighted([{"input_ids": [1], "labels": [1]}], 1.0) == [{"input_ids": [1], "labels": [1]}]
+        train_loss.weighted_rows([{"input_ids": [1], "labels": [1]}], 2.0)
+    assert train_loss.weighted_rows([{"input_ids": [1], "labels": [1]}], 1.0) == [
+        {"input_ids": [1], "labels": [1]}
+    ]

@@ -18,8 +18,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from mcpft_lib import models, train
 from mcpft_lib.config import ModelParams, TrainParams
+from mcpft_lib.modeling import chat, loaders
+from mcpft_lib.train import trainer
 
 TOL = 1e-6
 HERE = Path(__file__).resolve().parent
@@ -55,10 +56,10 @@ def chats() -> list[list[dict]]:
 
 
 def train_run(out_dir, tp=TP, **kw):
-    model, tok = models.load_model(MP)
-    rows, dropped = train.tokenize_rows(tok, chats(), 4096)
+    model, tok = loaders.load_model(MP)
+    rows, dropped = chat.tokenize_rows(tok, chats(), 4096)
     assert not dropped
-    return train.train_lora(model, tok, rows, rows[:2], MP, tp, out_dir, seed=0, **kw)
+    return trainer.train_lora(model, tok, rows, rows[:2], MP, tp, out_dir, seed=0, **kw)
 
 
 # Runs in a child process: trains with a callback that, once step KILL_AFTER_STEP is done, leaves a marker and
@@ -105,7 +106,7 @@ def test_killed_run_resumes_to_the_same_adapter(tmp_path):
     assert child.returncode == -signal.SIGKILL
     assert "train:" in err  # the text progress bar of headless runs goes to stderr
     assert not (killed / "adapter").exists()
-    logged = [r["step"] for r in train.read_log(killed / "train_log.jsonl") if "loss" in r]
+    logged = [r["step"] for r in trainer.read_log(killed / "train_log.jsonl") if "loss" in r]
     assert max(logged) == KILL_AFTER_STEP - 1  # on_step_end comes before the step's log record
     at_kill = adapter(killed / "checkpoints" / "checkpoint-4")
 
@@ -122,8 +123,8 @@ def test_killed_run_resumes_to_the_same_adapter(tmp_path):
     assert any(float((a[k] - at_kill[k]).abs().max()) > 1e-4 for k in a)  # training went on after the resume
 
     # the log continues where the checkpoint left off: every step once, with the uninterrupted run's losses
-    log_r = [r for r in train.read_log(resumed["log"]) if "loss" in r]
-    log_w = [r for r in train.read_log(whole["log"]) if "loss" in r]
+    log_r = [r for r in trainer.read_log(resumed["log"]) if "loss" in r]
+    log_w = [r for r in trainer.read_log(whole["log"]) if "loss" in r]
     assert [r["step"] for r in log_r] == [r["step"] for r in log_w] == list(range(1, 13))
     assert all(abs(x["loss"] - y["loss"]) <= 1e-5 for x, y in zip(log_r, log_w, strict=True))
 
@@ -138,19 +139,19 @@ def test_incomplete_checkpoint_is_skipped(tmp_path):
             (d / "trainer_state.json").write_text(json.dumps(state))
     (tmp_path / "checkpoint-12").mkdir()
     (tmp_path / "checkpoint-12" / "trainer_state.json").write_text('{"global_st')  # cut mid-write
-    assert train.newest_checkpoint(tmp_path) == tmp_path / "checkpoint-4"
-    assert train.newest_checkpoint(tmp_path / "absent") is None
+    assert trainer.newest_checkpoint(tmp_path) == tmp_path / "checkpoint-4"
+    assert trainer.newest_checkpoint(tmp_path / "absent") is None
 
 
 def test_resume_modes(tmp_path):
     (tmp_path / "checkpoint-2").mkdir()
     (tmp_path / "checkpoint-2" / "trainer_state.json").write_text('{"global_step": 2}')
-    assert train.resume_checkpoint(TP, tmp_path) == tmp_path / "checkpoint-2"
+    assert trainer.resume_checkpoint(TP, tmp_path) == tmp_path / "checkpoint-2"
     with pytest.raises(FileExistsError, match="resume=never"):
-        train.resume_checkpoint(TP.model_copy(update={"resume": "never"}), tmp_path)
-    assert train.resume_checkpoint(TP.model_copy(update={"resume": "never"}), tmp_path / "new") is None
+        trainer.resume_checkpoint(TP.model_copy(update={"resume": "never"}), tmp_path)
+    assert trainer.resume_checkpoint(TP.model_copy(update={"resume": "never"}), tmp_path / "new") is None
     explicit = TrainParams(resume=str(tmp_path / "checkpoint-2"))
-    assert train.resume_checkpoint(explicit, tmp_path / "elsewhere") == tmp_path / "checkpoint-2"
+    assert trainer.resume_checkpoint(explicit, tmp_path / "elsewhere") == tmp_path / "checkpoint-2"
     with pytest.raises(ValueError, match="not a checkpoint folder"):
         TrainParams(resume=str(tmp_path))
 

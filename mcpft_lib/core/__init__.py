@@ -1,0 +1,1 @@
+"""Bottom layer: the data model, file IO, secrets and system facts. Imports nothing else of mcpft_lib."""

@@ -1,0 +1,2 @@
+"""The dataset stage: the scenario model, intent builders per server, the generator, validation, splits,
+importers of public data, the stage that writes a run's dataset, and its card."""

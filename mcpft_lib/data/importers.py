@@ -1,0 +1,586 @@
+"""Importers: public function-calling datasets -> canonical `schema.Example`s.
+
+- `xlam`: Salesforce/xlam-function-calling-60k rows `{id, query, answers, tools}` (JSON strings or lists); tool
+  parameters are a flat `{name: {type: "str, optional", description, default}}` map, not JSON Schema.
+- `hermes`: NousResearch/hermes-function-calling-v1 ShareGPT rows `{id, conversations: [{from, value}]}`; tools
+  in `<tools>` of the system turn, calls as `<tool_call>` blocks holding Python-literal dicts, results as
+  `<tool_response>` blocks.
+- `glaive`: glaiveai/glaive-function-calling-v2 rows `{system, chat}`; functions as JSON objects after the
+  system text, the chat as one `USER:` / `ASSISTANT:` / `FUNCTION RESPONSE:` transcript with
+  `<functioncall> {"name": ..., "arguments": '<JSON string>'}`.
+
+Each row's function set becomes one synthetic server (`<source>-<hash of the functions>`) whose tools get JSON
+Schema `inputSchema`s (Python-style types such as `str`, `List[int]`, `Optional[str]`, `dict` converted).
+A row that cannot be converted, or whose calls do not validate, is quarantined with its reason, never dropped
+silently. Rows come from a local .json / .jsonl / .parquet file or a hub id (`datasets.load_dataset`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mcpft_lib.core.schema import Example, Message, Server, Tool, ToolCall
+from mcpft_lib.data import validate
+from mcpft_lib.mcp.lenient_json import loads_lenient
+
+SOURCES = ("xlam", "hermes", "glaive")
+
+HUB_IDS = {
+    "xlam": "Salesforce/xlam-function-calling-60k",
+    "hermes": "NousResearch/hermes-function-calling-v1",
+    "glaive": "glaiveai/glaive-function-calling-v2",
+}
+
+
+class ImportError_(ValueError):
+    """A source could not be read at all (missing file, hub unreachable); the message says what to do."""
+
+
+class RowError(ValueError):
+    """One row cannot be converted; the message is its quarantine reason."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Parameter types -> JSON Schema
+
+_JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object", "null"}
+
+_SCALARS = {
+    "str": "string",
+    "string": "string",
+    "text": "string",
+    "char": "string",
+    "date": "string",
+    "datetime": "string",
+    "int": "integer",
+    "integer": "integer",
+    "long": "integer",
+    "float": "number",
+    "double": "number",
+    "number": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "none": "null",
+    "null": "null",
+    "nonetype": "null",
+}
+
+_ARRAYS = {"list", "array", "tuple", "set", "sequence", "iterable"}
+
+_OBJECTS = {"dict", "object", "mapping", "map", "json"}
+
+
+def _split_top(s: str) -> list[str]:
+    """Split on commas that are not inside brackets: `Dict[str, int], optional` -> [`Dict[str, int]`, `optional`]."""
+    parts, depth, cur = [], 0, []
+    for ch in s:
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur).strip())
+    return [p for p in parts if p]
+
+
+def type_schema(t: Any) -> tuple[dict[str, Any], bool]:
+    """A Python-ish or JSON Schema type name -> (JSON Schema, optional?).
+
+    `str` -> string, `int` -> integer, `List[int]` -> array of integers, `Optional[str]` / `str, optional` /
+    `str | None` -> string (optional), `Dict[str, Any]` -> object, `Union[int, str]` -> anyOf; an unknown
+    name -> `{}` (anything) that keeps the original name in its description.
+    """
+    if isinstance(t, list):  # JSON Schema type list: ["string", "null"]
+        schemas = [type_schema(x)[0] for x in t]
+        return {"anyOf": schemas} if len(schemas) > 1 else (schemas[0] if schemas else {}), False
+    if not isinstance(t, str) or not t.strip():
+        return {}, False
+    s = t.strip()
+    optional = False
+    parts = _split_top(s)
+    if len(parts) > 1 and parts[-1].lower() == "optional":
+        optional, s = True, ", ".join(parts[:-1])
+    alts = [a.strip() for a in _split_top_pipe(s)]
+    if len(alts) > 1:
+        non_null = [a for a in alts if a.lower() not in ("none", "null")]
+        optional = optional or len(non_null) < len(alts)
+        if len(non_null) == 1:
+            return type_schema(non_null[0])[0], optional
+        return {"anyOf": [type_schema(a)[0] for a in non_null]}, optional
+    m = re.fullmatch(r"([A-Za-z_.]+)\s*\[(.*)\]", s, re.S)
+    head, args = (m.group(1), _split_top(m.group(2))) if m else (s, [])
+    h = head.lower().rsplit(".", 1)[-1]
+    if h == "optional" and args:
+        return type_schema(args[0])[0], True
+    if h == "union" and args:
+        return type_schema(" | ".join(args))[0], optional or any(a.lower() in ("none", "null") for a in args)
+    if h in _SCALARS:
+        return {"type": _SCALARS[h]}, optional
+    if h in _ARRAYS:
+        out: dict[str, Any] = {"type": "array"}
+        if args and args[-1] != "...":
+            out["items"] = type_schema(args[0])[0]
+        return out, optional
+    if h in _OBJECTS:
+        out = {"type": "object"}
+        if len(args) == 2 and type_schema(args[1])[0]:
+            out["additionalProperties"] = type_schema(args[1])[0]
+        return out, optional
+    if h == "literal" and args:
+        try:
+            values = [loads_lenient(a) for a in args]
+        except ValueError:
+            return {"type": "string"}, optional
+        return {"enum": values}, optional
+    if h == "any":
+        return {}, optional
+    return {"description": f"type: {t}"}, optional
+
+
+def _split_top_pipe(s: str) -> list[str]:
+    parts, depth, cur = [], 0, []
+    for ch in s:
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch == "|" and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def _fix_schema(node: Any) -> Any:
+    """Make a JSON-Schema-ish parameters object valid JSON Schema: Python type names mapped, recursively."""
+    if isinstance(node, list):
+        return [_fix_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "properties" and isinstance(v, dict):
+            out[k] = {name: _fix_schema(p) for name, p in v.items()}
+        elif k in ("items", "additionalProperties", "anyOf", "oneOf", "allOf") and isinstance(
+            v, (dict, list)
+        ):
+            out[k] = _fix_schema(v)
+        elif k == "required" and not isinstance(v, list):
+            continue  # `required: true` on a property (seen in glaive) is not JSON Schema; dropped
+        else:
+            out[k] = v
+    t = out.get("type")
+    if (isinstance(t, str) and t not in _JSON_TYPES) or isinstance(t, list):
+        schema, _ = type_schema(t)
+        del out["type"]
+        out = {**schema, **{k: v for k, v in out.items() if k not in schema}}
+    return out
+
+
+def input_schema(params: Any) -> dict[str, Any]:
+    """A tool's parameters (JSON Schema, or xLAM's flat `{name: {type, description, default}}`) -> inputSchema."""
+    if params in (None, {}, []):
+        return {"type": "object", "properties": {}}
+    if not isinstance(params, dict):
+        raise RowError(f"parameters must be an object, got {type(params).__name__}")
+    if params.get("type") == "object" or "properties" in params:
+        schema = _fix_schema(params)
+        schema.setdefault("type", "object")
+        schema.setdefault("properties", {})
+        if not isinstance(schema["properties"], dict):
+            raise RowError("parameters.properties must be an object")
+        return schema
+    props, required = {}, []
+    for name, spec in params.items():
+        if not isinstance(spec, dict):
+            raise RowError(f"parameter {name!r}: expected an object with a type, got {type(spec).__name__}")
+        schema, optional = type_schema(spec.get("type"))
+        prop = dict(schema)
+        if spec.get("description"):
+            desc = str(spec["description"])
+            prop["description"] = f"{desc} ({prop['description']})" if "description" in prop else desc
+        has_default = "default" in spec and spec["default"] not in (None, "")
+        if has_default:
+            prop["default"] = spec["default"]
+        if not optional and not has_default:
+            required.append(name)
+        props[name] = prop
+    out: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    return out
+
+
+def _tool(fn: Any) -> Tool:
+    if isinstance(fn, dict) and isinstance(
+        fn.get("function"), dict
+    ):  # OpenAI {"type": "function", "function"}
+        fn = fn["function"]
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"].strip():
+        raise RowError("a function definition without a name")
+    return Tool(
+        name=fn["name"].strip(),
+        description=str(fn.get("description") or ""),
+        inputSchema=input_schema(fn.get("parameters")),
+    )
+
+
+def make_server(source: str, functions: list[Any]) -> Server:
+    """The synthetic server of one row's function set (name: source + hash of the definitions)."""
+    tools = [_tool(f) for f in functions]
+    names = [t.name for t in tools]
+    if len(set(names)) != len(names):
+        raise RowError(f"duplicate function names: {sorted(n for n, c in Counter(names).items() if c > 1)}")
+    key = json.dumps([t.model_dump() for t in tools], sort_keys=True, ensure_ascii=False)
+    return Server(
+        name=f"{source}-{hashlib.sha256(key.encode()).hexdigest()[:8]}",
+        description=f"functions of one {source} row",
+        package=HUB_IDS[source],
+        tools=tools,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Row converters
+
+
+def _text(v: Any, what: str) -> str:
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise RowError(f"{what} must be text, got {type(v).__name__}")
+    return v
+
+
+def _as_json(v: Any, what: str) -> Any:
+    if isinstance(v, str):
+        try:
+            return loads_lenient(v)
+        except ValueError as e:
+            raise RowError(f"{what} is not JSON: {e}") from None
+    return v
+
+
+def _call(server: Server, obj: Any) -> ToolCall:
+    if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+        raise RowError(f"a call must be an object with a name, got {str(obj)[:80]!r}")
+    args = obj.get("arguments", obj.get("parameters", {}))
+    if isinstance(args, str):  # glaive / OpenAI: arguments as a (single-quoted) JSON string
+        args = _as_json(args, f"arguments of {obj['name']!r}") if args.strip() else {}
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise RowError(f"arguments of {obj['name']!r} must be an object, got {type(args).__name__}")
+    return ToolCall(server=server.name, tool=obj["name"].strip(), arguments=args)
+
+
+def _category(messages: list[Message]) -> str:
+    turns = sum(1 for m in messages if m.role == "assistant" and m.calls)
+    if any(m.is_error for m in messages):
+        return "error_handling"
+    return "no_tool" if turns == 0 else ("single_call" if turns == 1 else "multi_step")
+
+
+def _result(content: Any, call: ToolCall | None) -> Message:
+    if isinstance(content, dict) and "content" in content and set(content) <= {"name", "content"}:
+        content = content["content"]
+    is_error = isinstance(content, dict) and "error" in content
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+    return Message(role="tool", content=text, call=call, is_error=is_error)
+
+
+def _finish(source: str, rid: str, server: Server, messages: list[Message]) -> Example:
+    while (
+        messages and messages[-1].role != "assistant"
+    ):  # a transcript cut after a result: keep the whole turns
+        messages.pop()
+    return Example(
+        id=f"{source}-{rid}",
+        servers=[server],
+        messages=messages,
+        category=_category(messages),
+        difficulty="easy" if len(messages) <= 2 else "medium",
+        provenance=f"import:{HUB_IDS[source]}",
+        meta={"source": source, "row_id": rid},
+    )
+
+
+def from_xlam(row: dict, rid: str) -> Example:
+    tools = _as_json(row.get("tools"), "tools")
+    answers = _as_json(row.get("answers"), "answers")
+    query = row.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RowError("empty query")
+    if not isinstance(tools, list) or not isinstance(answers, list):
+        raise RowError("tools and answers must be lists")
+    server = make_server("xlam", tools)
+    calls = [_call(server, a) for a in answers]
+    if not calls:
+        raise RowError("no answer calls")
+    return _finish(
+        "xlam", rid, server, [Message(role="user", content=query), Message(role="assistant", calls=calls)]
+    )
+
+
+_TOOLS_TAG = re.compile(r"<tools>(.*?)</tools>", re.S)
+
+
+def _blocks(text: str, open_: str, close: str) -> tuple[list[str], str]:
+    """Contents of `open_ ... close` blocks and the text outside them (an unclosed block runs to the end)."""
+    inner, outside, pos = [], [], 0
+    while (i := text.find(open_, pos)) != -1:
+        outside.append(text[pos:i])
+        j = text.find(close, i + len(open_))
+        inner.append(text[i + len(open_) : j if j != -1 else len(text)])
+        pos = j + len(close) if j != -1 else len(text)
+    outside.append(text[pos:])
+    return inner, "".join(outside).strip()
+
+
+_HERMES_ROLES = {"user": "human", "assistant": "gpt", "function": "tool", "observation": "tool"}
+
+
+def from_hermes(row: dict, rid: str) -> Example:
+    conv = row.get("conversations")
+    if not isinstance(conv, list) or not conv:
+        raise RowError("empty conversation")
+    system = next((t.get("value") for t in conv if isinstance(t, dict) and t.get("from") == "system"), "")
+    functions: list[Any] = []
+    for body in (b.strip() for b in _TOOLS_TAG.findall(_text(system, "system value"))):
+        if not body:  # "within <tools></tools> XML tags" in the instructions
+            continue
+        try:
+            found = loads_lenient(body)
+        except ValueError:  # one definition per line
+            found = [_as_json(line, "a <tools> entry") for line in body.splitlines() if line.strip()]
+        functions += found if isinstance(found, list) else [found]
+    server = make_server("hermes", functions)
+    messages: list[Message] = []
+    pending: list[ToolCall] = []
+    for turn in conv:
+        if not isinstance(turn, dict):
+            raise RowError("a turn must be an object")
+        who = turn.get("from")
+        who, value = (
+            _HERMES_ROLES.get(who, who) if isinstance(who, str) else who,
+            _text(turn.get("value"), "value"),
+        )
+        if who == "system":
+            continue
+        if who == "human":
+            messages.append(Message(role="user", content=value))
+        elif who == "gpt":
+            inner, text = _blocks(value, "<tool_call>", "</tool_call>")
+            calls = [_call(server, _as_json(b.strip(), "a <tool_call>")) for b in inner]
+            messages.append(Message(role="assistant", content=text, calls=calls))
+            pending = list(calls)
+        elif who == "tool":
+            inner, _ = _blocks(value, "<tool_response>", "</tool_response>")
+            for b in inner or [value]:
+                try:
+                    content = loads_lenient(b)
+                except ValueError:
+                    content = b.strip()
+                name = content.get("name") if isinstance(content, dict) else None
+                call = next((c for c in pending if c.tool == name), pending[0] if pending else None)
+                if call is not None:
+                    pending.remove(call)
+                messages.append(_result(content, call))
+        else:
+            raise RowError(f"unknown turn role {who!r}")
+    return _finish("hermes", rid, server, messages)
+
+
+_GLAIVE_TURN = re.compile(r"(?:^|\n)[ \t]*(USER|ASSISTANT|FUNCTION RESPONSE):[ \t]?")
+
+_END = "<|endoftext|>"
+
+
+def _glaive_functions(system: str) -> list[Any]:
+    """The JSON objects that follow the glaive system text ("... Use them if required -")."""
+    out, dec = [], json.JSONDecoder()
+    i = system.find("{")
+    while i != -1:
+        try:
+            obj, end = dec.raw_decode(system, i)
+        except ValueError:
+            raise RowError(f"function definition at char {i} of the system text is not JSON") from None
+        out.append(obj)
+        i = system.find("{", end)
+    return out
+
+
+def from_glaive(row: dict, rid: str) -> Example:
+    system, chat = _text(row.get("system"), "system"), _text(row.get("chat"), "chat")
+    if not chat.strip():
+        raise RowError("empty chat")
+    server = make_server("glaive", _glaive_functions(system))
+    marks = list(_GLAIVE_TURN.finditer(chat))
+    if not marks:
+        raise RowError("no USER/ASSISTANT turns in the chat")
+    messages: list[Message] = []
+    pending: list[ToolCall] = []
+    for k, mk in enumerate(marks):
+        end = marks[k + 1].start() if k + 1 < len(marks) else len(chat)
+        body = chat[mk.end() : end].replace(_END, "").strip()
+        who = mk.group(1)
+        if who == "USER":
+            messages.append(Message(role="user", content=body))
+        elif who == "ASSISTANT":
+            text, _, call_text = body.partition("<functioncall>")
+            calls = (
+                [_call(server, _as_json(call_text.strip(), "a <functioncall>"))] if call_text.strip() else []
+            )
+            messages.append(Message(role="assistant", content=text.strip(), calls=calls))
+            pending = list(calls)
+        else:
+            try:
+                content: Any = loads_lenient(body)
+            except ValueError:
+                content = body
+            messages.append(_result(content, pending.pop(0) if pending else None))
+    return _finish("glaive", rid, server, messages)
+
+
+CONVERTERS = {"xlam": from_xlam, "hermes": from_hermes, "glaive": from_glaive}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reading sources
+
+
+def _offline_hint(ident: str, e: Exception) -> ImportError_:
+    first = str(e).splitlines()[0][:200] if str(e) else ""
+    return ImportError_(
+        f"could not load dataset {ident!r} from the Hugging Face hub ({type(e).__name__}: {first}). "
+        f"If this machine is offline, download it elsewhere with `hf download {ident} --repo-type dataset "
+        "--local-dir DIR` and set data.import[].path_or_id to a .json, .jsonl or .parquet file in DIR."
+    )
+
+
+def read_rows(path_or_id: str, limit: int | None = None) -> Iterable[tuple[str, Any]]:
+    """(row label, raw row) pairs from a local file or a hub id; a bad JSONL line yields its text (quarantined)."""
+    p = Path(path_or_id).expanduser()
+    looks_local = (
+        p.suffix.lower() in (".json", ".jsonl", ".parquet") or p.exists() or path_or_id.startswith(".")
+    )
+    if looks_local:
+        if p.is_dir():
+            raise ImportError_(f"{path_or_id}: is a folder; name a .json, .jsonl or .parquet file in it")
+        if not p.is_file():
+            raise ImportError_(f"{path_or_id}: no such file (data.import[].path_or_id)")
+        suffix = p.suffix.lower()
+        if suffix == ".jsonl":
+            with open(p, encoding="utf-8", errors="replace") as f:
+                n = 0
+                for line_no, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    if limit is not None and n >= limit:
+                        return
+                    n += 1
+                    yield f"{p.name}:{line_no}", line
+            return
+        if suffix == ".json":
+            try:
+                rows = json.loads(p.read_text(encoding="utf-8"))
+            except (ValueError, RecursionError) as e:
+                raise ImportError_(f"{p}: not valid JSON ({e})") from None
+            if isinstance(rows, dict):
+                rows = next((v for v in rows.values() if isinstance(v, list)), [rows])
+            if not isinstance(rows, list):
+                raise ImportError_(f"{p}: expected a JSON list of rows")
+            for k, row in enumerate(rows[:limit] if limit is not None else rows):
+                yield f"{p.name}[{k}]", row
+            return
+        if suffix == ".parquet":
+            from datasets import Dataset
+
+            ds = Dataset.from_parquet(str(p))
+            for k in range(len(ds) if limit is None else min(limit, len(ds))):
+                yield f"{p.name}[{k}]", ds[k]
+            return
+        raise ImportError_(f"{p}: unsupported file type {suffix!r} (use .json, .jsonl or .parquet)")
+    if "/" not in path_or_id:
+        raise ImportError_(
+            f"{path_or_id!r} is neither a local .json/.jsonl/.parquet file nor a hub id (owner/name)"
+        )
+    import datasets
+
+    split = "train" if limit is None else f"train[:{limit}]"
+    try:
+        ds = datasets.load_dataset(path_or_id, split=split)
+    except Exception as e:  # offline, gated, unknown id: one clear message
+        raise _offline_hint(path_or_id, e) from None
+    for k in range(len(ds)):
+        yield f"{path_or_id}[{k}]", ds[k]
+
+
+def import_source(source: str, path_or_id: str, limit: int | None = None) -> tuple[list[Example], list[dict]]:
+    """Convert one source; returns (valid examples, quarantine records {source, row, reason, raw})."""
+    if source not in CONVERTERS:
+        raise ImportError_(f"unknown import source {source!r}; expected one of {SOURCES}")
+    convert = CONVERTERS[source]
+    good: list[Example] = []
+    quarantine: list[dict] = []
+    seen: set[str] = set()
+    for label, raw in read_rows(path_or_id, limit):
+
+        def bad(reason: str, label: str = label, raw: Any = raw) -> None:
+            text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+            quarantine.append({"source": source, "row": label, "reason": reason, "raw": text[:500]})
+
+        row = raw
+        if isinstance(raw, str):
+            try:
+                row = json.loads(raw)
+            except (ValueError, RecursionError) as e:
+                bad(f"bad JSON: {e}")
+                continue
+        if not isinstance(row, dict):
+            bad(f"a row must be an object, got {type(row).__name__}")
+            continue
+        rid = str(
+            row.get("id")
+            or hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        )
+        try:
+            ex = convert(row, rid)
+        except RowError as e:
+            bad(str(e))
+            continue
+        except ValueError as e:  # pydantic ValidationError is a ValueError
+            bad(f"invalid example: {' '.join(str(e).split())[:300]}")
+            continue
+        except Exception as e:  # a row shape no converter foresaw: quarantined, never fatal
+            bad(f"cannot convert: {type(e).__name__}: {e}"[:300])
+            continue
+        if reasons := validate.admit(ex, seen):
+            bad("; ".join(reasons))
+            continue
+        good.append(ex)
+    return good, quarantine
+
+
+def import_all(specs: Iterable[Any]) -> tuple[list[Example], list[dict]]:
+    """Every `data.import` entry (objects with source, path_or_id, limit) -> (examples, quarantine)."""
+    good: list[Example] = []
+    quarantine: list[dict] = []
+    for spec in specs:
+        g, q = import_source(spec.source, spec.path_or_id, spec.limit)
+        good += g
+        quarantine += q
+    return good, quarantine

@@ -1,0 +1,30 @@
+"""The intent builders, one module per server (or per kind of conversation across servers).
+
+Importing this package registers every intent; `INTENTS` lists them module by module in the order of `MODULES`; that order is part
+of the generator's output (the same seed gives the same examples), so a new module goes at the end.
+"""
+
+from mcpft_lib.data.intents import (  # noqa: F401  (imported to register their intents, in this order)
+    chains,
+    clarification,
+    code,
+    filesystem,
+    git,
+    github,
+    long_context,
+    memory,
+    more_servers,
+    no_tool,
+    reasoning,
+    resources,
+    sqlite,
+    time,
+)
+from mcpft_lib.data.scenario import REGISTERED, Intent
+
+MODULES = (time, git, filesystem, github, sqlite, memory, chains, clarification, code, long_context, reasoning,
+           resources, more_servers, no_tool)  # fmt: skip
+INTENTS: list[Intent] = [i for m in MODULES for i in REGISTERED if i.build.__module__ == m.__name__]
+assert len(INTENTS) == len(REGISTERED), "an intent registered outside data.intents"
+
+__all__ = ["INTENTS"]

@@ -1,0 +1,2 @@
+"""Evaluation: eval items, generation, per-turn metrics, statistics, the scoring runner, views, and the
+inference benchmarks."""

@@ -1,0 +1,254 @@
+"""Metrics per assistant turn (docs/evaluation.md): format, tool selection, schema validity, BFCL-style argument
+match, clarifying questions and answer text. Live execution fills `executed_ok` / `exec_match`
+(`evaluation.runner`, `mcp.live`); intervals and paired tests are in `evaluation.stats`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Any
+
+from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message
+from mcpft_lib.evaluation.items import NO_SERVER
+from mcpft_lib.mcp import dialects
+
+METRICS = (
+    "well_formed",  # the turn parses; where no call is expected, no broken call markup
+    "call_well_formed",  # the rate of well-formed calls, over turns that expect one
+    "tool_selection",  # server and tool as in the reference ("no call" where none is expected)
+    "schema_valid",  # arguments validate against the tool's inputSchema
+    "args_match",  # BFCL-style argument match (see args_match)
+    "executed_ok",  # the call ran on a live server without isError (where the reference's server runs)
+    "exec_match",  # ... and returned what the reference call returns and left the same state (BFCL's checks)
+    "clarifies",  # question turns: asks back, naming what is missing
+    "answer_f1",  # answer turns: token F1 against the reference answer
+    "answer_rouge_l",  # answer turns: ROUGE-L F1 against the reference answer
+)
+
+# the metrics of a call the model card and the report's performance table show
+CALL_METRICS = (
+    "well_formed",
+    "call_well_formed",
+    "tool_selection",
+    "schema_valid",
+    "args_match",
+    "executed_ok",
+    "exec_match",
+)
+
+
+_STOP = frozenset(
+    "a an and are as at be but by can could do does for from have how i if in is it me my of on or please "
+    "should so that the this to what which who whom whose why will with would you your".split()
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+MAX_TEXT_TOKENS = 1000  # text metrics look at this many tokens of each side (bounded work on hostile output)
+
+
+def _norm(v: Any) -> Any:
+    """Normalised value for comparison: strings NFKC, case-folded, whitespace collapsed; 5 == 5.0; bools apart."""
+    if isinstance(v, bool):  # True == 1 in Python; a boolean argument must stay a boolean
+        return ("bool", v)
+    if isinstance(v, str):
+        return " ".join(unicodedata.normalize("NFKC", v).casefold().split())
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+_TYPES: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+    ),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),  # an int is a number
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, (list, tuple)),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def type_ok(value: Any, schema: dict) -> bool:
+    """Does `value` have a type the property schema allows (BFCL: int accepted for number; unknown: yes)?"""
+    t = schema.get("type") if isinstance(schema, dict) else None
+    if t is None:
+        options = (
+            [s for k in ("anyOf", "oneOf") for s in (schema.get(k) or [])] if isinstance(schema, dict) else []
+        )
+        return not options or any(type_ok(value, s) for s in options if isinstance(s, dict))
+    return any(_TYPES.get(x, lambda _v: True)(value) for x in (t if isinstance(t, list) else [t]))
+
+
+def _for_turn(meta_value: Any, turn: int | None) -> Any:
+    """`meta[key]` is either one value for every turn or {"<turn>": value, "*": default}."""
+    if isinstance(meta_value, dict) and any(k == "*" or k.isdigit() for k in meta_value):
+        return meta_value.get(str(turn), meta_value.get("*"))
+    return meta_value
+
+
+def args_match(
+    got: dict[str, Any], want: dict[str, Any], schema: dict | None = None, alternatives: dict | None = None
+) -> tuple[bool, str]:
+    """BFCL-style argument check; returns (match, reason).
+
+    Rules, in order: every `required` parameter present (`missing_required`); no parameter outside the schema's
+    properties or outside the reference and its alternatives (`unexpected_param`); each value of a type the
+    schema allows (`type`); each value equal to the reference's after normalisation, or to one of the
+    alternatives (`value`); an optional parameter of the reference left out only when its alternatives hold
+    `None` (`missing_optional`). `alternatives` maps a parameter to a list of other accepted values.
+    """
+    schema = schema or {}
+    props = schema.get("properties") or {}
+    alts = alternatives or {}
+    for r in schema.get("required") or []:
+        if r not in got:
+            return False, f"missing_required:{r}"
+    for k in got:
+        if (props and k not in props) or (k not in want and k not in alts):
+            return False, f"unexpected_param:{k}"
+    for k, v in got.items():
+        if k in props and not type_ok(v, props[k]):
+            return False, f"type:{k}"
+        allowed = ([want[k]] if k in want else []) + [a for a in alts.get(k, []) if a is not None]
+        if not any(_norm(v) == _norm(a) for a in allowed):
+            return False, f"value:{k}"
+    for k in want:
+        if k not in got and None not in alts.get(k, []):
+            return False, f"missing_optional:{k}"
+    return True, "ok"
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens (at most MAX_TEXT_TOKENS)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold()[: MAX_TEXT_TOKENS * 30])[
+        :MAX_TEXT_TOKENS
+    ]
+
+
+def token_f1(pred: str, ref: str) -> float:
+    """SQuAD-style token F1 between two texts (both empty: 1.0)."""
+    p, r = tokens(pred), tokens(ref)
+    if not p or not r:
+        return float(p == r)
+    overlap = sum((Counter(p) & Counter(r)).values())
+    if not overlap:
+        return 0.0
+    prec, rec = overlap / len(p), overlap / len(r)
+    return 2 * prec * rec / (prec + rec)
+
+
+def rouge_l(pred: str, ref: str) -> float:
+    """ROUGE-L F1 (longest common token subsequence) between two texts (both empty: 1.0)."""
+    p, r = tokens(pred), tokens(ref)
+    if not p or not r:
+        return float(p == r)
+    prev = [0] * (len(r) + 1)
+    for x in p:
+        cur = [0]
+        for j, y in enumerate(r):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    lcs = prev[-1]
+    if not lcs:
+        return 0.0
+    prec, rec = lcs / len(p), lcs / len(r)
+    return 2 * prec * rec / (prec + rec)
+
+
+def is_question(msg: Message) -> bool:
+    """A reference turn that asks the user something (no call, and a question mark)."""
+    return not msg.calls and "?" in msg.content
+
+
+def slot_keywords(ref: Message, ex: Example, turn: int | None = None) -> list[str]:
+    """What a clarifying question should ask about: `meta["missing"]` if given, else the reference's content words."""
+    given = _for_turn(ex.meta.get("missing"), turn)
+    if given:
+        return [str(w).casefold() for w in ([given] if isinstance(given, str) else given)]
+    return [w for w in dict.fromkeys(tokens(ref.content)) if w not in _STOP and len(w) > 2]
+
+
+def clarifies(pred_text: str, n_calls: int, ref: Message, ex: Example, turn: int | None = None) -> bool:
+    """A clarifying question: no call, a question mark, and at least one missing-slot keyword mentioned."""
+    if n_calls or "?" not in pred_text:
+        return False
+    words = set(tokens(pred_text))
+    text = " ".join(tokens(pred_text))
+    return any((k in words) if " " not in k else (k in text) for k in slot_keywords(ref, ex, turn))
+
+
+def score_turn(pred: str, ref: Message, ex: Example, dialect: str = "xml", turn: int | None = None) -> dict:
+    """Score one generated assistant turn against the reference (docs/evaluation.md).
+
+    Call turns: well-formed, tool selection (with a reason: no_call, hallucinated_tool, wrong_server,
+    wrong_tool), schema validity, BFCL-style argument match (reason as in `args_match`; alternatives from
+    `ex.meta["alternatives"]`); `executed_ok` is filled by live execution. No-call turns: no broken markup,
+    no call; a question turn is scored by `clarifies`, an answer by token F1 and ROUGE-L against the reference.
+    """
+    import jsonschema
+
+    parsed = dialects.parse_turn(pred, dialect)
+    expect_call = bool(ref.calls)
+    out: dict[str, Any] = {m: None for m in METRICS}
+    out.update(
+        expected_call=expect_call,
+        n_pred_calls=len(parsed.calls),
+        pred_call=parsed.calls[0].model_dump(mode="json") if parsed.calls else None,
+        server=ref.calls[0].server if expect_call else NO_SERVER,
+        selection_reason="ok",
+        args_reason=None,
+    )
+    if not expect_call:
+        out["well_formed"] = not parsed.has_markup or parsed.well_formed
+        out["tool_selection"] = not parsed.calls
+        if parsed.calls:
+            out["selection_reason"] = "unexpected_call"
+        if is_question(ref):
+            out["clarifies"] = clarifies(parsed.text, len(parsed.calls), ref, ex, turn)
+        else:
+            out["answer_f1"] = token_f1(parsed.text, ref.content)
+            out["answer_rouge_l"] = rouge_l(parsed.text, ref.content)
+        return out
+    out["well_formed"] = out["call_well_formed"] = parsed.well_formed and bool(parsed.calls)
+    if not parsed.calls:
+        out.update(tool_selection=False, schema_valid=False, args_match=False)
+        out.update(selection_reason="no_call", args_reason="no_call")
+        return out
+    got, want = parsed.calls[0], ref.calls[0]
+    server = ex.server(got.server)
+    tool = server.tool(got.tool) if server else None
+    out["tool_selection"] = (got.server, got.tool) == (want.server, want.tool)
+    if not out["tool_selection"]:
+        hallucinated = tool is None and not (server and got.tool == RESOURCE_TOOL)
+        out["selection_reason"] = (
+            "hallucinated_tool" if hallucinated else "wrong_server" if got.tool == want.tool else "wrong_tool"
+        )
+    if got.tool == RESOURCE_TOOL:
+        out["schema_valid"] = server is not None and isinstance(got.arguments.get("uri"), str)
+        schema = {"type": "object", "properties": {"uri": {"type": "string"}}, "required": ["uri"]}
+    elif tool is None:
+        out["schema_valid"], schema = False, {}
+    else:
+        schema = tool.inputSchema
+        try:
+            jsonschema.validate(got.arguments, schema)
+            out["schema_valid"] = True
+        except jsonschema.ValidationError:
+            out["schema_valid"] = False
+        except jsonschema.SchemaError:
+            out["schema_valid"] = None
+    if out["tool_selection"]:
+        alts = _for_turn(ex.meta.get("alternatives"), turn) or {}
+        out["args_match"], out["args_reason"] = args_match(got.arguments, want.arguments, schema, alts)
+    else:
+        out["args_match"], out["args_reason"] = False, "wrong_tool"
+    return out

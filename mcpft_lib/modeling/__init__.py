@@ -1,0 +1,1 @@
+"""Models: loading (GGUF, hub, tiny), chat templates, PEFT set-up and chat tokenising."""

@@ -1,0 +1,1 @@
+"""Reporting: the papermill runner, the HTML site, the model card."""

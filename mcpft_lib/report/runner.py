@@ -1,0 +1,262 @@
+"""The runner: papermill executes the notebooks into a run folder, nbconvert renders HTML, index.html lists runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mcpft_lib.config import Params
+from mcpft_lib.core.fsutil import atomic_write, write_json
+from mcpft_lib.examples import example_notebooks
+from mcpft_lib.report.site import write_index, write_run_page
+from mcpft_lib.runs import Run, create_run, open_run, project_root
+
+NOTEBOOKS = (
+    "00_gpu_check",
+    "01_data_exploration",
+    "02_training",
+    "03_merging",
+    "04_evaluation",
+    "05_documentation",
+)
+
+HIDE_INPUT_TAGS = {"hide-input", "hide_input"}
+
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.IGNORECASE)
+
+REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
+
+
+def select_notebooks(only: str | list[str] | None) -> list[str]:
+    """`--only 00,02` -> the matching notebook stems, in pipeline order."""
+    if not only:
+        return list(NOTEBOOKS)
+    keys = [k.strip() for k in (only.split(",") if isinstance(only, str) else only) if k.strip()]
+    chosen = []
+    for k in keys:
+        match = [nb for nb in NOTEBOOKS if nb == k or nb.startswith(f"{k}_") or nb[:2] == k.zfill(2)]
+        if not match:
+            raise ValueError(f"--only: no notebook matches {k!r}; choose from {', '.join(NOTEBOOKS)}")
+        chosen.extend(m for m in match if m not in chosen)
+    return [nb for nb in NOTEBOOKS if nb in chosen]
+
+
+def to_html(ipynb: Path) -> Path:
+    """Render an executed notebook as standalone HTML (images embedded; tagged inputs hidden)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(ipynb, as_version=4)
+    # widget state (tqdm bars, ipywidgets) makes the template load a widget renderer from a CDN; offline, the
+    # widgets' text fallback is what can be shown, so the state is left out of the HTML (kept in the ipynb)
+    nb.metadata.pop("widgets", None)
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(
+            remove_input_tags=HIDE_INPUT_TAGS, remove_cell_tags=REMOVE_CELL_TAGS, enabled=True
+        ),
+        enabled=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    # opens offline: drop remote <script src> tags (require.js, MathJax) that nbconvert's template and
+    # plotly's HTML add; plotly.js itself is inlined once by the notebook renderer and needs neither
+    body = _REMOTE_SCRIPT.sub("", body)
+    out = ipynb.with_suffix(".html")
+    atomic_write(out, body)
+    return out
+
+
+def _kernel_env() -> None:
+    """Make the kernel papermill starts use this interpreter (a `python3` kernelspec runs `python` from PATH),
+    without tqdm bars: in a kernel they are widgets whose stored text is their first frame ("Loading weights:
+    0%"), which is all a batch report's HTML can show (hub, transformers and datasets bars; the training
+    bar goes to the terminal)."""
+    for var in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault(
+        "JUPYTER_PREFER_ENV_PATH", "1"
+    )  # this environment's kernelspec, not a user-level one
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[:1] != [bindir]:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _ipc_kernel_manager():
+    """nbclient's kernel manager over Unix sockets in a private temporary folder instead of TCP ports on
+    localhost: no port another local user can reach, and ipykernel's "running over TCP without encryption"
+    warning is not printed for every notebook."""
+    import shutil
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self._sock_dir = tempfile.mkdtemp(prefix="mcpft-kernel-")  # 0700; short: sun_path holds 107 bytes
+            self.transport = "ipc"
+            self.ip = os.path.join(self._sock_dir, "k")
+
+        async def _async_interrupt_kernel(self) -> None:
+            # shutdown_kernel interrupts first; over ipc the idle kernel then logs "ERROR | KeyboardInterrupt
+            # caught in kernel" now and then. A finished notebook has nothing to interrupt (a cell that timed out
+            # was interrupted by nbclient before shutdown; the shutdown request and then a kill still follow)
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:  # shutdown_kernel's cleanup
+            await super()._async_cleanup_resources(restart)
+            if not restart:
+                shutil.rmtree(self._sock_dir, ignore_errors=True)
+
+    return IPCKernelManager
+
+
+def execute(
+    run: Run,
+    notebooks: list[str],
+    notebooks_dir: Path | None = None,
+    timeout: int | None = None,
+    log=print,
+    subdir: str = "",
+    key: str = "notebooks",
+) -> bool:
+    """Execute `notebooks` in order into `run` (its `subdir`; states under run.json's `key`); stop at the
+    first failure. True when all succeeded."""
+    import papermill as pm
+
+    _kernel_env()
+    os.environ["MCPFT_RUN_DIR"] = str(run.report_dir)
+    nb_dir = Path(notebooks_dir or project_root() / "notebooks")
+    out_dir = run.report_dir / subdir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"{subdir}/" if subdir else ""
+    states = run.info().get(key, {})
+    for nb in notebooks:
+        states[nb] = {"status": "pending"}
+    run.update(**{key: states})
+    ok = True
+    for i, nb in enumerate(notebooks, 1):
+        src = nb_dir / f"{nb}.ipynb"
+        out = out_dir / f"{nb}.ipynb"
+        if not ok:
+            states[nb] = {"status": "skipped"}
+            run.update(**{key: states})
+            continue
+        log(f"[{i}/{len(notebooks)}] {prefix}{nb} ...", flush=True)
+        t0 = time.time()
+        states[nb] = {"status": "running", "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        run.update(**{key: states})
+        error = None
+        try:
+            pm.execute_notebook(
+                str(src),
+                str(out),
+                parameters={
+                    "params_file": str(run.params_file),
+                    "overrides": [],
+                    "run_dir": str(run.report_dir),
+                },
+                cwd=str(nb_dir),
+                progress_bar=sys.stderr.isatty(),
+                execution_timeout=timeout,
+                kernel_name="python3",
+                kernel_manager_class=_ipc_kernel_manager(),
+            )
+        except (
+            Exception
+        ) as e:  # papermill wraps cell errors; anything else (missing notebook) is a failure too
+            error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+            ok = False
+        elapsed = round(time.time() - t0, 1)
+        html_path = None
+        if out.exists():
+            try:
+                html_path = prefix + to_html(out).name
+            except Exception as e:  # a broken render must not hide the notebook's own status
+                error = (error or "") + f" (HTML render failed: {e})"
+                ok = False
+        states[nb] = {
+            "status": "ok" if error is None else "failed",
+            "seconds": elapsed,
+            "html": html_path,
+            "ipynb": prefix + out.name if out.exists() else None,
+            "error": error,
+        }
+        run.update(**{key: states})
+        log(
+            f"[{i}/{len(notebooks)}] {prefix}{nb} {'ok' if error is None else 'FAILED'} in {elapsed:.1f}s"
+            + (f": {error}" if error else ""),
+            flush=True,
+        )
+    return ok
+
+
+def run_examples(run: Run, notebooks_dir: Path | None = None, timeout: int | None = None, log=print) -> bool:
+    """Execute the example-usage notebooks (notebooks/examples/) against the run's model into
+    reports/<run>/examples/ (ipynb + HTML; states under run.json's `examples`). True when all succeeded."""
+
+    ex_dir = Path(notebooks_dir or project_root() / "notebooks") / "examples"
+    names = example_notebooks(ex_dir) if ex_dir.is_dir() else []
+    if not names:
+        return True
+    return execute(run, names, ex_dir, timeout=timeout, log=log, subdir="examples", key="examples")
+
+
+def run_pipeline(
+    params: Params,
+    params_source: str,
+    overrides: list[str] | None = None,
+    only: str | None = None,
+    upstream: str | None = None,
+    notebooks_dir: Path | None = None,
+    timeout: int | None = None,
+    log=print,
+) -> Run:
+    """Create a run folder, execute the selected notebooks, write run.json/metrics.json and the index."""
+    notebooks = select_notebooks(only)
+    if upstream:
+        open_run(upstream)  # fail early on a wrong id
+    run = create_run(params, params_source, overrides, mode="batch", upstream=upstream)
+    log(f"run {run.id}\n  reports:   {run.report_dir}\n  artifacts: {run.artifact_dir}", flush=True)
+    t0 = time.time()
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        ok = execute(run, notebooks, notebooks_dir=notebooks_dir, timeout=timeout, log=log)
+        if ok and "05_documentation" in notebooks:
+            ok = run_examples(run, notebooks_dir, timeout, log)
+    except BaseException as e:
+        run.update(
+            status="failed",
+            error=f"{type(e).__name__}: {e}",
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        write_run_page(run)
+        write_index()
+        raise
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if not (run.report_dir / "metrics.json").exists():
+        write_json(run.report_dir / "metrics.json", {})
+    run.update(
+        status="ok" if ok else "failed",
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=round(time.time() - t0, 1),
+    )
+    write_run_page(run)
+    write_index()
+    log(
+        f"run {run.id}: {'ok' if ok else 'FAILED'} in {time.time() - t0:.0f}s -> {run.report_dir / 'index.html'}"
+    )
+    return run

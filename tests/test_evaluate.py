@@ -259,12 +259,56 @@ def test_bootstrap_interval_brackets_mean():
     assert evaluation_stats.bootstrap_ci([1.0] * 10) == (1.0, 1.0)
 
 
+def test_bootstrap_interval_narrows_with_n_and_matches_the_normal_approximation():
+    small = evaluation_stats.bootstrap_ci([1.0] * 30 + [0.0] * 10)
+    big = evaluation_stats.bootstrap_ci([1.0] * 300 + [0.0] * 100)
+    assert big[0] < 0.75 < big[1] and big[1] - big[0] < (small[1] - small[0]) / 2  # ~1/sqrt(10) as wide
+    # a proportion of 0.75 over 400 turns: 0.75 +- 1.96 * sqrt(0.75 * 0.25 / 400) = [0.708, 0.792]
+    assert big == (pytest.approx(0.708, abs=0.01), pytest.approx(0.792, abs=0.01))
+    scores = [0.2, 0.5, 0.9, 0.4, 0.7, 0.1, 0.8]
+    lo, hi = evaluation_stats.bootstrap_ci(scores)
+    assert min(scores) <= lo < sum(scores) / len(scores) < hi <= max(scores)
+
+
+def test_bootstrap_interval_is_seeded_and_degenerate_inputs_do_not_raise():
+    vals = [1.0] * 12 + [0.0] * 9
+    first = evaluation_stats.bootstrap_ci(vals)
+    assert evaluation_stats.bootstrap_ci(vals) == first  # same seed, same interval
+    assert {evaluation_stats.bootstrap_ci(vals, seed=k) for k in range(1, 6)} - {first}  # the seed is used
+    assert evaluation_stats.bootstrap_ci([]) == (None, None)
+    assert evaluation_stats.bootstrap_ci([0.25]) == (0.25, 0.25)  # one value: scipy needs two, we do not
+    assert evaluation_stats.bootstrap_ci([0.0] * 7) == (0.0, 0.0)
+    assert evaluation_stats.bootstrap_ci([1.0, 0.0]) == (0.0, 1.0)
+    lo, hi = evaluation_stats.bootstrap_ci(vals, alpha=0.5)  # a 50% interval sits inside the 95% one
+    lo95, hi95 = evaluation_stats.bootstrap_ci(vals)
+    assert lo95 <= lo < hi <= hi95 and (hi - lo) < (hi95 - lo95)
+    s = evaluation_stats.summarize([{"well_formed": True}])
+    assert s["well_formed"] == {"value": 1.0, "lo": 1.0, "hi": 1.0, "n": 1}
+    assert s["tool_selection"] == {"value": None, "lo": None, "hi": None, "n": 0}
+
+
 def test_mcnemar_and_sign_test():
     assert evaluation_stats.mcnemar([False] * 10, [True] * 10)["p_value"] == pytest.approx(2 / 2**10)
     assert evaluation_stats.mcnemar([True, False], [True, False])["p_value"] == 1.0
     assert evaluation_stats.mcnemar([True] * 5 + [False] * 5, [False] * 5 + [True] * 5)["p_value"] == 1.0
     sign = evaluation_stats.mcnemar([0.2, 0.5, 0.5, 0.1], [0.9, 0.5, 0.7, 0.3])  # scores: ties dropped
     assert (sign["b_only"], sign["a_only"], sign["p_value"]) == (3, 0, pytest.approx(2 / 8))
+
+
+def test_mcnemar_pins_hand_computed_p_values():
+    # 2x2 table: 20 items both right, 1 only a right, 7 only b right, 4 both wrong. Exact McNemar on the 8
+    # discordant pairs: p = 2 * P(Binomial(8, 1/2) <= 1) = 2 * (1 + 8) / 2**8 = 0.0703125
+    a = [True] * 20 + [True] * 1 + [False] * 7 + [False] * 4
+    b = [True] * 20 + [False] * 1 + [True] * 7 + [False] * 4
+    t = evaluation_stats.mcnemar(a, b)
+    assert (t["b_only"], t["a_only"]) == (7, 1) and t["p_value"] == pytest.approx(18 / 256, rel=1e-12)
+    assert evaluation_stats.mcnemar(b, a) == {"b_only": 1, "a_only": 7, "p_value": t["p_value"]}  # symmetric
+    # 2 vs 10: p = 2 * (1 + 12 + 66) / 2**12 = 0.03857421875 (significant); 3 vs 9: 2 * 299 / 4096 (not)
+    t = evaluation_stats.mcnemar([False] * 10 + [True] * 2, [True] * 10 + [False] * 2)
+    assert t["p_value"] == pytest.approx(158 / 4096, rel=1e-12)
+    t = evaluation_stats.mcnemar([False] * 9 + [True] * 3, [True] * 9 + [False] * 3)
+    assert t["p_value"] == pytest.approx(598 / 4096, rel=1e-12) and t["p_value"] > 0.05
+    assert evaluation_stats.mcnemar([], []) == {"b_only": 0, "a_only": 0, "p_value": 1.0}
 
 
 def test_summarize_and_turn_items():

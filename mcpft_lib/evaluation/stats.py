@@ -1,9 +1,10 @@
-"""Statistics over per-turn scores: bootstrap intervals, exact paired tests, comparisons and breakdowns."""
+"""Statistics over per-turn scores: bootstrap intervals, exact paired tests, comparisons and breakdowns.
+
+The statistics themselves are scipy's (`scipy.stats.bootstrap`, `scipy.stats.binomtest`), imported inside the
+functions that use them so `import mcpft_lib` stays fast."""
 
 from __future__ import annotations
 
-import math
-import random
 from collections import defaultdict
 
 from mcpft_lib.evaluation.metrics import METRICS
@@ -11,14 +12,28 @@ from mcpft_lib.evaluation.metrics import METRICS
 
 def bootstrap_ci(
     values: list[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean."""
+) -> tuple[float, float] | tuple[None, None]:
+    """Percentile bootstrap interval of the mean (`scipy.stats.bootstrap`, `n_boot` resamples, seeded).
+
+    No values: (None, None). One value, or all values equal: the interval is that value (every resample has
+    the same mean; scipy's bootstrap refuses a single observation)."""
     if not values:
         return (None, None)
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_boot))
-    return means[int(alpha / 2 * n_boot)], means[min(n_boot - 1, int((1 - alpha / 2) * n_boot))]
+    lo_v, hi_v = min(values), max(values)
+    if lo_v == hi_v:
+        return (float(lo_v), float(hi_v))
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    res = bootstrap(
+        (np.asarray(values, dtype=float),),
+        np.mean,
+        n_resamples=n_boot,
+        confidence_level=1 - alpha,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def summarize(scores: list[dict], by: str | None = None) -> dict:
@@ -41,14 +56,15 @@ def mcnemar(a: list[float], b: list[float]) -> dict:
 
     Two-sided p-value of "a and b differ"; `b_only` counts items where b is better, `a_only` where a is.
     """
+    from scipy.stats import binomtest
+
     n01 = sum(1 for x, y in zip(a, b, strict=True) if y > x)
     n10 = sum(1 for x, y in zip(a, b, strict=True) if x > y)
-    n = n01 + n10
-    if n == 0:
+    if n01 + n10 == 0:
         return {"b_only": 0, "a_only": 0, "p_value": 1.0}
-    k = min(n01, n10)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
-    return {"b_only": n01, "a_only": n10, "p_value": p}
+    # exact McNemar: under "no difference" each discordant pair is a fair coin flip
+    p = binomtest(n01, n01 + n10, p=0.5, alternative="two-sided").pvalue
+    return {"b_only": n01, "a_only": n10, "p_value": min(1.0, float(p))}
 
 
 PAIRED = METRICS

@@ -360,3 +360,44 @@ def test_run_page_and_index_offline_with_versions_and_examples(isolated_reports)
     site.rebuild_site()  # `mcpft report`: every run page rewritten
     assert "Model and versions" in (up.report_dir / "index.html").read_text()
     assert "Example-usage notebooks" in (run.report_dir / "index.html").read_text()
+
+
+def test_run_values_are_escaped_by_the_templates(isolated_reports):
+    """The pages are jinja2 templates with autoescape: markup in a run's description, errors, tool names,
+    registry name and file names is shown as text, never run as markup."""
+    from mcpft_lib.config import load_params
+    from mcpft_lib.core.fsutil import write_json
+    from mcpft_lib.report import site
+    from mcpft_lib.runs import create_run
+
+    env = site._templates()
+    names = set(env.list_templates())
+    assert {"base.html.j2", "run.html.j2", "index.html.j2", "notebooks.html.j2", "links.html.j2"} <= names
+    assert all(env.autoescape(n) for n in names)  # select_autoescape() alone skips "*.html.j2"
+    p = load_params(Path(__file__).resolve().parent.parent / "params/smoke.yaml")
+    p.run.description = "<script>alert('description')</script> & co"
+    run = create_run(p, "smoke.yaml")
+    agent = {"model_tools": ["<script>alert(1)</script>"], "reference_tools": ["time.convert_time"]}
+    evil = "<img src=x onerror=alert(2)>"
+    write_json(run.report_dir / "metrics.json", {"examples": {"agent_loop": agent}, "registry": {"name": evil, "version": 1}})  # fmt: skip
+    run.update(
+        status="failed",
+        error="ValueError: <script>alert(3)</script>",
+        notebooks={"00_hardware": {"status": "<b>ok</b>", "html": "00_hardware.html", "error": "it's <bad>"}},
+        examples={"01_inference": {"status": "failed", "error": "quote ' and \" and <script>"}},
+    )
+    page = site.write_run_page(run).read_text()
+    assert "<script" not in page and "<img" not in page and "<b>ok</b>" not in page
+    assert "<p>&lt;script&gt;alert(&#39;description&#39;)&lt;/script&gt; &amp; co</p>" in page
+    assert "error: ValueError: &lt;script&gt;alert(3)&lt;/script&gt;</p>" in page
+    assert "<td class='&lt;b&gt;ok&lt;/b&gt;'>&lt;b&gt;ok&lt;/b&gt;</td>" in page  # attribute values too
+    assert "<td>it&#39;s &lt;bad&gt;</td>" in page and "quote &#39; and &#34; and &lt;script&gt;" in page
+    assert "(&lt;script&gt;alert(1)&lt;/script&gt; vs time.convert_time)" in page
+    assert "<td><code>&lt;img src=x onerror=alert(2)&gt; v1</code></td>" in page
+    index = site.write_index().read_text()
+    assert "<img" not in index and "model=&lt;img src=x onerror=alert(2)&gt; v1" in index
+    links = site.links_html(
+        [{"kind": "<i>report</i>", "name": "a <b>.bin", "href": "a' onclick='x", "bytes": 2e6}]
+    )
+    assert "<i>" not in links and "<b>" not in links and "href='a&#39; onclick=&#39;x'" in links
+    assert "<td style='text-align:right'>2.00</td>" in links

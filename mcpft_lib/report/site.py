@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import html
+import functools
 import os
 from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from mcpft_lib.config import Params
 from mcpft_lib.core.fsutil import atomic_write
@@ -13,9 +15,26 @@ from mcpft_lib.runs import Run, list_runs, open_run, reports_root
 
 # --- report pages ---------------------------------------------------------------------------------
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:75rem}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f4f4f4}
-.ok{color:#080}.failed{color:#b00}.running{color:#a60}code{font-size:.9em}"""
+
+@functools.cache
+def _templates() -> Environment:
+    """The site's jinja2 templates (mcpft_lib/report/templates/*.html.j2), every value autoescaped.
+
+    select_autoescape() with its defaults looks at the last suffix only, and "run.html.j2" ends in ".j2": the
+    templates' own suffix is named so that run values (descriptions, errors, paths) are escaped."""
+    env = Environment(
+        loader=PackageLoader("mcpft_lib.report", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+        undefined=StrictUndefined,  # a misspelt name fails the page instead of rendering empty
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = _fmt
+    return env
+
+
+def _render(template: str, **values) -> str:
+    return _templates().get_template(template).render(**values)
 
 
 def key_metrics(metrics: dict) -> dict:
@@ -41,7 +60,7 @@ def key_metrics(metrics: dict) -> dict:
 
 
 def _fmt(v) -> str:
-    return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
+    return f"{v:.3f}" if isinstance(v, float) else str(v)  # not escaped here: the templates autoescape
 
 
 def _dig(d, dotted: str):
@@ -75,24 +94,44 @@ def model_versions(info: dict, metrics: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def _notebook_rows(states: dict) -> str:
+def _notebook_rows(states: dict) -> list[dict]:
+    """Rows of a notebook table: name, status, seconds, (label, href) links, error."""
     out = []
     for nb, s in states.items():
         links = []
         if s.get("html"):
-            links.append(f"<a href='{html.escape(s['html'])}'>html</a>")
+            links.append(("html", s["html"]))
         ipynb = s.get("ipynb") or (f"{nb}.ipynb" if s.get("html") else None)
         if ipynb:
-            links.append(f"<a href='{html.escape(ipynb)}'>ipynb</a>")
-        status = html.escape(str(s.get("status")))
+            links.append(("ipynb", ipynb))
         out.append(
-            f"<tr><td>{html.escape(nb)}</td><td class='{status}'>{status}</td><td>{s.get('seconds', '')}</td>"
-            f"<td>{' · '.join(links)}</td><td>{html.escape(s.get('error') or '')}</td></tr>"
+            {
+                "name": nb,
+                "status": str(s.get("status")),
+                "seconds": s.get("seconds", ""),
+                "links": links,
+                "error": s.get("error") or "",
+            }
         )
-    return "".join(out)
+    return out
 
 
-_NB_HEAD = "<tr><th>notebook</th><th>status</th><th>seconds</th><th>report</th><th>error</th></tr>"
+def _agent_summary(agent: dict | None) -> dict | None:
+    """What the run page says about the agent-loop example (metrics.json `examples.agent_loop`)."""
+    if not agent:
+        return None
+    tools = None
+    if "model_tools" in agent:  # a round trip with the wrong tool still answers the wrong question
+        mt, rt = agent["model_tools"], agent.get("reference_tools") or []
+        tools = {"matched": mt == rt, "model": ", ".join(mt) or "none", "reference": ", ".join(rt) or "none"}
+    return {
+        "reference_round_trip": bool(agent.get("reference_round_trip")),
+        "calls": agent.get("model_calls", 0),
+        "calls_ok": agent.get("model_calls_ok", 0),
+        "model_round_trip": bool(agent.get("model_round_trip")),
+        "tools": tools,
+    }
+
 
 # files a run folder may hold, linked from its page when present
 RUN_FILES = (
@@ -112,58 +151,25 @@ def write_run_page(run: Run) -> Path:
     """reports/<run>/index.html: status, notebooks and example notebooks with links, key metrics, model and
     library versions, the run's files. Static HTML, no scripts: it opens offline."""
     info, metrics = run.info(), run.metrics()
-    km = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in key_metrics(metrics).items()
-    )
-    mv = "".join(
-        f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>"
-        for k, v in model_versions(info, metrics)
-    )
-    examples = info.get("examples") or {}
-    agent = _dig(metrics, "examples.agent_loop")
-    agent_p = ""
-    if agent:
-        agent_p = (
-            f"<p>Agent loop on live MCP servers: reference replay round trip "
-            f"<b>{'yes' if agent.get('reference_round_trip') else 'no'}</b>; the fine-tuned model made "
-            f"{agent.get('model_calls', 0)} call(s), {agent.get('model_calls_ok', 0)} executed without error, "
-            f"round trip <b>{'yes' if agent.get('model_round_trip') else 'no'}</b>"
-        )
-        if "model_tools" in agent:  # a round trip with the wrong tool still answers the wrong question
-            mt, rt = agent["model_tools"], agent.get("reference_tools") or []
-            agent_p += (
-                f"; its tools <b>{'matched' if mt == rt else 'did not match'}</b> the reference's "
-                f"({html.escape(', '.join(mt) or 'none')} vs {html.escape(', '.join(rt) or 'none')})"
-            )
-        agent_p += ".</p>"
-    files = " · ".join(f"<a href='{f}'>{f}</a>" for f in RUN_FILES if (run.report_dir / f).is_file())
     git = info.get("git") or {}
-    desc = _dig(info, "params.run.description")
-    page = (
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(run.id)}</title><style>{_CSS}</style>"
-        f"<p><a href='../index.html'>all runs</a></p><h1>Run {html.escape(run.id)}</h1>"
-        + (f"<p>{html.escape(str(desc))}</p>" if desc else "")
-        + f"<p>status <b class='{html.escape(str(info.get('status')))}'>{html.escape(str(info.get('status')))}</b>"
-        f" · profile <code>{html.escape(str(info.get('profile')))}</code> · git <code>"
-        f"{html.escape(str(git.get('short')))}{'-dirty' if git.get('dirty') else ''}</code> · started "
-        f"{html.escape(str(info.get('started', '?')))} · {info.get('seconds', '?')} s</p>"
-        + (f"<p class=failed>error: {html.escape(str(info['error']))}</p>" if info.get("error") else "")
-        + (
-            f"<p>earlier steps (<code>--upstream</code>): <a href='../{html.escape(up)}/index.html'>"
-            f"{html.escape(up)}</a></p>"
-            if (up := info.get("upstream"))
-            else ""
-        )
-        + f"<h2>Notebooks</h2><table>{_NB_HEAD}{_notebook_rows(info.get('notebooks', {}))}</table>"
-        + (
-            f"<h2>Example-usage notebooks</h2><p>Executed against this run's model.</p>"
-            f"<table>{_NB_HEAD}{_notebook_rows(examples)}</table>{agent_p}"
-            if examples
-            else ""
-        )
-        + f"<h2>Key metrics</h2><table>{km or '<tr><td>none recorded</td></tr>'}</table>"
-        f"<h2>Model and versions</h2><table>{mv}</table>"
-        f"<h2>Files</h2><p>{files}</p>"
+    page = _render(
+        "run.html.j2",
+        run_id=run.id,
+        description=_dig(info, "params.run.description"),
+        status=str(info.get("status")),
+        profile=str(info.get("profile")),
+        git_short=str(git.get("short")),
+        git_dirty=bool(git.get("dirty")),
+        started=str(info.get("started", "?")),
+        seconds=info.get("seconds", "?"),
+        error=info.get("error"),
+        upstream=info.get("upstream"),
+        notebooks=_notebook_rows(info.get("notebooks", {})),
+        examples=_notebook_rows(info.get("examples") or {}),
+        agent=_agent_summary(_dig(metrics, "examples.agent_loop")),
+        key_metrics=key_metrics(metrics),
+        versions=model_versions(info, metrics),
+        files=[f for f in RUN_FILES if (run.report_dir / f).is_file()],
     )
     out = run.report_dir / "index.html"
     atomic_write(out, page)
@@ -172,34 +178,30 @@ def write_run_page(run: Run) -> Path:
 
 def write_index() -> Path:
     """reports/index.html: every run, newest first, with status, key metrics and model version."""
-    runs = list_runs()
     rows = []
-    for info in runs:
+    for info in list_runs():
         rid = info.get("id") or Path(info["_dir"]).name
         try:
             metrics = open_run(info["_dir"]).metrics()
         except (FileNotFoundError, ValueError):
             metrics = {}
-        km = ", ".join(f"{html.escape(k)}={_fmt(v)}" for k, v in key_metrics(metrics).items())
-        link = f"{rid}/index.html" if (Path(info["_dir"]) / "index.html").exists() else f"{rid}/run.json"
         nbs = list((info.get("notebooks") or {}).values()) + list((info.get("examples") or {}).values())
-        done = sum(s.get("status") == "ok" for s in nbs)
-        model = _dig(info, "params.model.card_base_model") or _dig(info, "params.model.id")
-        status = html.escape(str(info.get("status")))
+        target = "index.html" if (Path(info["_dir"]) / "index.html").exists() else "run.json"
         rows.append(
-            f"<tr><td><a href='{html.escape(link)}'>{html.escape(rid)}</a></td>"
-            f"<td class='{status}'>{status}</td>"
-            f"<td>{html.escape(str(info.get('profile')))}</td><td>{html.escape(str(model))}</td>"
-            f"<td>{html.escape(str(info.get('started', '')))}</td>"
-            f"<td>{info.get('seconds', '')}</td><td>{done}/{len(nbs)}</td><td>{km}</td></tr>"
+            {
+                "id": rid,
+                "link": f"{rid}/{target}",
+                "status": str(info.get("status")),
+                "profile": str(info.get("profile")),
+                "model": str(_dig(info, "params.model.card_base_model") or _dig(info, "params.model.id")),
+                "started": str(info.get("started", "")),
+                "seconds": info.get("seconds", ""),
+                "done": sum(s.get("status") == "ok" for s in nbs),
+                "total": len(nbs),
+                "key_metrics": key_metrics(metrics),
+            }
         )
-    page = (
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>mcpft reports</title><style>{_CSS}</style>"
-        f"<h1>mcpft reports</h1><p>{len(runs)} run(s). Each run's page links its notebooks, example-usage "
-        "notebooks, metrics and model card.</p><table><tr><th>run</th><th>status</th><th>profile</th>"
-        "<th>base model</th><th>started (UTC)</th><th>seconds</th><th>notebooks ok</th><th>key metrics</th></tr>"
-        f"{''.join(rows)}</table>"
-    )
+    page = _render("index.html.j2", runs=rows)
     out = reports_root() / "index.html"
     atomic_write(out, page)
     return out
@@ -363,12 +365,7 @@ def artifact_links(run: Run) -> list[dict]:
 
 def links_html(rows: list[dict]) -> str:
     """A table of `artifact_links` rows as HTML links (for IPython.display.HTML)."""
-    body = "".join(
-        f"<tr><td>{r['kind']}</td><td><a href='{html.escape(r['href'])}'>{html.escape(r['name'])}</a></td>"
-        f"<td style='text-align:right'>{r['bytes'] / 1e6:.2f}</td></tr>"
-        for r in rows
-    )
-    return f"<table><tr><th>kind</th><th>file</th><th>MB</th></tr>{body}</table>"
+    return _render("links.html.j2", rows=rows)
 
 
 def rebuild_site() -> Path:

@@ -1,25 +1,37 @@
-"""The report site in a real browser: headless Chromium (Debian's `chromium`) opens reports/index.html, the run's
-page and every notebook and example page of a smoke run over the Chrome DevTools Protocol. A page fails on a
-JavaScript exception, a console error, any request that leaves the machine (the site must open offline), or a
-plotly chart that did not draw. Screenshots go into the run folder (site.png, site-charts.png)."""
+"""The report site in a real browser: Playwright drives headless Chromium (Debian's `chromium`; Playwright's own
+browser downloads are never used) over reports/index.html, the run's page and every notebook and example page of a
+smoke run. A page fails on a JavaScript exception, a console error or failed assertion (Chromium reports a resource
+that failed to load there too), a local request that failed, any request that leaves the machine (the site must
+open offline; such requests are also aborted), or a plotly chart that did not draw. Screenshots go into the run
+folder (site.png, site-charts.png)."""
 
-import base64
+import http.server
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMIUM = (
+    "/usr/bin/chromium"  # Debian's package (.ci/run installs it)
+    if os.path.exists("/usr/bin/chromium")
+    else shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # no update checks or field trials: nothing leaves the machine by itself
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL = ("file:", "data:", "blob:", "about:")  # what a page of the site may load
 
 # per page: plotly divs, how many drew their SVG, and the data points of each chart
-PLOTLY_CHECK = """(() => {
+PLOTLY_CHECK = """() => {
   const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
   return divs.map(d => {
     const traces = d._fullData || [];
@@ -27,152 +39,110 @@ PLOTLY_CHECK = """(() => {
       (t.x || []).length, (t.y || []).length, (t.z || []).length, (t.values || []).length), 0);
     return {id: d.id, svg: d.querySelectorAll('.main-svg').length, traces: traces.length, points: points};
   });
-})()"""
+}"""
+ALL_DRAWN = "() => Array.from(document.querySelectorAll('.plotly-graph-div')).every(d => d.querySelector('.main-svg'))"
 
 
 class Browser:
-    """Minimal CDP client over websocket-client: one headless Chromium, one page."""
+    """One headless Chromium (Playwright's sync API); each opened file gets a fresh page, so every problem is
+    charged to the page that caused it."""
 
-    def __init__(self, chromium: str, profile: Path):
-        import websocket
-
-        self.proc = subprocess.Popen(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",  # CI runs as root
-                "--disable-gpu",
-                "--no-first-run",
-                "--remote-debugging-port=0",
-                f"--user-data-dir={profile}",
-                "--window-size=1280,900",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+    def __init__(self, chromium):
+        self.context = chromium.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+        # a request that would leave the machine is aborted (and reported by `open`)
+        self.context.route(
+            lambda url: not url.startswith(LOCAL), lambda route: route.abort("blockedbyclient")
         )
-        port = None
-        deadline = time.time() + 60
-        while port is None and time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line and self.proc.poll() is not None:
-                break
-            if "DevTools listening on ws://" in line:
-                port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-        if port is None:
-            self.close()
-            raise RuntimeError(f"{chromium} did not start a DevTools endpoint")
-        # keep draining chromium's log: a full stderr pipe would block the browser
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            page = next(t for t in json.loads(r.read()) if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable")
-
-    def send(self, method: str, **params):
-        self.next_id += 1
-        my_id = self.next_id
-        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == my_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def wait_event(self, method: str, timeout: float = 60) -> None:
-        deadline = time.time() + timeout
-        self.ws.settimeout(timeout)
-        while time.time() < deadline:
-            msg = json.loads(self.ws.recv())
-            self.events.append(msg)
-            if msg.get("method") == method:
-                return
-        raise TimeoutError(method)
-
-    def evaluate(self, expr: str):
-        res = self.send("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"evaluate failed: {res['exceptionDetails']}")
-        return res["result"].get("value")
+        self.page = None
 
     def open(self, path: Path) -> dict:
-        """Load a file; return its problems (exceptions, console errors, remote requests) and plotly state."""
-        self.events = []
-        self.send("Page.navigate", url=path.resolve().as_uri())
-        self.wait_event("Page.loadEventFired")
-        charts = self.evaluate(PLOTLY_CHECK)
-        for _ in range(20):  # plotly draws asynchronously: give late charts a moment
-            if all(c["svg"] for c in charts):
-                break
-            time.sleep(0.25)
-            charts = self.evaluate(PLOTLY_CHECK)
-        self.send("Runtime.evaluate", expression="0")  # flush pending events
-        problems = []
-        for e in self.events:
-            m, p = e.get("method"), e.get("params", {})
-            if m == "Runtime.exceptionThrown":
-                d = p["exceptionDetails"]
-                problems.append(f"exception: {d.get('exception', {}).get('description') or d.get('text')}")
-            elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                problems.append(
-                    f"console.{p['type']}: {[a.get('value', a.get('description')) for a in p['args']]}"
-                )
-            elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
-                problems.append(f"log error: {p['entry'].get('text')} {p['entry'].get('url', '')}")
-            elif m == "Network.requestWillBeSent":
-                url = p["request"]["url"]
-                if not url.startswith(("file:", "data:", "blob:", "about:")):
-                    problems.append(f"remote request (site must open offline): {url}")
+        """Load a file; return its problems (exceptions, console errors, failed or remote requests) and plotly
+        state."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        if self.page is not None:
+            self.page.close()
+        page = self.page = self.context.new_page()
+        problems: list[str] = []
+
+        def remote(url: str) -> None:
+            problems.append(f"remote request (site must open offline): {url}")
+
+        def on_console(msg) -> None:
+            if msg.type in ("error", "assert"):
+                problems.append(f"console.{msg.type}: {msg.text} {msg.location.get('url', '')}".rstrip())
+
+        def on_request(request) -> None:
+            if not request.url.startswith(LOCAL):
+                remote(request.url)
+
+        def on_request_failed(request) -> None:
+            if request.url.startswith(LOCAL):  # a remote one is reported (and aborted) already
+                problems.append(f"failed request: {request.url} ({request.failure})")
+
+        page.on("pageerror", lambda e: problems.append(f"exception: {e.name}: {e.message}"))
+        page.on("console", on_console)
+        page.on("request", on_request)
+        page.on("websocket", lambda ws: remote(ws.url))
+        page.on("requestfailed", on_request_failed)
+        page.goto(path.resolve().as_uri(), wait_until="load", timeout=60_000)
+        try:  # plotly draws asynchronously: give late charts a moment
+            page.wait_for_function(ALL_DRAWN, timeout=5_000)
+        except PlaywrightTimeout:
+            pass  # a chart that never drew is reported by the caller
+        charts = page.evaluate(PLOTLY_CHECK)
+        page.evaluate("0")  # one more round trip: every event sent before it has been dispatched
         return {"problems": problems, "charts": charts}
 
+    def evaluate(self, expr: str):
+        return self.page.evaluate(expr)
+
     def screenshot(self, out: Path, full_page: bool = True) -> Path:
-        params = {"format": "png"}
-        if full_page:
-            size = self.evaluate(
+        if full_page:  # the whole page, at most 6000 px tall
+            w, h = self.evaluate(
                 "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
             )
-            params.update(
-                captureBeyondViewport=True,
-                clip={"x": 0, "y": 0, "width": size[0], "height": min(size[1], 6000), "scale": 1},
+            self.page.screenshot(
+                path=out, full_page=True, clip={"x": 0, "y": 0, "width": w, "height": min(h, 6000)}
             )
-        data = self.send("Page.captureScreenshot", **params)["data"]
-        out.write_bytes(base64.b64decode(data))
+        else:
+            self.page.screenshot(path=out)
         return out
 
     def close(self) -> None:
-        try:
-            if getattr(self, "ws", None) is not None:
-                self.ws.close()
-        finally:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.context.close()
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing in CI (.ci/run installs Debian's chromium and the dev extra)")
+    pytest.skip(f"{what} is missing (Debian: apt-get install --no-install-recommends chromium; pip: .[dev])")
 
 
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI (.ci/run installs Debian's chromium)")
-        pytest.skip("no chromium on PATH (Debian: apt-get install --no-install-recommends chromium)")
-    profile = Path(tempfile.mkdtemp(prefix="mcpft-chromium-"))
-    b = Browser(CHROMIUM, profile)
-    yield b
-    b.close()
-    shutil.rmtree(profile, ignore_errors=True)
+        _missing("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000
+        )
+        b = Browser(chromium)
+        try:
+            yield b
+        finally:
+            b.close()
+            chromium.close()
 
 
-def test_plotly_check_sees_an_empty_chart(browser, tmp_path):
-    """The check itself can fail: a page whose chart never draws, and one with a console error, are caught."""
+def test_the_checks_catch_a_broken_page(browser, tmp_path):
+    """The checks themselves can fail: a chart that never draws, a console error, a failed assertion, an
+    exception, an unhandled rejection, a missing local file and requests that would leave the machine are all
+    caught, each on the page that caused it; and a remote request is aborted before it is sent."""
     page = tmp_path / "bad.html"
     page.write_text(
         "<!doctype html><meta charset=utf-8><div class='plotly-graph-div' id='c'></div>"
@@ -183,7 +153,46 @@ def test_plotly_check_sees_an_empty_chart(browser, tmp_path):
     assert any("boom" in p for p in seen["problems"])
     remote = tmp_path / "remote.html"
     remote.write_text("<!doctype html><meta charset=utf-8><img src='http://192.0.2.1/x.png'>")
-    assert any("remote request" in p for p in browser.open(remote)["problems"])
+    assert any("remote request" in p and "192.0.2.1" in p for p in browser.open(remote)["problems"])
+    worse = tmp_path / "worse.html"
+    worse.write_text(
+        "<!doctype html><meta charset=utf-8><img src='missing.png'>"
+        "<link rel=stylesheet href='https://example.invalid/x.css'>"
+        "<script>console.assert(false, 'asserted'); Promise.reject(new Error('rejected'))</script>"
+        "<script>new WebSocket('ws://192.0.2.1:9')</script><script>throw new Error('thrown')</script>"
+    )
+    problems = "\n".join(browser.open(worse)["problems"])
+    for needle in ("console.assert: asserted", "exception: Error: thrown", "exception: Error: rejected",
+                   "failed request: " + (tmp_path / "missing.png").as_uri(),
+                   "remote request (site must open offline): https://example.invalid/x.css",
+                   "remote request (site must open offline): ws://192.0.2.1:9"):  # fmt: skip
+        assert needle in problems, problems
+    assert "boom" not in problems  # the first page's error stayed with the first page
+    good = tmp_path / "good.html"
+    good.write_text("<!doctype html><meta charset=utf-8><title>fine</title><p>nothing wrong here")
+    assert browser.open(good) == {"problems": [], "charts": []}
+
+    hits = []  # a server on this machine stands in for the internet: a page's request must never reach it
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/x.png"
+        remote.write_text(f"<!doctype html><meta charset=utf-8><img src='{url}'>")
+        assert any(url in p for p in browser.open(remote)["problems"])
+        assert not hits  # reported, and aborted before it was sent
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.notebook

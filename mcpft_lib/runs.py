@@ -1,4 +1,4 @@
-"""Runs: one run-id, one report folder, one artifact folder; atomic JSON writes; artifact lookup."""
+"""Runs: one run-id, one report folder, one artifact folder; the artifact layout; the lineage of upstream runs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 import os
 import platform
 import time
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,44 @@ def new_run_id(profile: str, git: dict | None = None) -> str:
     git = git or git_info()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{git['short']}{'-dirty' if git['dirty'] else ''}-{profile}"
+
+
+class LineageWarning(UserWarning):
+    """The upstream chain of a run breaks (a missing or unreadable upstream run, or a cycle); see `Run.lineage`."""
+
+
+# The layout of a run's artifact folder (the on-disk names are fixed: runs made earlier stay readable):
+#   data/                        notebook 01: the dataset (its files are data.stage's)
+#   train/                       notebook 02: train_log.jsonl, tensorboard/ (train.trainer's)
+#   train/checkpoints/           checkpoint-N/ folders
+#   train/adapter/               the trained PEFT adapter
+#   export/merged-<dtype>/       notebook 03: the merged safetensors export
+#   export/<format>/             int8, nf4, gguf_f16, gguf_q8_0 (a GGUF folder holds one .gguf file)
+# A stage that writes into any folder (the trainer, the exporter: also temporary folders in sweeps, benchmarks
+# and tests) names its sub-folders with the `*_of` functions below.
+DATA, TRAIN, EXPORT = "data", "train", "export"
+# the order Run.gguf_path prefers: q8_0, the smaller one that llama.cpp users deploy, then f16
+GGUF_FORMATS = ("gguf_q8_0", "gguf_f16")
+
+
+def adapter_dir_of(train_dir: str | Path) -> Path:
+    """The adapter folder inside a training folder."""
+    return Path(train_dir) / "adapter"
+
+
+def checkpoints_dir_of(train_dir: str | Path) -> Path:
+    """The checkpoints folder inside a training folder."""
+    return Path(train_dir) / "checkpoints"
+
+
+def export_dir_of(export_root: str | Path, fmt: str, dtype: str | None = None) -> Path:
+    """The folder of export format `fmt` inside an export folder: `merged-<dtype>` for safetensors (the merged
+    model the other formats are made from), else the format's name."""
+    if fmt == "safetensors":
+        if not dtype:
+            raise ValueError("the safetensors export folder is named by its dtype (merged-<dtype>)")
+        return Path(export_root) / f"merged-{dtype}"
+    return Path(export_root) / fmt
 
 
 @dataclass
@@ -70,27 +110,116 @@ class Run:
         write_json(self.report_dir / "metrics.json", m)
         return m
 
+    # --- the artifact layout: every path inside the artifact folder is named in this file -----------------
+    # Writers get this run's folder of their stage (`*_out`); readers get an artifact from this run, else from
+    # the nearest upstream run that has it (`find`, along `lineage`). tests/test_runs.py fails when a module or
+    # a notebook types an artifact path by hand.
+
+    def data_out(self) -> Path:
+        """Where notebook 01 writes this run's dataset (`data/`; this run only, parent created)."""
+        return self.path(DATA)
+
+    def train_out(self) -> Path:
+        """Where notebook 02 trains (`train/`: log, `checkpoints/`, `adapter/`; this run only, parent created)."""
+        return self.path(TRAIN)
+
+    def export_out(self) -> Path:
+        """Where notebook 03 writes the exports (`export/`, see `export_dir_of`; this run only, parent created)."""
+        return self.path(EXPORT)
+
+    def checkpoints_dir(self) -> Path:
+        """This run's training checkpoints (`train/checkpoints/`). This run only: `train.resume` continues this
+        run's training, never an upstream run's."""
+        return checkpoints_dir_of(self.artifact_dir / TRAIN)
+
+    def data_dir(self) -> Path:
+        """The dataset folder notebook 01 wrote, from this run or its upstream runs."""
+        return self.find(DATA)
+
+    def adapter_dir(self) -> Path:
+        """The trained PEFT adapter (`train/adapter/`), from this run or its upstream runs."""
+        return self.find(adapter_dir_of(TRAIN).as_posix())
+
+    def merged_dir(self, dtype: str) -> Path:
+        """The merged safetensors export in `dtype` (`export/merged-<dtype>/`), from this run or its upstreams."""
+        return self.find(export_dir_of(EXPORT, "safetensors", dtype).as_posix())
+
+    def gguf_path(self, complete: Callable[[Path], bool]) -> Path | None:
+        """The GGUF export file (`export/gguf_q8_0/*.gguf`, else `export/gguf_f16/*.gguf`) of the newest run in
+        the lineage that has one whose folder passes `complete` (the export layer's `formats.is_complete`:
+        manifest written and checksums matching; this layer cannot import it), or None."""
+        for run in self.lineage():
+            for fmt in GGUF_FORMATS:
+                folder = export_dir_of(run.artifact_dir / EXPORT, fmt)
+                files = sorted(folder.glob("*.gguf")) if folder.is_dir() else []
+                if files and complete(folder):
+                    return files[0]
+        return None
+
     def path(self, name: str) -> Path:
-        """Where this run writes artifact `name` (created parent)."""
+        """Where this run writes artifact `name` (created parent). Callers use the typed methods above."""
         p = self.artifact_dir / name
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
     def find(self, name: str) -> Path:
-        """Artifact `name` from this run, else from its upstream runs (``--upstream``); clear error if absent."""
+        """Artifact `name` from this run, else from the nearest upstream run that has it (`lineage`); a clear
+        error if none has it. Callers use the typed methods above."""
         searched = []
-        run: Run | None = self
-        while run is not None:
+        for run in self.lineage():
             p = run.artifact_dir / name
             searched.append(str(p))
             if p.exists():
                 return p
-            up = run.info().get("upstream")
-            run = open_run(up) if up else None
         raise FileNotFoundError(
             f"artifact {name!r} not found (looked in {searched}); run the notebook that makes it first, "
             "or start this run with --upstream RUN_ID"
         )
+
+    # --- the lineage ---------------------------------------------------------------------------------------
+
+    def lineage(self) -> Iterator[Run]:
+        """This run, then its upstream run (`--upstream`), then that run's upstream, and so on: newest first.
+
+        The one walk of the upstream chain (artifacts, merged metrics, the model card's registration). It
+        stops, with a `LineageWarning` and without an error, at an upstream that cannot be followed: a run.json
+        that is missing or unreadable (a deleted or half-written run), or a run already yielded (a cycle, which
+        only a hand-edited run.json makes). What the chain then lacks is the caller's to report: `find` raises
+        FileNotFoundError naming the folders it searched."""
+        seen: set[Path] = set()
+        run: Run | None = self
+        while run is not None:
+            seen.add(run.report_dir.resolve())
+            yield run
+            try:
+                up = run.info().get("upstream")
+                nxt = open_run(up) if up else None
+            except (OSError, ValueError) as e:  # missing run.json, unreadable JSON
+                warnings.warn(
+                    f"lineage of run {self.id} stops at {run.id}: its upstream cannot be read ({e})",
+                    LineageWarning,
+                    stacklevel=2,
+                )
+                return
+            if nxt is not None and nxt.report_dir.resolve() in seen:
+                warnings.warn(
+                    f"lineage of run {self.id} stops at {run.id}: its upstream {up} is already in the chain "
+                    "(an upstream cycle)",
+                    LineageWarning,
+                    stacklevel=2,
+                )
+                return
+            run = nxt
+
+    def lineage_metrics(self) -> dict:
+        """metrics.json of this run over those of its upstream runs: each section (data, train, eval, ...) from
+        the newest run in the lineage that recorded it (`--only 03 --upstream RUN`: data and training were
+        recorded by the upstream run)."""
+        out: dict = {}
+        for run in self.lineage():
+            for section, values in run.metrics().items():
+                out.setdefault(section, values)
+        return out
 
 
 def _exclusive_dir(parent: Path, name: str) -> Path:

@@ -72,6 +72,157 @@ def test_find_follows_upstream(isolated_reports):
         down.find("train/adapter")
 
 
+def _chain(n: int, p=None) -> list[runs.Run]:
+    """n runs, each the upstream of the next: [oldest, ..., newest]."""
+    p = p or load_params(ROOT / "params" / "smoke.yaml")
+    out = [runs.create_run(p, "x")]
+    for _ in range(n - 1):
+        out.append(runs.create_run(p, "x", upstream=out[-1].id))
+    return out
+
+
+def _adapter(run: runs.Run) -> Path:
+    d = runs.adapter_dir_of(run.train_out())
+    d.mkdir(parents=True)
+    (d / "adapter_config.json").write_text("{}")
+    return d
+
+
+def test_layout_on_disk_is_unchanged(isolated_reports):
+    """The on-disk names are fixed (runs made before this layout was typed in runs.py stay readable)."""
+    (run,) = _chain(1)
+    a = run.artifact_dir
+    assert (
+        run.data_out() == a / "data" and run.train_out() == a / "train" and run.export_out() == a / "export"
+    )
+    assert run.checkpoints_dir() == a / "train" / "checkpoints"
+    assert runs.adapter_dir_of(a / "train") == a / "train" / "adapter"
+    assert runs.checkpoints_dir_of("t") == Path("t") / "checkpoints"
+    assert runs.export_dir_of(a / "export", "safetensors", "bfloat16") == a / "export" / "merged-bfloat16"
+    assert runs.export_dir_of("e", "gguf_q8_0") == Path("e") / "gguf_q8_0"
+    with pytest.raises(ValueError, match="merged-<dtype>"):
+        runs.export_dir_of("e", "safetensors")
+    # an artifact folder written by hand the old way is what the readers return
+    for rel in ("data", "train/adapter", "export/merged-float32"):
+        (a / rel).mkdir(parents=True)
+    assert run.data_dir() == a / "data" and run.adapter_dir() == a / "train" / "adapter"
+    assert run.merged_dir("float32") == a / "export" / "merged-float32"
+
+
+def test_writers_use_this_run_only(isolated_reports):
+    up, down = _chain(2)
+    for d in (up.data_out(), up.train_out(), up.export_out(), up.checkpoints_dir()):
+        d.mkdir(parents=True)
+    for d in (down.data_out(), down.train_out(), down.export_out()):
+        assert d.parent == down.artifact_dir and d.parent.is_dir() and not d.exists()
+    assert down.checkpoints_dir() == down.artifact_dir / "train" / "checkpoints"  # resume never crosses runs
+
+
+def test_data_dir_found_upstream(isolated_reports):
+    up, down = _chain(2)
+    up.data_out().mkdir()
+    assert down.data_dir() == up.data_out()
+    down.data_out().mkdir()
+    assert down.data_dir() == down.data_out()  # the newest run's artifact wins
+
+
+def test_adapter_dir_found_upstream_and_missing(isolated_reports):
+    up, mid, down = _chain(3)
+    with pytest.raises(FileNotFoundError, match="'train/adapter' not found.*--upstream") as e:
+        down.adapter_dir()
+    assert all(str(r.artifact_dir) in str(e.value) for r in (up, mid, down))  # every folder it searched
+    adapter = _adapter(up)
+    assert down.adapter_dir() == adapter and mid.adapter_dir() == adapter
+
+
+def test_merged_dir_by_dtype(isolated_reports):
+    up, down = _chain(2)
+    merged = runs.export_dir_of(up.export_out(), "safetensors", "float32")
+    merged.mkdir(parents=True)
+    assert down.merged_dir("float32") == merged
+    with pytest.raises(FileNotFoundError, match="merged-bfloat16"):
+        down.merged_dir("bfloat16")
+
+
+def _gguf(run: runs.Run, fmt: str, complete: bool = True) -> Path:
+    from mcpft_lib.export import formats
+
+    folder = runs.export_dir_of(run.export_out(), fmt)
+    folder.mkdir(parents=True)
+    f = folder / f"model-{fmt}.gguf"
+    f.write_bytes(b"GGUF " + fmt.encode())
+    if complete:
+        (folder / formats.MANIFEST).write_text(json.dumps({"sha256": formats.checksums(folder)}))
+    return f
+
+
+def test_gguf_path_complete_preferred_newest(isolated_reports):
+    from mcpft_lib.export import formats
+
+    up, down = _chain(2)
+    assert down.gguf_path(formats.is_complete) is None
+    f16 = _gguf(up, "gguf_f16")
+    assert down.gguf_path(formats.is_complete) == f16  # found upstream
+    q8 = _gguf(up, "gguf_q8_0")
+    assert down.gguf_path(formats.is_complete) == q8  # q8_0 before f16
+    own = _gguf(down, "gguf_f16", complete=False)
+    assert down.gguf_path(formats.is_complete) == q8  # no manifest: an interrupted export does not count
+    assert (
+        down.gguf_path(lambda folder: True) == own
+    )  # the newest run's export wins over the preferred format
+    q8.write_bytes(b"GGUF changed")
+    assert down.gguf_path(formats.is_complete) == f16  # checksum mismatch
+
+
+def test_lineage_order(isolated_reports):
+    up, mid, down = _chain(3)
+    assert [r.id for r in down.lineage()] == [down.id, mid.id, up.id]
+    assert [r.id for r in up.lineage()] == [up.id]
+
+
+def test_lineage_stops_at_a_missing_upstream(isolated_reports):
+    (run,) = _chain(1)
+    run.update(upstream="20990101T000000Z-gone-smoke")
+    with pytest.warns(runs.LineageWarning, match="20990101T000000Z-gone-smoke"):
+        assert [r.id for r in run.lineage()] == [run.id]
+    with pytest.warns(runs.LineageWarning), pytest.raises(FileNotFoundError, match="'data' not found"):
+        run.data_dir()
+    run.data_out().mkdir()
+    assert run.data_dir() == run.data_out()  # found before the broken link: no walk past it
+
+
+def test_lineage_stops_at_an_unreadable_upstream(isolated_reports):
+    up, down = _chain(2)
+    up.run_json.write_text("{half written")
+    with pytest.warns(runs.LineageWarning, match="cannot be read"):
+        assert [r.id for r in down.lineage()] == [down.id]
+
+
+def test_lineage_stops_on_a_cycle(isolated_reports):
+    a, b = _chain(2)
+    a.update(upstream=b.id)  # a <- b <- a: only a hand-edited run.json does this
+    with pytest.warns(runs.LineageWarning, match="cycle"):
+        assert [r.id for r in b.lineage()] == [b.id, a.id]
+    with pytest.warns(runs.LineageWarning, match="cycle"), pytest.raises(FileNotFoundError):
+        b.adapter_dir()
+    a.update(upstream=a.id)  # its own upstream
+    with pytest.warns(runs.LineageWarning, match="cycle"):
+        assert [r.id for r in a.lineage()] == [a.id]
+
+
+def test_lineage_metrics_newest_section_wins(isolated_reports):
+    up, mid, down = _chain(3)
+    up.record_metrics("data", {"version": "d1"})
+    up.record_metrics("train", {"steps": 1})
+    mid.record_metrics("train", {"steps": 2})
+    down.record_metrics("eval", {"n": 3})
+    assert down.lineage_metrics() == {"data": {"version": "d1"}, "train": {"steps": 2}, "eval": {"n": 3}}
+    assert mid.lineage_metrics() == {"data": {"version": "d1"}, "train": {"steps": 2}}
+    up.update(upstream=down.id)  # a cycle: the walk ends, the merge is the same
+    with pytest.warns(runs.LineageWarning):
+        assert down.lineage_metrics()["train"] == {"steps": 2}
+
+
 def test_select_notebooks():
     assert runner.select_notebooks("00,2") == ["00_gpu_check", "02_training"]
     assert runner.select_notebooks(None) == list(runner.NOTEBOOKS)

@@ -1,4 +1,4 @@
-"""What the example-usage notebooks (notebooks/examples/) need: where a run's exports are, an MCP agent loop on
+"""What the example-usage notebooks (notebooks/examples/) need: the run's merged model, an MCP agent loop on
 live local servers, and a small HTTP inference endpoint. The runner executes the examples after notebook 05
 (`report.run_pipeline`), into `reports/<run>/examples/`.
 
@@ -23,7 +23,6 @@ from typing import Any
 
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Server, ToolCall
 from mcpft_lib.evaluation.generation import generate
-from mcpft_lib.export.formats import is_complete
 from mcpft_lib.mcp import live
 from mcpft_lib.mcp.dialects import parse_turn, to_chat
 from mcpft_lib.mcp.xml_calls import render_assistant
@@ -44,36 +43,18 @@ def example_notebooks(folder: str | Path | None = None) -> list[str]:
 # Where a run's models are
 
 
-def merged_dir(params, run) -> Path:
-    """The run's merged safetensors export (notebook 03), or a clear error naming what is missing."""
-    return run.find(f"export/merged-{params.export.dtype}")
-
-
 def merged_params(params, run):
-    """ModelParams that load the merged export with `models.load_model` (chat template as the run's)."""
+    """ModelParams that load the run's merged export (`Run.merged_dir`, from the run or its upstream runs)
+    with `models.load_model` (chat template as the run's)."""
     return params.model.model_copy(
         update={
             "source": "local",
-            "id": str(merged_dir(params, run)),
+            "id": str(run.merged_dir(params.export.dtype)),
             "revision": None,
             "gguf_file": None,
             "quantization": "none",
         }
     )
-
-
-def find_gguf(run) -> Path | None:
-    """The run's GGUF export file (`export/gguf_*/<file>.gguf`, complete ones only), or None."""
-
-    try:
-        export_root = run.find("export")
-    except FileNotFoundError:
-        return None
-    for folder in sorted(export_root.glob("gguf_*")):
-        files = sorted(folder.glob("*.gguf"))
-        if folder.is_dir() and files and is_complete(folder):
-            return files[0]
-    return None
 
 
 # ----------------------------------------------------------------------------------------------------------

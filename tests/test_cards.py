@@ -3,6 +3,7 @@ to a local folder standing in for the hub; a clear message offline."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,18 @@ def test_card_needs_a_registered_model(isolated_reports):
     params = load_params(ROOT / "params/smoke.yaml")
     run = runs.create_run(params, "params/smoke.yaml")
     with pytest.raises(FileNotFoundError, match="registered no model"):
+        cards.card_for_run(params, run)
+
+
+def test_card_of_a_run_whose_upstream_registered_the_model(registered):
+    """`--only 05 --upstream RUN`: the registration is the upstream run's (found along `Run.lineage`)."""
+    params, up, entry = registered
+    run = runs.create_run(params, "params/smoke.yaml", upstream=up.id)
+    card, got = cards.card_for_run(params, run)
+    assert (got["name"], got["version"]) == (entry["name"], entry["version"]) and "ds-0123" in card.text
+    up.update(upstream="20990101T000000Z-gone-smoke")  # a broken link past the registration is never read
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", runs.LineageWarning)
         cards.card_for_run(params, run)
 
 

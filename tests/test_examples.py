@@ -144,24 +144,6 @@ def test_inference_server_answers_refuses_and_stops(tiny):
         urllib.request.urlopen(f"{url}/health", timeout=5)
 
 
-def test_find_gguf_needs_a_complete_export(tmp_path):
-    from mcpft_lib.export import formats
-    from mcpft_lib.runs import Run
-
-    run = Run(tmp_path / "reports" / "r1", tmp_path / "artifacts" / "r1")
-    run.report_dir.mkdir(parents=True)
-    (run.report_dir / "run.json").write_text("{}")
-    assert examples.find_gguf(run) is None
-    folder = run.artifact_dir / "export" / "gguf_q8_0"
-    folder.mkdir(parents=True)
-    (folder / "model-q8_0.gguf").write_bytes(b"GGUF fake")
-    assert examples.find_gguf(run) is None  # no manifest: an interrupted export does not count
-    (folder / formats.MANIFEST).write_text(json.dumps({"sha256": formats.checksums(folder)}))
-    assert examples.find_gguf(run) == folder / "model-q8_0.gguf"
-    (folder / "model-q8_0.gguf").write_bytes(b"GGUF changed")
-    assert examples.find_gguf(run) is None  # checksum mismatch
-
-
 def _notebook(path: Path, code: str) -> None:
     params = nbformat.v4.new_code_cell(
         'params_file: str = ""  # p\noverrides: list = []  # o\nrun_dir: str = ""  # r'

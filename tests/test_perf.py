@@ -72,22 +72,23 @@ def test_bench_generate_reports_identity_and_ratio_last():
     assert lines[-1].startswith("speed ratio") and "identical outputs: 3/3" in lines[-2]
 
 
-def test_run_artifacts(tmp_path):
-    (tmp_path / "train/adapter").mkdir(parents=True)
-    (tmp_path / "export/gguf_q8_0").mkdir(parents=True)
-    (tmp_path / "export/gguf_q8_0/model-q8_0.gguf").write_bytes(b"GGUF")
+def test_run_artifacts(isolated_reports):
+    from mcpft_lib import runs
+    from mcpft_lib.export import formats
 
-    def find(name):
-        p = tmp_path / name
-        if not p.exists():
-            raise FileNotFoundError(name)
-        return p
-
-    arts = perf.run_artifacts(find, "float32")
-    assert arts == {
-        "adapter_dir": str(tmp_path / "train/adapter"),
+    up = runs.create_run(load_params(SMOKE), "x")
+    run = runs.create_run(load_params(SMOKE), "x", upstream=up.id)
+    adapter = runs.adapter_dir_of(up.train_out())
+    adapter.mkdir(parents=True)
+    gguf = runs.export_dir_of(run.export_out(), "gguf_q8_0")
+    gguf.mkdir(parents=True)
+    (gguf / "model-q8_0.gguf").write_bytes(b"GGUF")
+    assert perf.run_artifacts(run, "float32")["gguf_file"] is None  # no manifest: not a finished export
+    (gguf / formats.MANIFEST).write_text(json.dumps({"sha256": formats.checksums(gguf)}))
+    assert perf.run_artifacts(run, "float32") == {
+        "adapter_dir": str(adapter),  # from the upstream run
         "merged_dir": None,
-        "gguf_file": str(tmp_path / "export/gguf_q8_0/model-q8_0.gguf"),
+        "gguf_file": str(gguf / "model-q8_0.gguf"),
     }
 
 

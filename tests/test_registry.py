@@ -46,7 +46,7 @@ def run_with_metrics(reg, isolated_reports):
     run = runs.create_run(params, "params/smoke.yaml")
     run.record_metrics("data", {"version": "ds-abc123"})
     run.record_metrics("train", {"steps": 3, "final_loss": 2.5})
-    adapter = run.path("train/adapter")
+    adapter = runs.adapter_dir_of(run.train_out())
     adapter.mkdir(parents=True)
     (adapter / "adapter_model.safetensors").write_bytes(b"lora")
     return params, run, adapter
@@ -70,6 +70,19 @@ def test_lineage_is_complete(run_with_metrics, tmp_path):
         "adapter_model.safetensors": formats.sha256_file(adapter / "adapter_model.safetensors")
     }
     assert e["exports"][0]["sha256"] and registry.get("mcp-tiny") == e
+
+
+def test_lineage_takes_data_and_training_from_the_upstream_run(run_with_metrics, tmp_path):
+    """`--only 03 --upstream RUN`: the dataset version and training metrics were recorded by the upstream run;
+    a section this run recorded itself wins over the upstream's."""
+    params, up, adapter = run_with_metrics
+    run = runs.create_run(params, "params/smoke.yaml", upstream=up.id)
+    assert run.adapter_dir() == adapter
+    e = entry_for(params, run, run.adapter_dir(), tmp_path)
+    assert e["run_id"] == run.id and e["dataset"]["version"] == "ds-abc123"
+    assert e["metrics"]["train"]["final_loss"] == 2.5
+    run.record_metrics("train", {"steps": 4, "final_loss": 1.5})
+    assert entry_for(params, run, adapter, tmp_path, "b")["metrics"]["train"]["final_loss"] == 1.5
 
 
 def test_missing_lineage_is_refused_by_name(run_with_metrics, tmp_path):

@@ -292,28 +292,21 @@ def measure_variant(p: Params, variant: str, new_tokens: int = 16, per_server: b
     return res
 
 
-def run_artifacts(find, export_dtype: str) -> dict:
-    """The run's trained adapter, merged export and GGUF export for `run_perf` (None where absent);
-    `find` is `Run.find` (raises FileNotFoundError for a missing artifact)."""
+def run_artifacts(run, export_dtype: str) -> dict:
+    """The run's trained adapter, merged export and GGUF export for `run_perf` (None where absent), each from
+    the run or its upstream runs (`Run.adapter_dir`, `Run.merged_dir`, `Run.gguf_path`)."""
 
-    def opt(name: str):
+    def opt(get, *args):
         try:
-            return find(name)
+            return str(get(*args))
         except FileNotFoundError:
             return None
 
-    gguf = None
-    for d in ("export/gguf_q8_0", "export/gguf_f16"):
-        folder = opt(d)
-        files = sorted(folder.glob("*.gguf")) if folder else []
-        if files:
-            gguf = str(files[0])
-            break
-    adapter, merged = opt("train/adapter"), opt(f"export/merged-{export_dtype}")
+    gguf = run.gguf_path(formats.is_complete)
     return {
-        "adapter_dir": str(adapter) if adapter else None,
-        "merged_dir": str(merged) if merged else None,
-        "gguf_file": gguf,
+        "adapter_dir": opt(run.adapter_dir),
+        "merged_dir": opt(run.merged_dir, export_dtype),
+        "gguf_file": str(gguf) if gguf else None,
     }
 
 

@@ -29,6 +29,7 @@ from mcpft_lib.modeling.loaders import (
     save_model,
     torch_dtype,
 )
+from mcpft_lib.runs import export_dir_of
 
 # bitsandbytes int8 on CPU says this on every matmul: thousands of lines in a notebook report
 warnings.filterwarnings("ignore", message="MatMul8bitLt: inputs will be cast", category=UserWarning)
@@ -545,11 +546,13 @@ def export_all(
     if next(merged.parameters()).dtype == torch.float64:  # merged in float64 for the check; used in float32
         merged = merged.to(torch.float32)
     ref = reference_outputs(merged, tok, prompts)
-    st = out_root / f"merged-{dtype}"
+    st = export_dir_of(out_root, "safetensors", dtype)
     rows = [export_format("safetensors", st, mp, ref, prompts[0], merged=merged, tok=tok, dtype=dtype)]
     for fmt in formats:
         if fmt != "safetensors":
-            rows.append(export_format(fmt, out_root / fmt, mp, ref, prompts[0], src=st, dtype=dtype))
+            rows.append(
+                export_format(fmt, export_dir_of(out_root, fmt), mp, ref, prompts[0], src=st, dtype=dtype)
+            )
     return rows
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from mcpft_lib.export.formats import ExportError, checksums, export_all, is_complete
 from mcpft_lib.modeling.loaders import model_dir
-from mcpft_lib.runs import artifacts_root, open_run
+from mcpft_lib.runs import artifacts_root
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -247,27 +247,11 @@ def base_model_lineage(mp) -> dict:
     return out
 
 
-def run_metrics(run) -> dict:
-    """metrics.json of `run` over those of its upstream runs (`--only 03 --upstream RUN`: data and training
-    were recorded by the upstream run); the run's own sections win."""
-
-    chain, r, seen = [], run, set()
-    while r is not None and r.id not in seen:
-        seen.add(r.id)
-        chain.append(r.metrics())
-        up = r.info().get("upstream")
-        r = open_run(up) if up else None
-    out: dict = {}
-    for m in reversed(chain):
-        out.update(m)
-    return out
-
-
 def lineage(
     params, run, exports: list[dict], merge_check: dict, adapter_dir: str | Path | None = None
 ) -> dict:
     """The registry entry for a run: everything needed to say where the model came from."""
-    info, metrics = run.info(), run_metrics(run)
+    info, metrics = run.info(), run.lineage_metrics()  # data and training may be an upstream run's
     adapter = None
     if adapter_dir is not None:
         adapter = {"path": str(adapter_dir), "sha256": checksums(adapter_dir)}
@@ -296,7 +280,7 @@ def export_and_register(params, run, merged, tok, prompts: list[str], merge_chec
             f"export.merge_tolerance {params.export.merge_tolerance:g}; nothing exported or registered"
         )
     rows = export_all(
-        merged, tok, params.model, params.export.formats, run.path("export"), prompts, params.export.dtype
+        merged, tok, params.model, params.export.formats, run.export_out(), prompts, params.export.dtype
     )
     entry = register(params.export.model_name, lineage(params, run, rows, merge_check, adapter_dir))
     return {"exports": rows, "entry": entry}

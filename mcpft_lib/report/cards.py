@@ -18,7 +18,6 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from mcpft_lib.config import Params
 from mcpft_lib.evaluation.metrics import CALL_METRICS
 from mcpft_lib.export import registry
-from mcpft_lib.runs import open_run
 
 EVAL_METRICS = CALL_METRICS
 
@@ -263,12 +262,12 @@ def card_for_run(params: Params, run) -> tuple[ModelCard, dict]:
     """The card of the registry version this run registered (notebook 03), with the run's evaluation
     (notebook 04) attached to that version once. Returns (card, entry)."""
 
-    metrics, reg, r, ev = run.metrics(), None, run, None
-    while r is not None and not reg:  # this run, else the upstream run whose notebook 03 registered it
+    metrics, reg, ev = run.metrics(), None, None
+    for r in run.lineage():  # this run, else the upstream run whose notebook 03 registered it
         m = r.metrics()
         reg, ev = m.get("registry") or (m.get("export") or {}).get("registry"), ev or m.get("eval")
-        up = r.info().get("upstream")
-        r = open_run(up) if up and not reg else None
+        if reg:
+            break
     if not reg:
         raise FileNotFoundError(
             f"run {run.id} registered no model (notebook 03 has not run); the card is rendered from the registry"

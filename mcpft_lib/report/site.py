@@ -213,20 +213,9 @@ PERF_METRICS = CALL_METRICS
 
 
 def lineage_metrics(run: Run) -> dict:
-    """metrics.json of the run, with the sections it lacks taken from its upstream runs (`--upstream`)."""
-    out: dict = {}
-    seen = set()
-    r: Run | None = run
-    while r is not None and r.report_dir not in seen:
-        seen.add(r.report_dir)
-        for k, v in r.metrics().items():
-            out.setdefault(k, v)
-        up = r.info().get("upstream")
-        try:
-            r = open_run(up) if up else None
-        except FileNotFoundError:
-            r = None
-    return out
+    """metrics.json of the run, with the sections it lacks taken from its upstream runs (`Run.lineage_metrics`:
+    the newest run that recorded a section wins)."""
+    return run.lineage_metrics()
 
 
 def performance_table(metrics: dict) -> list[dict]:

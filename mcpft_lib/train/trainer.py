@@ -12,6 +12,7 @@ from mcpft_lib.config import ModelParams, TrainParams
 from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.core.system import cpu_has_fast_bf16
 from mcpft_lib.modeling.peft_setup import prepare_peft
+from mcpft_lib.runs import adapter_dir_of, checkpoints_dir_of
 from mcpft_lib.train.loss import WeightsCollator, target_only_loss, weighted_rows
 
 
@@ -149,7 +150,7 @@ def _sft_config(mp: ModelParams, tp: TrainParams, out_dir: Path, seed: int, has_
     from trl import SFTConfig
 
     return SFTConfig(
-        output_dir=str(out_dir / "checkpoints"),
+        output_dir=str(checkpoints_dir_of(out_dir)),
         max_steps=tp.max_steps,
         per_device_train_batch_size=tp.batch_size,
         per_device_eval_batch_size=tp.batch_size,
@@ -217,7 +218,7 @@ def train_lora(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_dir = out_dir / "checkpoints"
+    ckpt_dir = checkpoints_dir_of(out_dir)
     resume = resume_checkpoint(tp, ckpt_dir)  # before any heavy work: a bad path fails here
     if tp.early_stopping.patience and not val_rows:
         raise ValueError("train.early_stopping.patience > 0 needs validation rows (the val split is empty)")
@@ -315,7 +316,7 @@ def train_lora(
             )
             trainer = make_trainer(batch_size, grad_accum)
     seconds = time.time() - t0
-    adapter_dir = _save_adapter(trainer, out_dir / "adapter")
+    adapter_dir = _save_adapter(trainer, adapter_dir_of(out_dir))
     st = trainer.state
     log = read_log(log_path)
     losses = [r["loss"] for r in log if "loss" in r]

@@ -1,4 +1,6 @@
+import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -221,6 +223,95 @@ def test_lineage_metrics_newest_section_wins(isolated_reports):
     up.update(upstream=down.id)  # a cycle: the walk ends, the merge is the same
     with pytest.warns(runs.LineageWarning):
         assert down.lineage_metrics()["train"] == {"steps": 2}
+
+
+# --- no artifact path typed by hand outside runs.py ---------------------------------------------------------
+
+# rewritten on another branch; they are to call the Run methods too
+NOT_YET = {"mcpft_lib/train/recipe.py", "notebooks/02_training.ipynb"}
+# `/ "name"` joins that are not inside a run's artifact folder
+NOT_ARTIFACTS = {
+    ("mcpft_lib/evaluation/items.py", '/ "data"'): "the repository's data/ folder (challenge set)",
+    ("mcpft_lib/report/cards.py", '/ "adapter"'): "the layout of the published hub repository",
+}
+STAGE_NAMES = {"data", "train", "export", "adapter", "checkpoints"}
+ARTIFACT_LITERAL = re.compile(r"^(train|export)/|(^|/)merged-")
+
+
+def _literal(node) -> str | None:
+    """A string constant, or an f-string with `{}` for its fields."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    return None
+
+
+def hand_typed_artifact_paths(source: str) -> list[str]:
+    """What in `source` names a path inside a run's artifact folder by hand: `run.find` / `run.path` (the
+    untyped primitives), a join onto `artifact_dir`, a `/ "train"`-style join, or a literal like
+    "train/adapter" or f"merged-{dtype}". Docstrings do not count."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+    }
+    docstrings |= {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}  # parts
+    found = []
+    for n in ast.walk(tree):
+        where = f"line {getattr(n, 'lineno', '?')}: "
+        if isinstance(n, ast.Attribute) and n.attr in ("find", "path"):
+            if isinstance(n.value, ast.Name) and re.search(r"(^|_)run$", n.value.id):
+                found.append(where + f"{n.value.id}.{n.attr}")
+        elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div):
+            if isinstance(n.left, ast.Attribute) and n.left.attr == "artifact_dir":
+                found.append(where + "artifact_dir / ...")
+            elif (lit := _literal(n.right)) is not None and lit.split("/")[0] in STAGE_NAMES:
+                found.append(where + f'/ "{lit}"')
+        elif (lit := _literal(n)) is not None and id(n) not in docstrings and ARTIFACT_LITERAL.search(lit):
+            found.append(where + repr(lit))
+    return found
+
+
+def _sources():
+    """(file, where, source) of every module of mcpft_lib and every code cell of the notebooks."""
+    for f in sorted((ROOT / "mcpft_lib").rglob("*.py")):
+        yield f.relative_to(ROOT).as_posix(), "", f.read_text()
+    for f in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        for c in nbformat.read(f, as_version=4).cells:
+            if c.cell_type == "code":
+                yield f.relative_to(ROOT).as_posix(), f"cell {c.get('id')} ", c.source
+
+
+def test_the_checker_finds_hand_typed_paths():
+    bad = (
+        'run.find("train/adapter")\nrun.path("export")\nperf.run_artifacts(run.find, "x")\n'
+        'x = out_dir / "checkpoints"\ny = run.artifact_dir / "data"\nz = f"merged-{dtype}"\n'
+        'w = "export/gguf_q8_0"\n'
+    )
+    assert {hit.split(":")[0] for hit in hand_typed_artifact_paths(bad)} == {f"line {i}" for i in range(1, 8)}
+    good = (
+        '"""export/merged-<dtype> in a docstring"""\nrun.adapter_dir()\nrun.merged_dir("float32")\n'
+        'runs.export_dir_of(out, "gguf_f16")\nsplits["train"]\nrun.record_metrics("data", {})\n'
+        'text.find("x")\n'
+    )
+    assert hand_typed_artifact_paths(good) == []
+
+
+def test_no_artifact_path_typed_by_hand():
+    found = []
+    for rel, where, source in _sources():
+        if rel == "mcpft_lib/runs.py" or rel in NOT_YET:
+            continue
+        for hit in hand_typed_artifact_paths(source):
+            if not any(rel == f and hit.endswith(snippet) for f, snippet in NOT_ARTIFACTS):
+                found.append(f"{rel} {where}{hit}")
+    assert found == [], (
+        "use the Run methods / runs.*_of functions (mcpft_lib/runs.py) instead:\n" + "\n".join(found)
+    )
 
 
 def test_select_notebooks():

@@ -56,9 +56,12 @@ def adapter_dir_of(train_dir: str | Path) -> Path:
     return Path(train_dir) / "adapter"
 
 
+CHECKPOINTS = "checkpoints"  # the folder of training checkpoints inside a training folder
+
+
 def checkpoints_dir_of(train_dir: str | Path) -> Path:
     """The checkpoints folder inside a training folder."""
-    return Path(train_dir) / "checkpoints"
+    return Path(train_dir) / CHECKPOINTS
 
 
 def export_dir_of(export_root: str | Path, fmt: str, dtype: str | None = None) -> Path:

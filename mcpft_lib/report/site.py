@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from mcpft_lib.config import Params
 from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.evaluation.metrics import CALL_METRICS
-from mcpft_lib.runs import Run, list_runs, open_run, reports_root
+from mcpft_lib.runs import CHECKPOINTS, Run, list_runs, open_run, reports_root
 
 # --- report pages ---------------------------------------------------------------------------------
 
@@ -319,26 +319,16 @@ def artifact_links(run: Run) -> list[dict]:
         if p.is_file() and not p.name.startswith("."):
             rel = p.relative_to(run.report_dir).as_posix()
             rows.append({"kind": "report", "name": rel, "href": rel, "bytes": p.stat().st_size})
-    roots, seen = [], set()
-    r: Run | None = run
-    while r is not None and r.artifact_dir not in seen:  # this run's artifacts, then its upstream runs'
-        seen.add(r.artifact_dir)
-        roots.append(r)
-        up = r.info().get("upstream")
-        try:
-            r = open_run(up) if up else None
-        except FileNotFoundError:
-            r = None
-    for owner in roots:
+    for owner in run.lineage():  # this run's artifacts, then its upstream runs'
         base = owner.artifact_dir
         if not base.is_dir():
             continue
         for p in sorted(base.rglob("*")):
             rel = p.relative_to(base)
-            if "checkpoints" in rel.parts[:-1] or p.name.startswith("."):
+            if CHECKPOINTS in rel.parts[:-1] or p.name.startswith("."):
                 continue  # inside a checkpoints folder (one row for the folder) or a staging leftover
             if p.is_dir():
-                if p.name != "checkpoints":
+                if p.name != CHECKPOINTS:
                     continue
                 size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
             elif p.is_file():

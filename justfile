@@ -25,6 +25,10 @@ lab:
 test *ARGS:
     {{venv}}/python -m pytest {{ARGS}}
 
+# the fast tier: unit tests only (no slow, notebook or gpu tests), about a minute on 2 cores
+test-fast *ARGS:
+    {{venv}}/python -m pytest -m "not slow and not notebook and not gpu" {{ARGS}}
+
 # lint python and notebooks, check notebooks carry no outputs
 lint:
     {{venv}}/ruff check .

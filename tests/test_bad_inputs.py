@@ -104,6 +104,7 @@ def test_bad_params(figures, tmp_path, case, content, overrides, needle):
         assert "Traceback" not in msg
 
 
+@pytest.mark.slow
 def test_max_length_longer_than_the_loaded_model(figures, tmp_path):
     """The cross-check notebook 02 runs once the model's own config is known (tiny model: 4096 positions)."""
     from mcpft_lib.modeling import loaders
@@ -234,6 +235,7 @@ def test_bad_dataset_row(figures, tmp_path, good_rows, case, tried, build, needl
         assert len(kept) + len(quarantine) == sum(1 for ln in lines if ln.strip())  # nothing silently dropped
 
 
+@pytest.mark.slow
 def test_huge_valid_row_is_counted_not_cut(figures, good_rows, tmp_path):
     """A valid but enormous example is kept by the loader, then dropped *and counted* as too long."""
     from mcpft_lib.mcp import dialects

@@ -60,6 +60,7 @@ def test_catalog_files_are_stable_bytes(tmp_path: Path) -> None:
         catalogs.load_catalog("nope")
 
 
+@pytest.mark.slow
 @_timeout
 def test_regenerate_harvested_python_servers(tmp_path: Path) -> None:
     """The real servers start over stdio (git on a scratch repo, fetch with no network) and match the files."""

@@ -82,6 +82,7 @@ def test_references_score_perfectly(challenge):
     assert any(it["ref"].calls and it["ref"].calls[0].tool == RESOURCE_TOOL for it in items)
 
 
+@pytest.mark.slow
 def test_live_references_run_on_real_servers(challenge):
     """Every reference call on a live server succeeds in the seeded sandbox, except the deliberate failures."""
     items = [

@@ -230,6 +230,7 @@ _calls = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_calls, st.text(max_size=40), st.text(max_size=40))
 def test_property_round_trip(c: ToolCall, before: str, after: str) -> None:

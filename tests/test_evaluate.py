@@ -438,6 +438,7 @@ def test_load_eval_sets(tmp_path):
         evaluation_items.load_eval_sets(tmp_path, ["train"])
 
 
+@pytest.mark.slow
 def test_live_execution_scores_turns_on_a_real_server():
     other = Message(role="assistant", content="It is noon.")
     ex2 = EX.model_copy(update={"id": "n", "messages": [EX.messages[0], other]})

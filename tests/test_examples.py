@@ -33,6 +33,7 @@ def test_the_five_examples_exist():
     ]
 
 
+@pytest.mark.slow
 def test_agent_loop_round_trip_on_a_live_time_server(servers):
     turns = [_call("time", "get_current_time", timezone="Asia/Tokyo"), "It is evening in Tokyo."]
     with examples.LiveTools(allow=("time",)) as tools:
@@ -44,6 +45,7 @@ def test_agent_loop_round_trip_on_a_live_time_server(servers):
     assert "tool time.get_current_time" in examples.transcript_text(r)
 
 
+@pytest.mark.slow
 def test_agent_loop_feeds_back_errors_and_keeps_server_state(servers):
     """A malformed turn gets an error message back; a bad argument is an isError result fed back; a file written
     in one step is read in the next (the server stays up for the conversation)."""
@@ -103,6 +105,7 @@ def tiny():
     return loaders.load_model(p.model)
 
 
+@pytest.mark.slow
 def test_inference_server_answers_refuses_and_stops(tiny):
     import urllib.error
     import urllib.request
@@ -187,6 +190,7 @@ def test_runner_executes_examples_after_05_and_a_failing_one_fails_the_run(isola
     assert "Example-usage notebooks" in page and "href='examples/a_ok.html'" in page
 
 
+@pytest.mark.slow
 def test_agent_loop_native_dialect(servers):
     """The same loop in the native dialect: a Gemma-style ```tool_call block, the result fed back as a tool
     message of the chat template's own format."""

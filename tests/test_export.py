@@ -101,6 +101,7 @@ def spm_llama(tmp_path_factory) -> ModelParams:
     return ModelParams(source="local", id=str(model_dir), chat_template="gemma", device="cpu")
 
 
+@pytest.mark.slow
 def test_fp32_merge_meets_1e4_and_float64_is_exact(smoke_mp, adapter):
     _, _, c32 = formats.merge_adapter(smoke_mp, adapter, PROMPTS, dtype="float32")
     _, _, c64 = formats.merge_adapter(smoke_mp, adapter, PROMPTS, dtype="float64")
@@ -110,6 +111,7 @@ def test_fp32_merge_meets_1e4_and_float64_is_exact(smoke_mp, adapter):
     assert c32["positions"] > 10 and c32["prompts"] == 2
 
 
+@pytest.mark.slow
 def test_merge_really_changes_the_model(smoke_mp, adapter):
     """The check would be vacuous if the adapter did nothing: merged logits must differ from the base's."""
     import torch
@@ -145,6 +147,7 @@ def test_not_an_adapter_folder_is_a_clear_error(smoke_mp, tmp_path):
         formats.merge_adapter(smoke_mp, tmp_path, PROMPTS)
 
 
+@pytest.mark.slow
 def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_path):
     """bitsandbytes 0.50 quantizes and runs int8 and nf4 on CPU: every format is written, reloaded and compared."""
     merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
@@ -208,6 +211,7 @@ export.export_format("safetensors", Path(sys.argv[3]), mp, ref, "hello", merged=
 """
 
 
+@pytest.mark.slow
 def test_killed_export_leaves_no_valid_looking_output(smoke_mp, adapter, tmp_path):
     out, flag = tmp_path / "exports" / "merged", tmp_path / "flag"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -251,6 +255,7 @@ def gguf_rows(spm_llama, tmp_path_factory) -> dict:
     return {r["format"]: r for r in rows}
 
 
+@pytest.mark.slow
 @needs_converter
 def test_gguf_f16_and_q8_0_convert_load_back_and_generate(gguf_rows):
     import gguf
@@ -266,6 +271,7 @@ def test_gguf_f16_and_q8_0_convert_load_back_and_generate(gguf_rows):
     assert by["gguf_q8_0"]["bytes"] < by["gguf_f16"]["bytes"] < by["safetensors-float32"]["bytes"]
 
 
+@pytest.mark.slow
 @needs_converter
 def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_path):
     """A SentencePiece model rebuilt from a GGUF's vocabulary tokenizes like the original (this is how the
@@ -280,6 +286,7 @@ def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_pa
     assert a.piece_size() == b.piece_size() and a.encode(text) == b.encode(text)
 
 
+@pytest.mark.slow
 @needs_converter
 def test_gguf_failure_is_a_clear_error_and_leaves_nothing(smoke_mp, adapter, tmp_path):
     """The smoke model's byte-level BPE is unknown to llama.cpp: the error says so, and no folder remains."""
@@ -291,6 +298,7 @@ def test_gguf_failure_is_a_clear_error_and_leaves_nothing(smoke_mp, adapter, tmp
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["merged-float32"]
 
 
+@pytest.mark.slow
 def test_manifest_is_last_and_names_format(smoke_mp, adapter, tmp_path):
     merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     ref = formats.reference_outputs(merged, tok, PROMPTS, max_new_tokens=4)
@@ -301,6 +309,7 @@ def test_manifest_is_last_and_names_format(smoke_mp, adapter, tmp_path):
     assert manifest["kind"] == "safetensors" and manifest["sha256"] == row["sha256"]
 
 
+@pytest.mark.slow
 def test_merge_check_leaves_gradients_on(smoke_mp, adapter):
     import torch
 

@@ -365,6 +365,7 @@ def live_faults():
     return out, runner.starts, time.time() - t0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "case, index, status",
     [("server_crashes", 1, "crashed"), ("server_hangs", 3, "timeout"), ("server_floods_output", 5, "ok")],
@@ -415,6 +416,7 @@ TRAIN_CHILD = textwrap.dedent("""\
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_during_training_then_resume(figures, tmp_path):
     import random
 
@@ -492,6 +494,7 @@ def _lineage(exports: list[dict]) -> dict:
             "git": {"sha": "abc"}, "run_id": "r1", "metrics": {"train": {"steps": 1}}, "exports": exports}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sigkill_during_export(figures, tmp_path, monkeypatch):
     from mcpft_lib.export import formats, registry
 

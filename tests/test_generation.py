@@ -91,6 +91,7 @@ def tiny_gemma(tiny):
     return model, tok
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["tiny", "tiny_gemma"])
 def test_identical_to_generate_per_example(which, request):
     model, tok = request.getfixturevalue(which)
@@ -117,6 +118,7 @@ def test_identical_to_generate_per_example(which, request):
     assert plain == ref
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["tiny", "tiny_gemma"])
 def test_stopped_rows_make_room_for_new_prompts(which, request):
     """Continuous batching: rows stop at different steps and new prompts, prefilled on their own, join the
@@ -144,6 +146,7 @@ def test_stopped_rows_make_room_for_new_prompts(which, request):
     assert fast == ref
 
 
+@pytest.mark.slow
 def test_a_wrong_cache_layout_is_caught(tiny, monkeypatch):
     """Negative control: the whole prefix left in every row's cache (its tail fed twice) changes outputs."""
     model, tok = tiny
@@ -157,6 +160,7 @@ def test_a_wrong_cache_layout_is_caught(tiny, monkeypatch):
     assert bad != ref
 
 
+@pytest.mark.slow
 def test_stops_like_generate(tiny):
     """Stop strings taken from what the model writes (one starting in the prompt's last newline) and EOS."""
     model, tok = tiny
@@ -190,6 +194,7 @@ def test_stops_like_generate(tiny):
     assert fast == ref and ref[2] == free[2][: free[2].index(eos) + 1]
 
 
+@pytest.mark.slow
 def test_texts_are_cut_like_evaluate(tiny):
     model, tok = tiny
     chats = _chats()[:3]
@@ -210,6 +215,7 @@ def test_texts_are_cut_like_evaluate(tiny):
     assert generation.generate(model, tok, chats, N, 2, stop)[0] == texts  # evaluation decodes through it
 
 
+@pytest.mark.slow
 def test_unmerged_peft_adapter(tiny):
     """Unmerged LoRA with non-zero B changes outputs, and the fast path still matches generate."""
     import torch

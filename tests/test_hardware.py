@@ -183,6 +183,7 @@ def test_plan_chart_traces():
     assert len(hardware.plan_chart(plans[0]).data) == len(hardware.COMPONENTS)
 
 
+@pytest.mark.slow
 def test_probe_max_batch_with_fake_oom():
     calls = []
 

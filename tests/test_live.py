@@ -105,6 +105,7 @@ def test_sqlite_seed_and_authorizer(tmp_path):
     assert not (tmp_path / "evil.db").exists()
 
 
+@pytest.mark.slow
 def test_real_servers_time_git_filesystem():
     jobs = [
         live.Job(call("time", "get_current_time", timezone="Europe/Paris")),
@@ -189,6 +190,7 @@ def test_normalised_results_keep_what_two_equivalent_calls_share():
         assert norm(text) == text
 
 
+@pytest.mark.slow
 def test_equivalent_calls_match_and_different_calls_do_not():
     """The same call twice on the same seed gives the same result and state on every server (fixed rows, file
     times, commit dates; the clock masked); a call that does something else differs in result or state."""
@@ -279,6 +281,7 @@ def test_equivalent_calls_match_and_different_calls_do_not():
     )
 
 
+@pytest.mark.slow
 def test_hung_and_crashed_servers_are_scored_and_evaluation_goes_on():
     jobs = [
         live.Job(call("faulty", "echo", text="one")),

@@ -67,6 +67,7 @@ def test_save_refuses_overwrite(tmp_path):
     assert loaders.param_count(back)["total"] == loaders.param_count(model)["total"]
 
 
+@pytest.mark.slow
 def test_real_default_model_generates():
     """The embedded default (Gemma 3 270M GGUF from PyPI): dequantised once, cached, then loads in seconds."""
     from pathlib import Path

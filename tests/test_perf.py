@@ -30,6 +30,7 @@ def test_server_prompts_differ_in_length(p):
     assert n_git > 1.5 * n_time  # git's catalog has many more tools than time's
 
 
+@pytest.mark.slow
 def test_measure_and_variants(p):
     base = perf.measure_variant(p, "base", new_tokens=3, per_server=True)
     assert base["device"] == "cpu" and base["prompts"] == 2
@@ -51,6 +52,7 @@ def test_measure_and_variants(p):
     assert list(table["variant"]) == ["base", "adapter", "gguf"] and table["skipped"].iloc[2]
 
 
+@pytest.mark.slow
 def test_run_perf_one_process_per_variant(tmp_path):
     lines = []
     res = perf.run_perf(SMOKE, SHORT, ["merged"], new_tokens=2, log=lambda *a, **k: lines.append(a[0]))
@@ -63,6 +65,7 @@ def test_run_perf_one_process_per_variant(tmp_path):
         perf.run_perf(SMOKE, SHORT, ["fp8"])
 
 
+@pytest.mark.slow
 def test_bench_generate_reports_identity_and_ratio_last():
     lines = []
     res = perf.bench_generate(SMOKE, SHORT, n=3, log=lambda *a, **k: lines.append(a[0]))

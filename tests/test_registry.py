@@ -204,6 +204,7 @@ registry.export_and_register(params, run, merged, tok, ["hello"], check, sys.arg
 """
 
 
+@pytest.mark.slow
 def test_killed_export_registers_nothing(reg, isolated_reports, tmp_path):
     from tests.test_export import make_adapter
 

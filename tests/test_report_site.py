@@ -139,6 +139,7 @@ def browser():
             chromium.close()
 
 
+@pytest.mark.slow
 def test_the_checks_catch_a_broken_page(browser, tmp_path):
     """The checks themselves can fail: a chart that never draws, a console error, a failed assertion, an
     exception, an unhandled rejection, a missing local file and requests that would leave the machine are all

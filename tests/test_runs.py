@@ -352,6 +352,7 @@ def _nb(path, code):
     nbformat.write(nb, path)
 
 
+@pytest.mark.notebook
 def test_failing_notebook_marks_run_failed(tmp_path):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
@@ -384,6 +385,7 @@ def test_failing_notebook_marks_run_failed(tmp_path):
     assert run_dir.name in index and "failed" in index
 
 
+@pytest.mark.notebook
 def test_sigterm_marks_run_failed(tmp_path):
     import signal
     import time

@@ -54,6 +54,7 @@ def test_plotly_embedded_offline(smoke_run):
     assert not re.search(r"<script[^>]+src=[\"'][^\"']*(cdn|https?:)", html)  # nothing fetched: opens offline
 
 
+@pytest.mark.notebook
 def test_headless_training_has_no_html_progress_bar(smoke_run):
     """Under papermill notebook 02 reports progress on the terminal only: transformers' notebook bar (HTML
     redrawn at every step, kept in the executed notebook) is removed along with the plain one."""
@@ -62,6 +63,7 @@ def test_headless_training_has_no_html_progress_bar(smoke_run):
     assert "NotebookTrainingTracker" not in nb and "<progress" not in nb
 
 
+@pytest.mark.notebook
 def test_batch_reports_hold_no_progress_bars(smoke_run):
     """A tqdm bar in a kernel is a widget whose stored text is its first frame ("Loading weights: 0%"): batch
     runs turn hub/transformers/datasets bars off, so no executed notebook keeps one."""

@@ -71,6 +71,7 @@ def test_target_only_loss_equals_full_loss(tiny, head_in_forward):
     assert torch.allclose(full, ours, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_lora_training_lowers_loss(tiny, tmp_path):
     model, tok = tiny
     rows, _ = chat.tokenize_rows(tok, [CHAT] * 8, 10_000)
@@ -94,6 +95,7 @@ def test_lora_training_lowers_loss(tiny, tmp_path):
     assert any("eval_loss" in r for r in log) and all("step" in r for r in log)
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_and_keeps_the_best(tmp_path):
     """Training memorises CHAT's replies while validation holds the same prompts with other replies: the validation
     loss rises after the first evaluation, so patience 1 stops training at the second (step 4 of 20) and the
@@ -202,6 +204,7 @@ def test_pad_to_multiple_of_null_pads_to_the_longest_row(tmp_path):
     assert summary["real_token_fraction"] == pytest.approx(real / (4 * longest))
 
 
+@pytest.mark.slow
 def test_log_has_the_curves_and_tensorboard_gets_them(tmp_path):
     mp = ModelParams(source="tiny_random", device="cpu")
     model, tok = loaders.load_model(mp)
@@ -330,6 +333,7 @@ def test_summary_line():
     assert trainer.summary_line(s).endswith("250 tokens/s · decision tokens weighted x3 (8.1% of targets)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("oom_after_steps", [0, 3])
 def test_out_of_memory_halves_the_batch_and_keeps_the_effective_batch(tmp_path, monkeypatch, oom_after_steps):
     """A batch of 4 'runs out of memory' (a CUDA OOM raised by the loss, as on a card that is too small) either at
@@ -427,6 +431,7 @@ def test_decision_tokens_are_the_call_opener_and_names(tiny):
     )
 
 
+@pytest.mark.slow
 def test_weighted_loss_is_the_weighted_sum_of_token_losses(tiny):
     model, tok = tiny
     row, _ = chat.tokenize_chat(tok, CALL_CHAT, 10_000)
@@ -444,6 +449,7 @@ def test_weighted_loss_is_the_weighted_sum_of_token_losses(tiny):
             assert torch.allclose(got, want, atol=1e-5) and got > plain * 1.05
 
 
+@pytest.mark.slow
 def test_decision_weight_trains_and_validation_loss_stays_plain(tmp_path):
     mp = ModelParams(source="tiny_random", device="cpu")
     runs = {}

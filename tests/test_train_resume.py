@@ -85,6 +85,7 @@ def adapter(path) -> dict:
     return load_file(str(Path(path) / "adapter_model.safetensors"))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_adapter(tmp_path):
     killed = tmp_path / "killed"
     killed.mkdir()
@@ -156,6 +157,7 @@ def test_resume_modes(tmp_path):
         TrainParams(resume=str(tmp_path))
 
 
+@pytest.mark.slow
 def test_checkpoint_files_load_with_safe_loaders(tmp_path):
     """Adapter weights are safetensors; optimizer, scheduler and RNG states load with weights_only=True (the RNG
     state holds numpy arrays: transformers allowlists exactly those types, as here)."""

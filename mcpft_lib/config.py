@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mcpft_lib.core.fsutil import UniqueKeyLoader
 from mcpft_lib.core.schema import CATEGORIES
 from mcpft_lib.mcp.catalogs import catalog_names
 from mcpft_lib.mcp.live import LIVE_SERVERS
@@ -406,22 +407,6 @@ def apply_overrides(data: dict, overrides: list[str] | None) -> tuple[dict, set[
     return out, touched
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """safe_load that refuses a key given twice in one mapping (YAML would silently keep the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (line {line}; first given on line {seen[key]})"
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
 def load_params(path: str | Path, overrides: list[str] | None = None) -> Params:
     """Load and validate a params YAML file (plus `a.b=c` overrides); raise ParamsError naming key and file."""
     path = Path(path)
@@ -436,7 +421,7 @@ def load_params(path: str | Path, overrides: list[str] | None = None) -> Params:
     except OSError as e:
         raise ParamsError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from None
     if data is None:

@@ -1,5 +1,5 @@
 """The scenario model the intent builders return (steps, clarifications), the intent registry and the
-small helpers every builder uses."""
+small helpers every builder uses, among them `load_text`, which reads an intent module's data file."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from random import Random
 from typing import Any
 
+from mcpft_lib.core.fsutil import read_yaml
 from mcpft_lib.core.schema import CATEGORIES, ToolCall
 
 DEFAULT_CATEGORIES = CATEGORIES[:5]  # single_call, multi_step, error_handling, clarification, no_tool
@@ -107,7 +109,12 @@ def jdump(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False)
 
 
-PREFACES = ("", "", "", "Let me check.", "I'll look that up.", "Sure.", "On it.")
+def load_text(module_file: str) -> dict[str, Any]:
+    """The data file next to a module (`intents/time.py` -> `intents/time.yaml`): its tables and phrasings."""
+    return read_yaml(Path(module_file).with_suffix(".yaml"))
+
+
+PREFACES: tuple[str, ...] = tuple(load_text(__file__)["prefaces"])
 
 
 def preface(r: Random) -> str:

@@ -7,8 +7,10 @@ from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, jdump, preface, random_date
+from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, jdump, load_text, preface, random_date
 from mcpft_lib.mcp.world import CITIES, TZ_ABBREVIATIONS
+
+PHRASES = load_text(__file__)["phrases"]
 
 
 def time_result(tz: str, moment: datetime) -> dict[str, Any]:
@@ -59,17 +61,10 @@ def _place(r: Random, city: str, tz: str) -> str:
 def _time_now(r: Random) -> Scenario:
     city, tz = r.choice(CITIES)
     res = time_result(tz, random_date(r))
-    user = fmt(r, (
-        "What time is it in {p}?", "What's the current time in {p} right now?",
-        "Can you tell me the local time in {p}?", "I need to call a colleague in {p}. What time is it there now?",
-        "Current time in {p}, please.", "Is it morning or evening in {p} at the moment?",
-        "quick one: time in {p}?",
-    ), p=_place(r, city, tz))  # fmt: skip
+    user = fmt(r, PHRASES["time_now"]["ask"], p=_place(r, city, tz))
     hm = res["datetime"][11:16]
-    answer = fmt(r, (
-        "It's {hm} on {dow} in {city} ({tz}).", "The current time in {city} is {hm} ({dow}).",
-        "Right now it is {hm} in {city}, {dow}{dst}.",
-    ), hm=hm, dow=res["day_of_week"], city=city, tz=tz, dst=", daylight saving time" if res["is_dst"] else "")  # fmt: skip
+    answer = fmt(r, PHRASES["time_now"]["answer"], hm=hm, dow=res["day_of_week"], city=city, tz=tz,
+                 dst=", daylight saving time" if res["is_dst"] else "")  # fmt: skip
     return Scenario(
         user, [Step(call("time", "get_current_time", timezone=tz), jdump(res), text=preface(r))], answer
     )
@@ -85,16 +80,10 @@ def _time_convert(r: Random) -> Scenario:
     hhmm = random_hhmm(r)
     res = converted_time(tz1, hhmm, tz2, random_date(r))
     p1, p2, spoken = _place(r, c1, tz1), _place(r, c2, tz2), spoken_time(r, hhmm)
-    user = fmt(r, (
-        "Convert {t} from {p1} time to {p2} time.", "If it's {t} in {p1}, what time is it in {p2}?",
-        "What is {t} {p1} time in {p2}?", "We have a meeting at {t} {p1} time. When is that for the team in {p2}?",
-        "Translate {t} in {p1} to {p2} time, please.", "{t} in {p1} is what time in {p2}?",
-    ), t=spoken, p1=p1, p2=p2)  # fmt: skip
+    user = fmt(r, PHRASES["time_convert"]["ask"], t=spoken, p1=p1, p2=p2)
     tgt = res["target"]["datetime"]
-    answer = fmt(r, (
-        "{t} in {c1} is {hm} in {c2} ({diff}).", "That's {hm} in {c2} ({dow}); {c2} is {diff} relative to {c1}.",
-        "When it's {t} in {c1}, it's {hm} in {c2}.",
-    ), t=hhmm, c1=c1, c2=c2, hm=tgt[11:16], dow=res["target"]["day_of_week"], diff=res["time_difference"])  # fmt: skip
+    answer = fmt(r, PHRASES["time_convert"]["answer"], t=hhmm, c1=c1, c2=c2, hm=tgt[11:16],
+                 dow=res["target"]["day_of_week"], diff=res["time_difference"])  # fmt: skip
     step = Step(call("time", "convert_time", source_timezone=tz1, time=hhmm, target_timezone=tz2), jdump(res))
     return Scenario(user, [step], answer, difficulty="medium" if spoken != hhmm else "easy")
 
@@ -106,13 +95,7 @@ def _time_now_then_convert(r: Random) -> Scenario:
     now = time_result(tz1, day)
     hhmm = now["datetime"][11:16]
     conv = converted_time(tz1, hhmm, tz2, day)
-    user = fmt(r, (
-        "What time is it in {c1} right now, and what's that in {c2}?",
-        "Check the current time in {c1}, then convert it to {c2} time.",
-        "My team is in {c1} and the client in {c2}. What's the time now in {c1}, and the matching time in {c2}?",
-        "Give me the current {c1} time and the equivalent in {c2}.",
-        "Is it late in {c1} now? Tell me the time there and what that is for {c2}.",
-    ), c1=c1, c2=c2)  # fmt: skip
+    user = fmt(r, PHRASES["time_now_then_convert"]["ask"], c1=c1, c2=c2)
     steps = [
         Step(call("time", "get_current_time", timezone=tz1), jdump(now)),
         Step(call("time", "convert_time", source_timezone=tz1, time=hhmm, target_timezone=tz2), jdump(conv),
@@ -128,10 +111,7 @@ def _time_now_then_convert(r: Random) -> Scenario:
 def _time_bad_zone(r: Random) -> Scenario:
     abbr, tz = r.choice(TZ_ABBREVIATIONS)
     res = time_result(tz, random_date(r))
-    user = fmt(r, (
-        "What time is it in {a} right now?", "Current time in {a}?", "Tell me the time in {a}.",
-        "what's the time in {a} timezone", "Can you check the {a} time for me?",
-    ), a=abbr)  # fmt: skip
+    user = fmt(r, PHRASES["time_bad_zone"]["ask"], a=abbr)
     steps = [
         Step(call("time", "get_current_time", timezone=abbr),
              f"Invalid timezone: 'No time zone found with key {abbr}'", is_error=True, mistake=True),
@@ -150,10 +130,7 @@ def _time_bad_format(r: Random) -> Scenario:
     spoken = f"{h}{'pm' if pm else 'am'}"
     hhmm = f"{h + 12 if pm else h:02d}:00"
     res = converted_time(tz1, hhmm, tz2, random_date(r))
-    user = fmt(r, (
-        "Convert {t} {c1} time to {c2}.", "What's {t} in {c1} in {c2} time?", "{t} {c1} -> {c2}?",
-        "If I call at {t} from {c1}, what time is it in {c2}?", "Please convert {t} ({c1}) to {c2}.",
-    ), t=spoken, c1=c1, c2=c2)  # fmt: skip
+    user = fmt(r, PHRASES["time_bad_format"]["ask"], t=spoken, c1=c1, c2=c2)
     steps = [
         Step(call("time", "convert_time", source_timezone=tz1, time=spoken, target_timezone=tz2),
              "Invalid time format. Expected HH:MM [24-hour format]", is_error=True, mistake=True),

@@ -6,8 +6,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from random import Random
 
-from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, random_date, random_sha
+from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, load_text, random_date, random_sha
 from mcpft_lib.mcp.world import BASE_BRANCHES, BRANCHES, CODE_FILES, COMMIT_MESSAGES, PEOPLE, REPOS, email_of
+
+_TEXT = load_text(__file__)
+PHRASES = _TEXT["phrases"]
+DIFF_CHANGES = _TEXT["diff_changes"]
 
 
 def _repo_name(repo: str) -> str:
@@ -42,8 +46,7 @@ def git_log_text(r: Random, n: int) -> tuple[str, list[tuple[str, str]]]:
 
 
 def unified_diff(r: Random, path: str) -> str:
-    old, new = r.choice((("timeout = 10", "timeout = 30"), ("retries = 3", "retries = 5"), ("DEBUG = True", "DEBUG = False"),
-                         ("return None", "return []"), ("version = \"1.4.2\"", "version = \"1.5.0\"")))  # fmt: skip
+    old, new = r.choice(DIFF_CHANGES)
     n = r.randrange(5, 200)
     return (f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -{n},3 +{n},3 @@\n"
             f" # settings\n-{old}\n+{new}\n")  # fmt: skip
@@ -53,11 +56,7 @@ def unified_diff(r: Random, path: str) -> str:
 def _git_status_intent(r: Random) -> Scenario:
     repo, branch = r.choice(REPOS), r.choice(BASE_BRANCHES + BRANCHES)
     modified = r.sample(CODE_FILES, r.randrange(0, 4))
-    user = fmt(r, (
-        "What's the status of the repo at {repo}?", "Show me git status for {repo}.",
-        "Do I have uncommitted changes in {repo}?", "Which files did I modify in {repo}?",
-        "Check the working tree of {repo} please.", "git status in {repo}",
-    ), repo=repo)  # fmt: skip
+    user = fmt(r, PHRASES["git_status_intent"]["ask"], repo=repo)
     if modified:
         answer = (
             f"You're on `{branch}` with {len(modified)} modified file(s): "
@@ -76,17 +75,9 @@ def _git_log_intent(r: Random) -> Scenario:
     repo = r.choice(REPOS)
     n = r.choice((None, 1, 3, 5, 10, 20))
     if n is None:
-        user = fmt(r, (
-            "Show me the recent commits in {repo}.", "What's been committed lately in {repo}?",
-            "Give me the git log for {repo}.", "List the latest commits of the repository at {repo}.",
-            "Who committed to {repo} recently?",
-        ), repo=repo)  # fmt: skip
+        user = fmt(r, PHRASES["git_log_intent"]["ask"], repo=repo)
     else:
-        user = fmt(r, (
-            "Show me the last {n} commits in {repo}.", "List the {n} most recent commits of {repo}.",
-            "git log -n {n} for {repo}, please.", "What are the latest {n} commits in the repo at {repo}?",
-            "I need the last {n} commit messages from {repo}.",
-        ), repo=repo, n=n)  # fmt: skip
+        user = fmt(r, PHRASES["git_log_intent"]["ask_n"], repo=repo, n=n)
     text, commits = git_log_text(r, n or 10)
     shown = commits[:3]
     answer = "Most recent commits:\n" + "\n".join(f"- `{s[:7]}` {m}" for s, m in shown)
@@ -100,17 +91,9 @@ def _git_diff_unstaged(r: Random) -> Scenario:
     repo, path = r.choice(REPOS), r.choice(CODE_FILES)
     ctx = r.choice((None, None, 0, 5, 10))
     if ctx is None:
-        user = fmt(r, (
-            "Show me my unstaged changes in {repo}.", "What did I change but not stage yet in {repo}?",
-            "Diff of the working directory in {repo}, please.", "Let me see the unstaged diff for {repo}.",
-            "What have I edited in {repo} since the last add?",
-        ), repo=repo)  # fmt: skip
+        user = fmt(r, PHRASES["git_diff_unstaged"]["ask"], repo=repo)
     else:
-        user = fmt(r, (
-            "Show the unstaged diff in {repo} with {c} lines of context.",
-            "Unstaged changes in {repo}, {c} context lines please.",
-            "git diff -U{c} in {repo}",
-        ), repo=repo, c=ctx)  # fmt: skip
+        user = fmt(r, PHRASES["git_diff_unstaged"]["ask_context"], repo=repo, c=ctx)
     diff = unified_diff(r, path)
     return Scenario(user, [Step(call("git", "git_diff_unstaged", repo_path=repo, context_lines=ctx), "Unstaged changes:\n" + diff)],
                     f"There are unstaged changes in `{path}`:\n```diff\n{diff}```")  # fmt: skip
@@ -119,11 +102,7 @@ def _git_diff_unstaged(r: Random) -> Scenario:
 @intent("single_call", "git/git_diff_staged")
 def _git_diff_staged(r: Random) -> Scenario:
     repo, path = r.choice(REPOS), r.choice(CODE_FILES)
-    user = fmt(r, (
-        "What's staged for commit in {repo}?", "Show me the staged diff in {repo}.",
-        "Before I commit: what's in the index for {repo}?", "git diff --cached for {repo}",
-        "Review the staged changes in {repo} for me.",
-    ), repo=repo)  # fmt: skip
+    user = fmt(r, PHRASES["git_diff_staged"]["ask"], repo=repo)
     diff = unified_diff(r, path)
     return Scenario(user, [Step(call("git", "git_diff_staged", repo_path=repo), "Staged changes:\n" + diff)],
                     f"Staged for commit: a change to `{path}`.\n```diff\n{diff}```")  # fmt: skip
@@ -132,11 +111,7 @@ def _git_diff_staged(r: Random) -> Scenario:
 @intent("single_call", "git/git_diff")
 def _git_diff_target(r: Random) -> Scenario:
     repo, path, target = r.choice(REPOS), r.choice(CODE_FILES), r.choice(BASE_BRANCHES + BRANCHES[:4])
-    user = fmt(r, (
-        "How does my work in {repo} differ from {t}?", "Diff {repo} against {t}.",
-        "Show the changes between the current branch and {t} in {repo}.", "What changed relative to {t} in {repo}?",
-        "Compare my checkout in {repo} with the {t} branch.",
-    ), repo=repo, t=target)  # fmt: skip
+    user = fmt(r, PHRASES["git_diff_target"]["ask"], repo=repo, t=target)
     diff = unified_diff(r, path)
     return Scenario(user, [Step(call("git", "git_diff", repo_path=repo, target=target), f"Diff with {target}:\n{diff}")],
                     f"Compared with `{target}`, only `{path}` differs:\n```diff\n{diff}```")  # fmt: skip
@@ -145,11 +120,7 @@ def _git_diff_target(r: Random) -> Scenario:
 @intent("single_call", "git/git_commit")
 def _git_commit(r: Random) -> Scenario:
     repo, msg, sha = r.choice(REPOS), r.choice(COMMIT_MESSAGES), random_sha(r)
-    user = fmt(r, (
-        'Commit the staged changes in {repo} with the message "{m}".', 'In {repo}, commit with message "{m}".',
-        'Please record a commit in {repo}: "{m}"', "git commit -m '{m}' in {repo}",
-        'Commit what\'s staged in {repo}; message: "{m}".', 'Make a commit in {repo} titled "{m}".',
-    ), repo=repo, m=msg)  # fmt: skip
+    user = fmt(r, PHRASES["git_commit"]["ask"], repo=repo, m=msg)
     return Scenario(user, [Step(call("git", "git_commit", repo_path=repo, message=msg), f"Changes committed successfully with hash {sha}")],
                     f"Committed as `{sha[:7]}`: \"{msg}\".")  # fmt: skip
 
@@ -159,10 +130,7 @@ def _git_add(r: Random) -> Scenario:
     repo = r.choice(REPOS)
     files = r.sample(CODE_FILES, r.randrange(1, 4))
     listed = ", ".join(files[:-1]) + (" and " if len(files) > 1 else "") + files[-1]
-    user = fmt(r, (
-        "Stage {f} in {repo}.", "git add {f} in the repo at {repo}", "Please add {f} to the index in {repo}.",
-        "In {repo}, stage these files: {f}.", "Get {f} ready for commit in {repo}.", "Stage {f} ({repo}).",
-    ), repo=repo, f=listed)  # fmt: skip
+    user = fmt(r, PHRASES["git_add"]["ask"], repo=repo, f=listed)
     return Scenario(user, [Step(call("git", "git_add", repo_path=repo, files=files), "Files staged successfully")],
                     f"Staged {listed}.")  # fmt: skip
 
@@ -172,16 +140,9 @@ def _git_create_branch(r: Random) -> Scenario:
     repo, branch = r.choice(REPOS), r.choice(BRANCHES)
     base = r.choice((None, None, "main", "develop"))
     if base is None:
-        user = fmt(r, (
-            "Create a branch called {b} in {repo}.", "Make a new branch {b} in {repo}.",
-            "In {repo}, create branch {b}.", "I need a branch named {b} in {repo}.", "git branch {b} in {repo}",
-        ), repo=repo, b=branch)  # fmt: skip
+        user = fmt(r, PHRASES["git_create_branch"]["ask"], repo=repo, b=branch)
     else:
-        user = fmt(r, (
-            "Create a branch {b} from {base} in {repo}.", "Branch off {base} as {b} in {repo}.",
-            "In {repo}, make a new branch {b} based on {base}.", "Start {b} from {base} in the repo at {repo}.",
-            "New branch {b} off {base}, repo {repo}.",
-        ), repo=repo, b=branch, base=base)  # fmt: skip
+        user = fmt(r, PHRASES["git_create_branch"]["ask_base"], repo=repo, b=branch, base=base)
     res = f"Created branch '{branch}' from '{base or 'main'}'"
     return Scenario(user, [Step(call("git", "git_create_branch", repo_path=repo, branch_name=branch, base_branch=base), res)],
                     f"Created `{branch}` from `{base or 'main'}`.")  # fmt: skip
@@ -190,10 +151,7 @@ def _git_create_branch(r: Random) -> Scenario:
 @intent("single_call", "git/git_checkout")
 def _git_checkout(r: Random) -> Scenario:
     repo, branch = r.choice(REPOS), r.choice(BASE_BRANCHES + BRANCHES)
-    user = fmt(r, (
-        "Switch to {b} in {repo}.", "Check out the {b} branch in {repo}.", "In {repo}, go to branch {b}.",
-        "git checkout {b} ({repo})", "Move my working copy at {repo} onto {b}.",
-    ), repo=repo, b=branch)  # fmt: skip
+    user = fmt(r, PHRASES["git_checkout"]["ask"], repo=repo, b=branch)
     return Scenario(user, [Step(call("git", "git_checkout", repo_path=repo, branch_name=branch), f"Switched to branch '{branch}'")],
                     f"You're now on `{branch}`.")  # fmt: skip
 
@@ -204,11 +162,7 @@ def _git_show(r: Random) -> Scenario:
     sha = random_sha(r)
     rev = r.choice((sha[:7], sha[:10], "HEAD", "HEAD~1", "HEAD~2"))
     msg, who = r.choice(COMMIT_MESSAGES), r.choice(PEOPLE)
-    user = fmt(r, (
-        "Show me commit {rev} in {repo}.", "What changed in {rev} in the repo at {repo}?",
-        "git show {rev} for {repo}", "Display the contents of commit {rev} ({repo}).",
-        "Let me see what {rev} did in {repo}.",
-    ), repo=repo, rev=rev)  # fmt: skip
+    user = fmt(r, PHRASES["git_show"]["ask"], repo=repo, rev=rev)
     day = random_date(r)
     res = (f"commit {sha}\nAuthor: {who} <{email_of(who)}>\nDate:   {day.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
            f"    {msg}\n" + unified_diff(r, path))  # fmt: skip
@@ -227,10 +181,7 @@ def _git_branch(r: Random) -> Scenario:
     repo = r.choice(REPOS)
     kind = r.choice(("local", "local", "remote", "all"))
     word = {"local": "local", "remote": "remote", "all": "all"}[kind]
-    user = fmt(r, (
-        "List the {w} branches in {repo}.", "Which {w} branches exist in {repo}?", "Show {w} branches for {repo}.",
-        "git branch ({w}) in {repo}", "What {w} branches does the repo at {repo} have?",
-    ), repo=repo, w=word)  # fmt: skip
+    user = fmt(r, PHRASES["git_branch"]["ask"], repo=repo, w=word)
     others = r.sample(BRANCHES, 3)
     listing = _branch_listing(r, "main", others, remote=kind == "remote")
     return Scenario(user, [Step(call("git", "git_branch", repo_path=repo, branch_type=kind), listing)],
@@ -240,11 +191,7 @@ def _git_branch(r: Random) -> Scenario:
 @intent("single_call", "git/git_reset")
 def _git_reset(r: Random) -> Scenario:
     repo = r.choice(REPOS)
-    user = fmt(r, (
-        "Unstage everything in {repo}.", "Reset the index in {repo}; I staged the wrong files.",
-        "git reset in {repo} please", "Remove all staged changes from the index in {repo}.",
-        "I want nothing staged in {repo}. Undo my git add.",
-    ), repo=repo)  # fmt: skip
+    user = fmt(r, PHRASES["git_reset"]["ask"], repo=repo)
     return Scenario(user, [Step(call("git", "git_reset", repo_path=repo), "All staged changes reset")],
                     "Done: nothing is staged any more; your working-tree changes are untouched.")  # fmt: skip
 
@@ -254,11 +201,7 @@ def _git_log_then_show(r: Random) -> Scenario:
     repo, path = r.choice(REPOS), r.choice(CODE_FILES)
     text, commits = git_log_text(r, 1)
     sha, msg = commits[0]
-    user = fmt(r, (
-        "What did the latest commit in {repo} change?", "Show me the diff of the most recent commit in {repo}.",
-        "Find the last commit in {repo} and show its changes.", "What was changed by the newest commit of {repo}?",
-        "Look up the latest commit in {repo} and walk me through it.",
-    ), repo=repo)  # fmt: skip
+    user = fmt(r, PHRASES["git_log_then_show"]["ask"], repo=repo)
     steps = [
         Step(call("git", "git_log", repo_path=repo, max_count=1), text),
         Step(call("git", "git_show", repo_path=repo, revision=sha),
@@ -275,13 +218,7 @@ def _git_status_add_commit(r: Random) -> Scenario:
     repo, branch, msg = r.choice(REPOS), r.choice(BASE_BRANCHES + BRANCHES), r.choice(COMMIT_MESSAGES)
     modified = r.sample(CODE_FILES, r.randrange(1, 4))
     sha = random_sha(r)
-    user = fmt(r, (
-        'Commit all my modified files in {repo} with the message "{m}".',
-        'Stage whatever I changed in {repo} and commit it as "{m}".',
-        'Check what\'s modified in {repo}, add it and commit with "{m}".',
-        'Please commit my current changes in {repo}. Message: "{m}"',
-        'In {repo}: add the modified files and commit ("{m}").',
-    ), repo=repo, m=msg)  # fmt: skip
+    user = fmt(r, PHRASES["git_status_add_commit"]["ask"], repo=repo, m=msg)
     steps = [
         Step(call("git", "git_status", repo_path=repo), _git_status(r, branch, modified)),
         Step(call("git", "git_add", repo_path=repo, files=modified), "Files staged successfully",
@@ -298,10 +235,7 @@ def _git_checkout_missing(r: Random) -> Scenario:
     repo = r.choice(REPOS)
     real = r.choice(BRANCHES)
     wrong = real.split("/", 1)[-1].rsplit("-", 1)[0]  # "feature/login-form" -> "login"
-    user = fmt(r, (
-        "Switch to the {w} branch in {repo}.", "Check out {w} in {repo}.", "go to branch {w} ({repo})",
-        "In {repo}, switch over to {w}.", "Please checkout {w} in the repo at {repo}.",
-    ), repo=repo, w=wrong)  # fmt: skip
+    user = fmt(r, PHRASES["git_checkout_missing"]["ask"], repo=repo, w=wrong)
     others = [b for b in r.sample(BRANCHES, 3) if b != real]
     steps = [
         Step(call("git", "git_checkout", repo_path=repo, branch_name=wrong),

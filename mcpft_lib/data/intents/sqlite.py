@@ -7,7 +7,7 @@ from random import Random
 from typing import Any
 
 from mcpft_lib.core.schema import RESOURCE_TOOL
-from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, random_date
+from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, load_text, random_date
 from mcpft_lib.mcp.world import (
     COUNTRIES,
     ORDER_STATUSES,
@@ -17,6 +17,12 @@ from mcpft_lib.mcp.world import (
     SQL_TABLES,
     email_of,
 )
+
+_TEXT = load_text(__file__)
+PHRASES = _TEXT["phrases"]
+NEW_TABLES = list(_TEXT["new_tables"].items())  # (name, column definitions)
+TABLE_HINTS = list(_TEXT["table_hints"].items())  # (table, description)
+SINGULAR_TABLES = _TEXT["singular_tables"]  # (wrong name, right name, what it holds)
 
 
 def rows_text(rows: Sequence[dict[str, Any]]) -> str:
@@ -29,16 +35,14 @@ def sql_read(r: Random) -> tuple[str, str, str, str]:
     if kind == 0:
         country, n = r.choice(COUNTRIES), r.randrange(3, 5000)
         sql = f"SELECT COUNT(*) AS n FROM users WHERE country = '{country}'"
-        user = fmt(r, ("How many users do we have from {c}?", "Count the users located in {c}.",
-                       "What's the number of {c} users in the database?"), c=country)  # fmt: skip
+        user = fmt(r, PHRASES["sql_read"]["ask_users_from"], c=country)
         return user, sql, rows_text([{"n": n}]), f"There are {n} users from {country}."
     if kind == 1:
         k = r.choice((3, 5, 10))
         sql = f"SELECT name, price FROM products ORDER BY price DESC LIMIT {k}"
         rows = [{"name": p, "price": round(r.uniform(20, 900), 2)} for p in r.sample(PRODUCTS, k)]
         rows.sort(key=lambda x: -x["price"])
-        user = fmt(r, ("Show me the {k} most expensive products.", "What are our top {k} products by price?",
-                       "List the {k} priciest products in the products table."), k=k)  # fmt: skip
+        user = fmt(r, PHRASES["sql_read"]["ask_priciest"], k=k)
         return (
             user,
             sql,
@@ -48,8 +52,7 @@ def sql_read(r: Random) -> tuple[str, str, str, str]:
     if kind == 2:
         status, total = r.choice(ORDER_STATUSES), round(r.uniform(1000, 250000), 2)
         sql = f"SELECT SUM(total) AS revenue FROM orders WHERE status = '{status}'"
-        user = fmt(r, ("What's the total value of {s} orders?", "Sum up the order totals for orders that are {s}.",
-                       "How much revenue sits in {s} orders?"), s=status)  # fmt: skip
+        user = fmt(r, PHRASES["sql_read"]["ask_status_total"], s=status)
         return (
             user,
             sql,
@@ -61,14 +64,12 @@ def sql_read(r: Random) -> tuple[str, str, str, str]:
         people = r.sample(PEOPLE, r.randrange(1, 4))
         sql = f"SELECT id, name, email FROM users WHERE created_at >= '{day}' ORDER BY created_at"
         rows = [{"id": r.randrange(1, 9999), "name": p, "email": email_of(p)} for p in people]
-        user = fmt(r, ("List users who signed up since {d}.", "Which users registered on or after {d}?",
-                       "Show me the users created from {d} onwards."), d=day)  # fmt: skip
+        user = fmt(r, PHRASES["sql_read"]["ask_signups"], d=day)
         return user, sql, rows_text(rows), f"{len(rows)} user(s) since {day}: " + ", ".join(people) + "."
     if kind == 4:
         sql = "SELECT status, COUNT(*) AS n FROM orders GROUP BY status"
         rows = [{"status": s, "n": r.randrange(1, 900)} for s in sorted(r.sample(ORDER_STATUSES, 3))]
-        user = r.choice(("Break down our orders by status.", "How many orders are there per status?",
-                         "Give me order counts grouped by status."))  # fmt: skip
+        user = r.choice(PHRASES["sql_read"]["ask_by_status"])
         return (
             user,
             sql,
@@ -81,8 +82,7 @@ def sql_read(r: Random) -> tuple[str, str, str, str]:
         rows = sorted(
             ({"name": p, "stock": r.randrange(0, k)} for p in r.sample(PRODUCTS, 2)), key=lambda x: x["stock"]
         )
-        user = fmt(r, ("Which products have fewer than {k} items in stock?", "Find products with stock below {k}.",
-                       "What's running low? Show products with under {k} units."), k=k)  # fmt: skip
+        user = fmt(r, PHRASES["sql_read"]["ask_low_stock"], k=k)
         return (
             user,
             sql,
@@ -92,9 +92,7 @@ def sql_read(r: Random) -> tuple[str, str, str, str]:
     cat = r.choice(PRODUCT_CATEGORIES)
     sql = f"SELECT AVG(price) AS avg_price FROM products WHERE category = '{cat}'"
     avg = round(r.uniform(5, 400), 2)
-    user = r.choice(
-        (f"Run this query: {sql}", f"Execute `{sql};` on the database.", f"What does `{sql}` return?")
-    )
+    user = fmt(r, PHRASES["sql_read"]["ask_query"], sql=sql)
     return user, sql, rows_text([{"avg_price": avg}]), f"The average {cat} price is ${avg}."
 
 
@@ -111,20 +109,17 @@ def _sql_write_query(r: Random) -> Scenario:
         name = r.choice(PEOPLE)
         country = r.choice(COUNTRIES)
         sql = f"INSERT INTO users (name, email, country) VALUES ('{name}', '{email_of(name)}', '{country}')"
-        user = fmt(r, ("Add a user {n} ({e}) from {c}.", "Insert {n} with email {e} and country {c} into users.",
-                       "Create a user record for {n}, {e}, based in {c}."), n=name, e=email_of(name), c=country)  # fmt: skip
+        user = fmt(r, PHRASES["sql_write_query"]["ask_insert"], n=name, e=email_of(name), c=country)
         affected, answer = 1, f"Added {name}."
     elif kind == 1:
         oid, status = r.randrange(1, 9999), r.choice(ORDER_STATUSES)
         sql = f"UPDATE orders SET status = '{status}' WHERE id = {oid}"
-        user = fmt(r, ("Mark order {o} as {s}.", "Set the status of order #{o} to {s}.",
-                       "Order {o} is {s} now; update it."), o=oid, s=status)  # fmt: skip
+        user = fmt(r, PHRASES["sql_write_query"]["ask_update"], o=oid, s=status)
         affected, answer = 1, f"Order {oid} is now {status}."
     else:
         day = random_date(r, 2023, 1).date().isoformat()
         sql = f"DELETE FROM events WHERE ts < '{day}'"
-        user = fmt(r, ("Delete all events older than {d}.", "Purge events from before {d}.",
-                       "Remove the events with a timestamp before {d}."), d=day)  # fmt: skip
+        user = fmt(r, PHRASES["sql_write_query"]["ask_delete"], d=day)
         affected = r.randrange(0, 40000)
         answer = f"Deleted {affected} event(s) older than {day}."
     return Scenario(
@@ -136,8 +131,7 @@ def _sql_write_query(r: Random) -> Scenario:
 
 @intent("single_call", "sqlite/list_tables")
 def _sql_list_tables(r: Random) -> Scenario:
-    user = r.choice(("What tables are in the database?", "List all tables.", "Show me the tables in the SQLite database.",
-                     "Which tables do we have?", "What's in this database? Just the table names."))  # fmt: skip
+    user = r.choice(PHRASES["sql_list_tables"]["ask"])
     names = list(SQL_TABLES)
     return Scenario(user, [Step(call("sqlite", "list_tables"), rows_text([{"name": n} for n in names]))],
                     "Tables: " + ", ".join(f"`{n}`" for n in names) + ".")  # fmt: skip
@@ -151,10 +145,7 @@ def pragma_table_info(table: str) -> str:
 @intent("single_call", "sqlite/describe_table")
 def _sql_describe(r: Random) -> Scenario:
     table = r.choice(list(SQL_TABLES))
-    user = fmt(r, (
-        "Describe the {t} table.", "What columns does {t} have?", "Show me the schema of the {t} table.",
-        "What's the structure of table {t}?", "Which fields are in {t}?",
-    ), t=table)  # fmt: skip
+    user = fmt(r, PHRASES["sql_describe"]["ask"], t=table)
     cols = ", ".join(f"`{c}` {t}" for c, t, _ in SQL_TABLES[table])
     return Scenario(
         user,
@@ -165,42 +156,25 @@ def _sql_describe(r: Random) -> Scenario:
 
 @intent("single_call", "sqlite/create_table")
 def _sql_create(r: Random) -> Scenario:
-    name, cols = r.choice((
-        ("reviews", "id INTEGER PRIMARY KEY, product_id INTEGER, rating INTEGER, body TEXT"),
-        ("coupons", "code TEXT PRIMARY KEY, percent_off REAL, expires_at TEXT"),
-        ("audit_log", "id INTEGER PRIMARY KEY, actor TEXT, action TEXT, ts TEXT"),
-        ("suppliers", "id INTEGER PRIMARY KEY, name TEXT, country TEXT"),
-    ))  # fmt: skip
+    name, cols = r.choice(NEW_TABLES)
     sql = f"CREATE TABLE {name} ({cols})"
-    user = fmt(r, (
-        "Create a table {n} with columns {c}.", "Add a new table {n} ({c}).", "I need a {n} table: {c}.",
-        "Make table {n} with these columns: {c}.", "Set up a {n} table with {c}.",
-    ), n=name, c=cols)  # fmt: skip
+    user = fmt(r, PHRASES["sql_create"]["ask"], n=name, c=cols)
     return Scenario(user, [Step(call("sqlite", "create_table", query=sql), f"Table created successfully: {name}")],
                     f"Created table `{name}`.")  # fmt: skip
 
 
 @intent("single_call", "sqlite/append_insight")
 def _sql_insight(r: Random) -> Scenario:
-    insight = r.choice((
-        "Revenue from delivered orders grew 12% month over month.", "Most cancelled orders come from first-time buyers.",
-        "Electronics have the highest average order value.", "Stock-outs cluster on Mondays after weekend sales.",
-        "Users from Japan convert twice as often as the average.",
-    ))  # fmt: skip
-    user = fmt(r, (
-        'Add this to the insights memo: "{i}"', 'Record the insight "{i}"', 'Note down as a business insight: {i}',
-        'Save "{i}" in the memo.', 'Append an insight: {i}',
-    ), i=insight)  # fmt: skip
+    insight = r.choice(PHRASES["sql_insight"]["insight"])
+    user = fmt(r, PHRASES["sql_insight"]["ask"], i=insight)
     return Scenario(user, [Step(call("sqlite", "append_insight", insight=insight), "Insight added to memo")],
                     "Added to the insights memo.")  # fmt: skip
 
 
 @intent("resource_access", "sqlite/" + RESOURCE_TOOL)
 def _sql_memo(r: Random) -> Scenario:
-    user = r.choice(("Show me the business insights memo.", "What insights have we recorded so far?",
-                     "Read the insights memo.", "Open memo://insights.", "What's in the insights document?"))  # fmt: skip
-    items = r.sample(("Electronics have the highest average order value.", "Most cancelled orders come from first-time buyers.",
-                      "Stock-outs cluster on Mondays."), 2)  # fmt: skip
+    user = r.choice(PHRASES["sql_memo"]["ask"])
+    items = r.sample(PHRASES["sql_memo"]["insights"], 2)
     memo = "📊 Business Intelligence Memo 📊\n\nKey Insights Discovered:\n\n" + "\n".join(
         f"- {i}" for i in items
     )
@@ -210,14 +184,8 @@ def _sql_memo(r: Random) -> Scenario:
 
 @intent("resource_access", "sqlite/" + RESOURCE_TOOL, "sqlite/append_insight")
 def _sql_memo_then_add(r: Random) -> Scenario:
-    known, new = r.sample(("Electronics have the highest average order value.", "Most cancelled orders come from first-time buyers.",
-                           "Stock-outs cluster on Mondays.", "Refunds doubled after the March price change.",
-                           "Garden products sell best in April."), 2)  # fmt: skip
-    user = fmt(r, (
-        'Check the insights memo, and if it does not mention this yet, add it: "{i}"',
-        'Is "{i}" already in the memo? If not, record it.', 'Make sure the insights memo contains: "{i}"',
-        'Look at memo://insights and append "{i}" unless it\'s there.', 'Add "{i}" to the memo if it\'s missing.',
-    ), i=new)  # fmt: skip
+    known, new = r.sample(PHRASES["sql_memo_then_add"]["insights"], 2)
+    user = fmt(r, PHRASES["sql_memo_then_add"]["ask"], i=new)
     memo = "📊 Business Intelligence Memo 📊\n\nKey Insights Discovered:\n\n- " + known
     steps = [
         Step(call("sqlite", RESOURCE_TOOL, uri="memo://insights"), memo),
@@ -228,13 +196,8 @@ def _sql_memo_then_add(r: Random) -> Scenario:
 
 @intent("multi_step", "sqlite/list_tables", "sqlite/describe_table")
 def _sql_find_table(r: Random) -> Scenario:
-    table, hint = r.choice((("order_items", "line items of orders"), ("events", "user activity events"),
-                            ("products", "the product catalogue"), ("orders", "customer orders")))  # fmt: skip
-    user = fmt(r, (
-        "I think there's a table for {h}. What columns does it have?", "Find the table that stores {h} and describe it.",
-        "Which table holds {h}, and what's its schema?", "Show me the structure of whatever table has {h}.",
-        "We store {h} somewhere in this database. Find the table and list its columns.",
-    ), h=hint)  # fmt: skip
+    table, hint = r.choice(TABLE_HINTS)
+    user = fmt(r, PHRASES["sql_find_table"]["ask"], h=hint)
     steps = [
         Step(call("sqlite", "list_tables"), rows_text([{"name": n} for n in SQL_TABLES])),
         Step(call("sqlite", "describe_table", table_name=table), pragma_table_info(table), text=f"`{table}` looks right; describing it."),
@@ -245,13 +208,9 @@ def _sql_find_table(r: Random) -> Scenario:
 
 @intent("error_handling", "sqlite/read_query", "sqlite/list_tables")
 def _sql_wrong_table(r: Random) -> Scenario:
-    wrong, right, what = r.choice((("user", "users", "users"), ("order", "orders", "orders"), ("product", "products", "products"),
-                                   ("event", "events", "events")))  # fmt: skip
+    wrong, right, what = r.choice(SINGULAR_TABLES)
     n = r.randrange(5, 9000)
-    user = fmt(r, (
-        "Run SELECT COUNT(*) FROM {w}", "Execute `SELECT COUNT(*) FROM {w};` please.", "Count rows with: SELECT COUNT(*) FROM {w}",
-        "What does SELECT COUNT(*) FROM {w} give?", "query: SELECT COUNT(*) FROM {w}",
-    ), w=wrong)  # fmt: skip
+    user = fmt(r, PHRASES["sql_wrong_table"]["ask"], w=wrong)
     steps = [
         Step(call("sqlite", "read_query", query=f"SELECT COUNT(*) FROM {wrong}"), f"Database error: no such table: {wrong}", is_error=True),
         Step(call("sqlite", "list_tables"), rows_text([{"name": t} for t in SQL_TABLES]), text=f"There's no table `{wrong}`. Let me check the table names."),

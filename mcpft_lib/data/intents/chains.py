@@ -6,8 +6,10 @@ from random import Random
 
 from mcpft_lib.data.intents.git import git_log_text
 from mcpft_lib.data.intents.github import pick_repo
-from mcpft_lib.data.scenario import Scenario, Step, call, fmt, gh_issue, intent, jdump
+from mcpft_lib.data.scenario import Scenario, Step, call, fmt, gh_issue, intent, jdump, load_text
 from mcpft_lib.mcp.world import FS_ROOTS, ISSUE_TITLES, REPOS
+
+PHRASES = load_text(__file__)["phrases"]
 
 
 @intent("multi_step", "filesystem/read_text_file", "github/create_issue")
@@ -18,13 +20,7 @@ def _todo_to_issue(r: Random) -> Scenario:
     path = f"{root}/TODO.md"
     content = "# TODO\n\n" + "\n".join(f"- [ ] {t}" for t in todos) + "\n"
     number = r.randrange(1, 2000)
-    user = fmt(r, (
-        "Take the first item from {p} and open it as an issue in {full}.",
-        "Read {p} and file its first TODO as a GitHub issue on {full}.",
-        "Turn the top entry of {p} into an issue in {full}.",
-        "Open an issue in {full} for the first open task listed in {p}.",
-        "Check {p}; whatever is first on the list, create an issue for it in {full}.",
-    ), p=path, full=full)  # fmt: skip
+    user = fmt(r, PHRASES["todo_to_issue"]["ask"], p=path, full=full)
     steps = [
         Step(call("filesystem", "read_text_file", path=path), content),
         Step(call("github", "create_issue", owner=owner, repo=repo, title=todos[0]),
@@ -41,13 +37,7 @@ def _commit_to_issue(r: Random) -> Scenario:
     sha, msg = commits[0]
     title = f'Regression after "{msg}"'
     number = r.randrange(1, 2000)
-    user = fmt(r, (
-        'The last commit in {rp} broke something. Open an issue in {full} titled: Regression after "<commit message>".',
-        "Create an issue in {full} named 'Regression after \"<latest commit message>\"' using the newest commit in {rp}.",
-        'Look up the latest commit message in {rp} and file an issue in {full} called Regression after "<message>".',
-        'File an issue on {full} titled Regression after "<message of the latest commit in {rp}>".',
-        'Get the newest commit of {rp}; then open an issue in {full} called Regression after "<its message>".',
-    ), rp=repo_path, full=full)  # fmt: skip
+    user = fmt(r, PHRASES["commit_to_issue"]["ask"], rp=repo_path, full=full)
     steps = [
         Step(call("git", "git_log", repo_path=repo_path, max_count=1), text),
         Step(call("github", "create_issue", owner=owner, repo=repo, title=title),

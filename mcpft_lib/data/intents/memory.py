@@ -6,8 +6,12 @@ from collections.abc import Sequence
 from random import Random
 from typing import Any
 
-from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, jdump
+from mcpft_lib.data.scenario import Scenario, Step, call, fmt, intent, jdump, load_text
 from mcpft_lib.mcp.world import ENTITY_TYPES, OBSERVATIONS, ORGS, PEOPLE, PROJECTS, RELATIONS
+
+_TEXT = load_text(__file__)
+PHRASES = _TEXT["phrases"]
+GRAPH_QUERIES = _TEXT["graph_queries"]
 
 
 def _entity(r: Random, name: str | None = None) -> dict[str, Any]:
@@ -22,11 +26,7 @@ def _entity(r: Random, name: str | None = None) -> dict[str, Any]:
 def _mem_create(r: Random) -> Scenario:
     e = _entity(r)
     obs = "; ".join(e["observations"])
-    user = fmt(r, (
-        "Remember that {n} is a {t}: {o}.", "Add {n} ({t}) to the knowledge graph with these notes: {o}.",
-        "Create an entity {n} of type {t}. Observations: {o}.", "Store a new {t} called {n}. Facts: {o}.",
-        "Please note {n}, a {t}: {o}.",
-    ), n=e["name"], t=e["entityType"], o=obs)  # fmt: skip
+    user = fmt(r, PHRASES["mem_create"]["ask"], n=e["name"], t=e["entityType"], o=obs)
     return Scenario(user, [Step(call("memory", "create_entities", entities=[e]), jdump([e]))],
                     f"Saved {e['name']} to memory.")  # fmt: skip
 
@@ -44,10 +44,7 @@ def _mem_relate(r: Random) -> Scenario:
     if other == person:
         other = "Grace Hopper" if person != "Grace Hopper" else "Alan Turing"
     words = rel.replace("_", " ")
-    user = fmt(r, (
-        "Record that {a} {w} {b}.", "Add a relation: {a} {w} {b}.", "In the knowledge graph, link {a} to {b} with '{rel}'.",
-        "Remember: {a} {w} {b}.", "Create the relation {a} -[{rel}]-> {b}.",
-    ), a=person, b=other, w=words, rel=rel)  # fmt: skip
+    user = fmt(r, PHRASES["mem_relate"]["ask"], a=person, b=other, w=words, rel=rel)
     relation = {"from": person, "to": other, "relationType": rel}
     return Scenario(user, [Step(call("memory", "create_relations", relations=[relation]), jdump([relation]))],
                     f"Linked {person} → {other} ({rel}).")  # fmt: skip
@@ -58,10 +55,7 @@ def _mem_observe(r: Random) -> Scenario:
     name = r.choice(PEOPLE + PROJECTS)
     facts = r.sample(OBSERVATIONS, r.randrange(1, 3))
     listed = "; ".join(facts)
-    user = fmt(r, (
-        "Add to {n}'s notes: {f}.", "New facts about {n}: {f}.", "Update the memory for {n} with: {f}.",
-        "Also remember about {n}: {f}.", "Append these observations to {n}: {f}.",
-    ), n=name, f=listed)  # fmt: skip
+    user = fmt(r, PHRASES["mem_observe"]["ask"], n=name, f=listed)
     res = [{"entityName": name, "addedObservations": facts}]
     return Scenario(user, [Step(call("memory", "add_observations", observations=[{"entityName": name, "contents": facts}]), jdump(res))],
                     f"Added {len(facts)} observation(s) to {name}.")  # fmt: skip
@@ -75,11 +69,8 @@ def graph_of(r: Random, names: Sequence[str]) -> dict[str, Any]:
 
 @intent("single_call", "memory/search_nodes")
 def _mem_search(r: Random) -> Scenario:
-    query = r.choice(("payments", "Lisbon", "release manager", "PostgreSQL", "on call", "API guild", "Acme"))
-    user = fmt(r, (
-        "What do we know about anything related to {q}?", "Search memory for {q}.", "Who or what is connected to {q}?",
-        "Look up {q} in the knowledge graph.", "Find nodes mentioning {q}.",
-    ), q=query)  # fmt: skip
+    query = r.choice(GRAPH_QUERIES)
+    user = fmt(r, PHRASES["mem_search"]["ask"], q=query)
     g = graph_of(r, r.sample(PEOPLE, 1) + r.sample(PROJECTS, 1))
     return Scenario(user, [Step(call("memory", "search_nodes", query=query), jdump(g))],
                     "Matches: " + "; ".join(f"{e['name']} ({e['entityType']}): {', '.join(e['observations'])}" for e in g["entities"]))  # fmt: skip
@@ -89,10 +80,7 @@ def _mem_search(r: Random) -> Scenario:
 def _mem_open(r: Random) -> Scenario:
     names = r.sample(PEOPLE, r.randrange(1, 3))
     listed = " and ".join(names)
-    user = fmt(r, (
-        "Pull up what we have on {l}.", "Open the memory entries for {l}.", "Show me the nodes {l}.",
-        "What did I tell you about {l}?", "Retrieve {l} from the knowledge graph.",
-    ), l=listed)  # fmt: skip
+    user = fmt(r, PHRASES["mem_open"]["ask"], l=listed)
     g = graph_of(r, names)
     return Scenario(user, [Step(call("memory", "open_nodes", names=names), jdump(g))],
                     "\n".join(f"- {e['name']}: {', '.join(e['observations'])}" for e in g["entities"]))  # fmt: skip
@@ -100,8 +88,7 @@ def _mem_open(r: Random) -> Scenario:
 
 @intent("single_call", "memory/read_graph")
 def _mem_read(r: Random) -> Scenario:
-    user = r.choice(("Show me everything in memory.", "Dump the whole knowledge graph.", "What's stored in the knowledge graph?",
-                     "Read the entire graph.", "List all entities and relations you remember."))  # fmt: skip
+    user = r.choice(PHRASES["mem_read"]["ask"])
     g = graph_of(r, r.sample(PEOPLE, 1) + r.sample(PROJECTS, 1))
     return Scenario(user, [Step(call("memory", "read_graph"), jdump(g))],
                     f"The graph has {len(g['entities'])} entities ({', '.join(e['name'] for e in g['entities'])}) and {len(g['relations'])} relation(s).")  # fmt: skip
@@ -111,8 +98,7 @@ def _mem_read(r: Random) -> Scenario:
 def _mem_delete(r: Random) -> Scenario:
     names = r.sample(PROJECTS + ORGS, r.randrange(1, 3))
     listed = " and ".join(names)
-    user = fmt(r, ("Forget {l}.", "Delete {l} from memory.", "Remove the entities {l} from the knowledge graph.",
-                   "Please drop {l} from the graph."), l=listed)  # fmt: skip
+    user = fmt(r, PHRASES["mem_delete"]["ask"], l=listed)
     return Scenario(user, [Step(call("memory", "delete_entities", entityNames=names), "Entities deleted successfully")],
                     f"Removed {listed} and their relations.")  # fmt: skip
 
@@ -121,11 +107,7 @@ def _mem_delete(r: Random) -> Scenario:
 def _mem_search_then_add(r: Random) -> Scenario:
     person, fact = r.choice(PEOPLE), r.choice(OBSERVATIONS)
     first = person.split()[0]
-    user = fmt(r, (
-        "Find {f} in memory and add that they: {o}.", "Look up {f} and note: {o}.",
-        "Search for {f} in the knowledge graph, then record this about them: {o}.",
-        "{f} — {o}. Find the right entity and save that.", "Update whoever {f} is in memory with: {o}.",
-    ), f=first, o=fact.lower())  # fmt: skip
+    user = fmt(r, PHRASES["mem_search_then_add"]["ask"], f=first, o=fact.lower())
     g = graph_of(r, [person])
     steps = [
         Step(call("memory", "search_nodes", query=first), jdump(g)),
@@ -139,10 +121,7 @@ def _mem_search_then_add(r: Random) -> Scenario:
 def _mem_missing_entity(r: Random) -> Scenario:
     name, fact = r.choice(PROJECTS + ORGS), r.choice(OBSERVATIONS)
     kind = "organization" if name in ORGS else "project"
-    user = fmt(r, (
-        "Add to {n}: {o}.", "Note about {n}: {o}.", "Remember for {n} that: {o}.", "Update {n} with: {o}.",
-        "Record this observation on {n}: {o}.",
-    ), n=name, o=fact)  # fmt: skip
+    user = fmt(r, PHRASES["mem_missing_entity"]["ask"], n=name, o=fact)
     ent = {"name": name, "entityType": kind, "observations": [fact]}
     steps = [
         Step(call("memory", "add_observations", observations=[{"entityName": name, "contents": [fact]}]),

@@ -17,6 +17,7 @@ from mcpft_lib.data.scenario import (
     gh_issue,
     intent,
     jdump,
+    load_text,
     random_date,
     random_sha,
 )
@@ -35,6 +36,24 @@ from mcpft_lib.mcp.world import (
     email_of,
 )
 
+_TEXT = load_text(__file__)
+PHRASES = _TEXT["phrases"]
+NEEDLES = list(_TEXT["needles"].items())  # (commit message, how the user names the change)
+LOG_LEVELS: tuple[str, ...] = tuple(_TEXT["log_levels"])
+# (url, topic, what the user asks about, what the page says about it)
+DOC_PAGES = [(d["url"], d["topic"], d["needle"], d["gist"]) for d in _TEXT["doc_pages"]]
+SITES: list[str] = _TEXT["sites"]
+SLACK_CHANNELS = list(_TEXT["slack_channels"].items())  # (id, name)
+SLACK_USERS = list(_TEXT["slack_users"].items())  # (id, handle)
+SLACK_TEXTS: list[str] = _TEXT["slack_texts"]
+LOG_ERRORS = _TEXT["log_errors"]
+LOG_MESSAGES = _TEXT["log_messages"]
+CSV_NAMES = _TEXT["csv_names"]
+REGIONS = _TEXT["regions"]
+DOC_SENTENCES = _TEXT["doc_sentences"]
+NAV_LABELS = _TEXT["nav_labels"]
+LINK_LABELS = _TEXT["link_labels"]
+
 
 def _long_log(r: Random, n: int, needle: str) -> tuple[str, str, int]:
     """A commit history of `n` entries with one whose message contains `needle`; (text, its sha, its index)."""
@@ -52,25 +71,13 @@ def _long_log(r: Random, n: int, needle: str) -> tuple[str, str, int]:
     return "Commit history:\n" + "\n".join(entries), target, pos
 
 
-NEEDLES = [
-    ("Switch password hashing to argon2", "password hashing"), ("Drop support for Python 3.9", "Python 3.9"),
-    ("Fix race in websocket reconnect", "websocket race"), ("Add rate limiting to login endpoint", "rate limiting"),
-    ("Revert 'Enable HTTP/2'", "HTTP/2 revert"), ("Pin numpy below 2.0", "numpy pin"),
-    ("Encrypt backups at rest", "backup encryption"), ("Rename customer_id to account_id", "customer_id rename"),
-]  # fmt: skip
-
-
 @intent("large_context", "git/git_log", "git/git_show")
 def _lc_git_find_commit(r: Random) -> Scenario:
     repo, path = r.choice(REPOS), r.choice(CODE_FILES)
     needle, topic = r.choice(NEEDLES)
     n = r.randrange(6, 11)
     text, sha, pos = _long_log(r, n, needle)
-    user = fmt(r, ("Somewhere in the last {n} commits of {repo} there's the {t} change. Show me what it did.",
-                   "Find the commit about {t} in {repo} (it's recent, within {n} commits) and show its diff.",
-                   "Which of the last {n} commits in {repo} did the {t}? Show me that commit.",
-                   "Dig through the recent history of {repo} (last {n}) for the {t} commit and open it."),
-               n=n, repo=repo, t=topic)  # fmt: skip
+    user = fmt(r, PHRASES["lc_git_find_commit"]["ask"], n=n, repo=repo, t=topic)
     steps = [
         Step(call("git", "git_log", repo_path=repo, max_count=n), text),
         Step(call("git", "git_show", repo_path=repo, revision=sha), f"commit {sha}\n\n    {needle}\n\n" + unified_diff(r, path),
@@ -92,8 +99,7 @@ def _lc_git_count_author(r: Random) -> Scenario:
             f"Commit: {random_sha(r)}\nAuthor: {who}\nDate: {day.isoformat(sep=' ')}\nMessage: {r.choice(COMMIT_MESSAGES)}\n"
         )
     target = r.choice(authors)
-    user = fmt(r, ("How many of the last {n} commits in {repo} are by {a}?", "Of the {n} most recent commits in {repo}, how many did {a} write?",
-                   "Count {a}'s commits among the latest {n} in {repo}."), n=n, repo=repo, a=target)  # fmt: skip
+    user = fmt(r, PHRASES["lc_git_count_author"]["ask"], n=n, repo=repo, a=target)
     k = who_count.get(target, 0)
     return Scenario(user, [Step(call("git", "git_log", repo_path=repo, max_count=n), "Commit history:\n" + "\n".join(entries))],
                     f"{k} of the last {n} commits are by {target}.", difficulty="hard")  # fmt: skip
@@ -112,9 +118,7 @@ def _lc_sql_pick_row(r: Random) -> Scenario:
     rows = _long_users(r, r.randrange(6, 11), country)
     target = r.choice(rows)
     n_orders = r.randrange(1, 40)
-    user = fmt(r, ("List every user from {c}, then tell me how many orders {p} placed.",
-                   "Show the {c} users; I need {p}'s order count.",
-                   "Get all users in {c} and count the orders of {p} among them."), c=country, p=target["name"])  # fmt: skip
+    user = fmt(r, PHRASES["lc_sql_pick_row"]["ask"], c=country, p=target["name"])
     steps = [
         Step(call("sqlite", "read_query", query=f"SELECT id, name, email, country FROM users WHERE country = '{country}'"), rows_text(rows)),
         Step(call("sqlite", "read_query", query=f"SELECT COUNT(*) AS n FROM orders WHERE user_id = {target['id']}"),
@@ -132,9 +136,7 @@ def _lc_sql_outlier(r: Random) -> Scenario:
     big = r.randrange(k)
     rows[big]["total"] = round(r.uniform(4000, 9000), 2)
     day = random_date(r).date().isoformat()
-    user = fmt(r, ("Pull the orders from {d} and tell me which one looks suspicious.",
-                   "Show all orders created on {d}. Is there an outlier?",
-                   "List orders placed on {d} and find the unusual one."), d=day)  # fmt: skip
+    user = fmt(r, PHRASES["lc_sql_outlier"]["ask"], d=day)
     sql = f"SELECT id, user_id, total, status FROM orders WHERE created_at LIKE '{day}%'"
     o = rows[big]
     return Scenario(user, [Step(call("sqlite", "read_query", query=sql), rows_text(rows))],
@@ -153,16 +155,12 @@ def _lc_mem_find_entity(r: Random) -> Scenario:
     for e in ents:
         if e is not target and e["observations"] == target["observations"]:
             e["observations"] = ["Works from Lisbon"]
-    fact = r.choice(
-        ("Is on vacation next week", "Moved to the platform team", "Prefers reviews in the morning")
-    )
+    fact = r.choice(PHRASES["lc_mem_find_entity"]["fact"])
     graph = {
         "entities": ents,
         "relations": [{"from": people[0], "to": "billing-service", "relationType": "maintains"}],
     }
-    user = fmt(r, ("Whoever is our release manager for 2.4, add this note: {f}.",
-                   "Find the 2.4 release manager in memory and record: {f}.",
-                   "Add to the 2.4 release manager's notes: {f}."), f=fact[0].lower() + fact[1:])  # fmt: skip
+    user = fmt(r, PHRASES["lc_mem_find_entity"]["ask"], f=fact[0].lower() + fact[1:])
     steps = [
         Step(call("memory", "read_graph"), jdump(graph)),
         Step(call("memory", "add_observations", observations=[{"entityName": target["name"], "contents": [fact]}]),
@@ -174,9 +172,6 @@ def _lc_mem_find_entity(r: Random) -> Scenario:
     )
 
 
-LOG_LEVELS = ("INFO", "INFO", "INFO", "DEBUG", "WARN")
-
-
 @intent("large_context", "filesystem/read_text_file")
 def _lc_fs_log(r: Random) -> Scenario:
     root = r.choice(FS_ROOTS)
@@ -184,23 +179,15 @@ def _lc_fs_log(r: Random) -> Scenario:
     n = r.randrange(14, 25)
     t = random_date(r)
     lines, err_at = [], r.randrange(5, n)
-    err = r.choice(("db timeout after 30s", "payment provider returned 502", "disk quota exceeded on /var/data",
-                    "unhandled KeyError: 'user_id' in /orders"))  # fmt: skip
+    err = r.choice(LOG_ERRORS)
     for i in range(n):
         t += timedelta(seconds=r.randrange(1, 90))
-        msg = (
-            err
-            if i == err_at
-            else r.choice(
-                ("request served in 12ms", "cache hit", "worker heartbeat", "job queued", "GET /health 200")
-            )
-        )
+        msg = err if i == err_at else r.choice(LOG_MESSAGES)
         lines.append(f"{t:%Y-%m-%d %H:%M:%S} {'ERROR' if i == err_at else r.choice(LOG_LEVELS)} {msg}")
         if i == err_at:
             when = f"{t:%H:%M:%S}"
     tail = r.choice((None, n))
-    user = fmt(r, ("When did the first error happen in {p}, and what was it?", "Scan {p} for errors.",
-                   "Find the ERROR line in {p}.", "Something failed today; check {p}."), p=path)  # fmt: skip
+    user = fmt(r, PHRASES["lc_fs_log"]["ask"], p=path)
     return Scenario(user, [Step(call("filesystem", "read_text_file", path=path, tail=tail), "\n".join(lines) + "\n")],
                     f"One error, at {when}: {err}.", difficulty="medium")  # fmt: skip
 
@@ -208,37 +195,22 @@ def _lc_fs_log(r: Random) -> Scenario:
 @intent("large_context", "filesystem/read_text_file")
 def _lc_fs_head(r: Random) -> Scenario:
     root = r.choice(FS_ROOTS)
-    path = f"{root}/data/{r.choice(('events', 'sales', 'signups', 'metrics'))}.csv"
+    path = f"{root}/data/{r.choice(CSV_NAMES)}.csv"
     k = r.choice((5, 10, 20))
     header = "date,region,revenue,orders"
     rows = [
-        f"2024-05-{i + 1:02d},{r.choice(('EU', 'US', 'APAC'))},{r.randrange(500, 9000)},{r.randrange(3, 90)}"
+        f"2024-05-{i + 1:02d},{r.choice(REGIONS)},{r.randrange(500, 9000)},{r.randrange(3, 90)}"
         for i in range(k - 1)
     ]
-    user = fmt(r, ("{p} is huge. Show me just the first {k} lines.", "Peek at the top {k} lines of {p}.",
-                   "Only the first {k} lines of {p}, please; the file is several GB.",
-                   "What columns does {p} have? Don't read the whole file, {k} lines are enough."), p=path, k=k)  # fmt: skip
+    user = fmt(r, PHRASES["lc_fs_head"]["ask"], p=path, k=k)
     content = "\n".join([header, *rows]) + "\n"
     return Scenario(user, [Step(call("filesystem", "read_text_file", path=path, head=k), content)],
                     f"Columns: {header.replace(',', ', ')}; the first rows start on {rows[0].split(',')[0]}.")  # fmt: skip
 
 
 def _fetch_page(r: Random, url: str, topic: str, n: int) -> str:
-    paras = [f"## {topic} — section {i + 1}\n\n" + " ".join(r.sample((
-        "This section describes configuration options.", "Defaults are chosen for small deployments.",
-        "Values can be overridden with environment variables.", "See the changelog for breaking changes.",
-        "Each option is validated at startup.", "Deprecated options still work but log a warning.",
-        "The CLI mirrors every option as a flag.", "Timeouts are given in seconds."), 4)) for i in range(n)]  # fmt: skip
+    paras = [f"## {topic} — section {i + 1}\n\n" + " ".join(r.sample(DOC_SENTENCES, 4)) for i in range(n)]
     return "\n\n".join(paras)
-
-
-DOC_PAGES = [
-    ("https://docs.python.org/3/library/asyncio-task.html", "asyncio tasks", "TaskGroup", "Use `asyncio.TaskGroup()`: tasks created in the `async with` block are awaited together and errors are collected in an ExceptionGroup."),
-    ("https://fastapi.tiangolo.com/tutorial/cors/", "FastAPI CORS", "allow_origins", "Add `CORSMiddleware` with `allow_origins` set to the list of trusted origins."),
-    ("https://docs.github.com/en/rest/rate-limit", "GitHub rate limits", "X-RateLimit-Remaining", "Authenticated requests get 5,000 per hour; check the `X-RateLimit-Remaining` header."),
-    ("https://www.postgresql.org/docs/current/sql-createindex.html", "CREATE INDEX", "CONCURRENTLY", "`CREATE INDEX CONCURRENTLY` builds the index without locking out writes, at the cost of a slower build."),
-    ("https://nodejs.org/api/fs.html", "Node fs", "fs.promises", "Use `fs.promises` (or `node:fs/promises`) for promise-based file APIs."),
-]  # fmt: skip
 
 
 @intent("large_context", "fetch/fetch")
@@ -246,8 +218,7 @@ def _lc_fetch_more(r: Random) -> Scenario:
     url, topic, needle, gist = r.choice(DOC_PAGES)
     chunk = r.choice((2000, 3000, 5000))
     page1 = _fetch_page(r, url, topic, 3)[: chunk // 8]
-    user = fmt(r, ("Read {u} and tell me what it says about {n}.", "What does {u} say about {n}?",
-                   "Find the part about {n} on {u}.", "Fetch {u}; I only care about {n}."), u=url, n=needle)  # fmt: skip
+    user = fmt(r, PHRASES["lc_fetch_more"]["ask"], u=url, n=needle)
     first = (
         call("fetch", "fetch", url=url, max_length=chunk)
         if chunk != 5000
@@ -270,9 +241,7 @@ def _lc_gh_find_issue(r: Random) -> Scenario:
         it["body"] = ""
     target = r.choice(issues)
     key = target["title"].split()[0:3]
-    user = fmt(r, ("There's an open issue in {f} about \"{k}\". Give me its details.",
-                   "Find the {f} issue mentioning \"{k}\" and show me the full thing.",
-                   "Look through the open issues of {f} for \"{k}\"."), f=full, k=" ".join(key))  # fmt: skip
+    user = fmt(r, PHRASES["lc_gh_find_issue"]["ask"], f=full, k=" ".join(key))
     steps = [
         Step(call("github", "list_issues", owner=owner, repo=repo, state="open"), jdump(issues)),
         Step(call("github", "get_issue", owner=owner, repo=repo, issue_number=target["number"]),
@@ -283,8 +252,7 @@ def _lc_gh_find_issue(r: Random) -> Scenario:
 
 
 def pw_snapshot(r: Random, url: str, target_label: str) -> tuple[str, str]:
-    labels = r.sample(("Home", "Pricing", "Docs", "Blog", "Sign in", "Sign up", "Search", "Contact sales", "Careers",
-                       "Settings", "Log out", "Download", "Changelog", "Status"), 8)  # fmt: skip
+    labels = r.sample(NAV_LABELS, 8)
     if target_label not in labels:
         labels[r.randrange(len(labels))] = target_label
     lines = [
@@ -309,42 +277,17 @@ def pw_snapshot(r: Random, url: str, target_label: str) -> tuple[str, str]:
     return "\n".join(lines), ref
 
 
-SITES = [
-    "https://example.com",
-    "https://acme.test",
-    "http://localhost:3000",
-    "https://staging.shop.test",
-    "http://127.0.0.1:8000",
-]
-
-
 @intent("large_context", "playwright/browser_navigate", "playwright/browser_click")
 def _lc_pw_click(r: Random) -> Scenario:
-    url, label = r.choice(SITES), r.choice(("Pricing", "Sign in", "Docs", "Contact sales", "Changelog"))
+    url, label = r.choice(SITES), r.choice(LINK_LABELS)
     snap, ref = pw_snapshot(r, url, label)
-    user = fmt(
-        r,
-        ('Open {u} and click "{l}".', "Go to {u}, then hit the {l} link.", "On {u}, navigate to {l}."),
-        u=url,
-        l=label,
-    )
+    user = fmt(r, PHRASES["lc_pw_click"]["ask"], u=url, l=label)
     steps = [
         Step(call("playwright", "browser_navigate", url=url), snap),
         Step(call("playwright", "browser_click", target=ref, element=f"{label} link"),
              f"- Page URL: {url}/{label.lower().replace(' ', '-')}\n- Page Title: {label} | Acme", text=f"\"{label}\" is {ref}."),
     ]  # fmt: skip
     return Scenario(user, steps, f'Opened {url} and clicked "{label}".', difficulty="hard")
-
-
-SLACK_CHANNELS = [("C01GENERAL0", "general"), ("C02DEPLOYS0", "deploys"), ("C03INCIDNT0", "incidents"),
-                  ("C04RANDOM00", "random"), ("C05BACKEND0", "backend"), ("C06RELEASE0", "releases")]  # fmt: skip
-
-SLACK_USERS = [("U01ADA00000", "ada"), ("U02GRACE000", "grace"), ("U03ALAN0000", "alan"), ("U04LIN00000", "lin.wei"),
-               ("U05PRIYA000", "priya"), ("U06MATEO000", "mateo")]  # fmt: skip
-
-SLACK_TEXTS = ["Deploy of billing-service finished", "Can someone review PR #482?", "Standup moved to 10:30",
-               "Heads up: staging DB restarts at 18:00", "The flaky test is fixed on main", "Lunch order closes at noon",
-               "Incident resolved, postmortem tomorrow", "New release 2.4.1 is out"]  # fmt: skip
 
 
 def slack_ts(r: Random) -> str:
@@ -357,10 +300,8 @@ def _lc_slack_reply(r: Random) -> Scenario:
     msgs = [{"type": "message", "user": r.choice(SLACK_USERS)[0], "text": t, "ts": slack_ts(r)}
             for t in r.sample(SLACK_TEXTS, r.randrange(5, 8))]  # fmt: skip
     target = r.choice(msgs)
-    reply = r.choice(("On it!", "Thanks for the heads-up.", "Looking now.", "👍 done"))
-    user = fmt(r, ("In #{c} someone wrote \"{t}\". Reply in that thread: {a}",
-                   "Find the message \"{t}\" in #{c} and answer it in the thread with \"{a}\".",
-                   "Reply \"{a}\" under the \"{t}\" message in #{c}."), c=cname, t=target["text"], a=reply)  # fmt: skip
+    reply = r.choice(PHRASES["lc_slack_reply"]["reply"])
+    user = fmt(r, PHRASES["lc_slack_reply"]["ask"], c=cname, t=target["text"], a=reply)
     steps = [
         Step(call("slack", "slack_get_channel_history", channel_id=cid), jdump({"ok": True, "messages": msgs})),
         Step(call("slack", "slack_reply_to_thread", channel_id=cid, thread_ts=target["ts"], text=reply),

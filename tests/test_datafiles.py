@@ -81,8 +81,9 @@ def _slots(template: str) -> set[str]:
     }
 
 
-def _phrase_uses(module_file: Path) -> list[tuple[str, str, set[str] | None, int]]:
-    """(intent, role, the slots the code fills or None when it fills none, line) for each PHRASES[...][...]."""
+def _phrase_uses(module_file: Path) -> list[tuple[str, str, set[str] | None, tuple[int, int]]]:
+    """(intent, role, the slots the code fills or None when it fills none, (line, column) of the call) for each
+    PHRASES[...][...]; the two lists of `fmt(r, PHRASES[a][b] if c else PHRASES[a][d], ...)` share the call."""
     tree = ast.parse(module_file.read_text())
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     uses = []
@@ -96,13 +97,14 @@ def _phrase_uses(module_file: Path) -> list[tuple[str, str, set[str] | None, int
         while isinstance(up, ast.IfExp):  # fmt(r, PHRASES[a][b] if c else PHRASES[a][d], ...)
             up = parents[up]
         filled: set[str] | None = None
+        at = (up.lineno, up.col_offset)
         if isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id == "fmt":
             filled = {k.arg for k in up.keywords if k.arg}
         elif isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "choice":
             call = parents[up]  # r.choice(PHRASES[a][b]).format(...)
             if isinstance(call, ast.Attribute) and call.attr == "format":
                 filled = {k.arg for k in parents[call].keywords if k.arg}
-        uses.append((key, role, filled, node.lineno))
+        uses.append((key, role, filled, at))
     return uses
 
 
@@ -123,7 +125,7 @@ def test_phrasings_are_used_with_the_slots_their_builder_fills(name: str) -> Non
     listed = {(key, role) for key, roles in phrases.items() for role in roles}
     assert not used - listed, f"{name}.py uses phrasings {name}.yaml lacks: {sorted(used - listed)}"
     assert not listed - used, f"{name}.yaml has phrasings no builder uses: {sorted(listed - used)}"
-    for key, role, filled, line in uses:
+    for key, role, filled, (line, _) in uses:
         templates = phrases[key][role]
         where = f"{name}.yaml phrases.{key}.{role} (used on {name}.py line {line})"
         assert isinstance(templates, list) and templates, f"{where}: expected a non-empty list"
@@ -138,6 +140,10 @@ def test_phrasings_are_used_with_the_slots_their_builder_fills(name: str) -> Non
                 assert slots <= filled, (
                     f"{where}: {t!r} uses {sorted(slots - filled)}, the builder fills {sorted(filled)}"
                 )
-        if filled:
-            unused = filled - set().union(*map(_slots, templates))
-            assert not unused, f"{where}: the builder fills {sorted(unused)}, which no phrasing uses"
+    for call in {at for _, _, filled, at in uses if filled}:
+        lists = [(key, role, filled) for key, role, filled, at in uses if at == call]
+        templates = [t for key, role, _ in lists for t in phrases[key][role]]
+        unused = set().union(*(filled for _, _, filled in lists)) - set().union(*map(_slots, templates))
+        assert not unused, (
+            f"{name}.py line {call[0]} fills {sorted(unused)}, which no phrasing of {lists} uses"
+        )

@@ -17,16 +17,28 @@ from mcpft_lib.data.intents.long_context import (
 )
 from mcpft_lib.data.intents.reasoning import PLANS
 from mcpft_lib.data.intents.sqlite import sql_read
-from mcpft_lib.data.scenario import Clarification, Scenario, Step, call, fmt, intent, jdump
+from mcpft_lib.data.scenario import Clarification, Scenario, Step, call, fmt, intent, jdump, load_text
 from mcpft_lib.mcp.world import CITIES, PEOPLE, SEARCH_QUERIES, email_of
+
+_TEXT = load_text(__file__)
+PHRASES = _TEXT["phrases"]
+DEAD_PATHS = _TEXT["dead_paths"]
+LOCAL_SEARCHES = _TEXT["local_searches"]
+COLUMNS_TO_CLEAR = _TEXT["columns_to_clear"]
+SCREENSHOT_NAMES = _TEXT["screenshot_names"]
+EMAIL_FIELDS = _TEXT["email_fields"]
+PAGE_SCRIPTS = _TEXT["page_scripts"]
+SCREENSHOT_FILES = _TEXT["screenshot_files"]
+STALE_LABELS = _TEXT["stale_labels"]
 
 
 @intent("single_call", "fetch/fetch")
 def _fetch_page_intent(r: Random) -> Scenario:
     url, topic, needle, gist = r.choice(DOC_PAGES)
     raw = r.random() < 0.15
-    user = fmt(r, ("Fetch {u}.", "What's on {u}?", "Read {u} for me.", "Grab the page {u} and summarise it.") if not raw
-               else ("Get the raw HTML of {u}.", "Fetch {u} as raw HTML, no Markdown conversion."), u=url)  # fmt: skip
+    user = fmt(
+        r, PHRASES["fetch_page_intent"]["ask"] if not raw else PHRASES["fetch_page_intent"]["ask_raw"], u=url
+    )
     body = f"<html><body><h1>{topic}</h1><p>{gist}</p></body></html>" if raw else f"# {topic}\n\n{gist}"
     prefix = (
         "Content type text/html cannot be simplified to markdown, but here is the raw content:\n"
@@ -40,13 +52,8 @@ def _fetch_page_intent(r: Random) -> Scenario:
 @intent("error_handling", "fetch/fetch")
 def _fetch_404(r: Random) -> Scenario:
     url, topic, needle, gist = r.choice(DOC_PAGES)
-    bad = url.rstrip("/") + r.choice(("/v2", "/latest", "/old"))
-    user = fmt(
-        r,
-        ("Read {b}; if that page is gone, use {u}.", "Fetch {b} (fallback: {u}).", "Try {b}, otherwise {u}."),
-        b=bad,
-        u=url,
-    )
+    bad = url.rstrip("/") + r.choice(DEAD_PATHS)
+    user = fmt(r, PHRASES["fetch_404"]["ask"], b=bad, u=url)
     steps = [
         Step(call("fetch", "fetch", url=bad), f"Failed to fetch {bad} - status code 404", is_error=True),
         Step(call("fetch", "fetch", url=url), f"Contents of {url}:\n# {topic}\n\n{gist}", text="That page is gone (404). Using the fallback."),
@@ -57,32 +64,19 @@ def _fetch_404(r: Random) -> Scenario:
 @intent("clarification", "fetch/fetch")
 def _clar_fetch(r: Random) -> Clarification:
     url, topic, needle, gist = r.choice(DOC_PAGES)
-    user = r.choice(
-        ("Read the docs page for me.", "Can you fetch that article?", "Summarise the page we talked about.")
-    )
-    question = r.choice(
-        (
-            "Which URL should I fetch?",
-            "Sure. What's the link?",
-            "Which page do you mean? Please paste the URL.",
-        )
-    )
+    user = r.choice(PHRASES["clar_fetch"]["ask"])
+    question = r.choice(PHRASES["clar_fetch"]["question"])
     then = Scenario(
         "", [Step(call("fetch", "fetch", url=url), f"Contents of {url}:\n# {topic}\n\n{gist}")], gist
     )
-    return Clarification(user, question, fmt(r, ("{u}", "This one: {u}", "{u} please"), u=url), then)
+    return Clarification(user, question, fmt(r, PHRASES["clar_fetch"]["reply"], u=url), then)
 
 
 @intent("single_call", "brave_search/brave_web_search")
 def _brave_web(r: Random) -> Scenario:
     q, what = r.choice(SEARCH_QUERIES)
     count = r.choice((None, None, 5, 10))
-    user = fmt(
-        r,
-        ("Search the web for {w}.", "Look up {w} online.", "Find me some {w}.", "web search: {q}"),
-        w=what,
-        q=q,
-    )
+    user = fmt(r, PHRASES["brave_web"]["ask"], w=what, q=q)
     results = "\n\n".join(
         f"Title: {what} #{i + 1}\nDescription: A page about {what}.\nURL: https://example.org/{i}"
         for i in range(3)
@@ -94,11 +88,9 @@ def _brave_web(r: Random) -> Scenario:
 @intent("single_call", "brave_search/brave_local_search")
 def _brave_local(r: Random) -> Scenario:
     city, _ = r.choice(CITIES)
-    what = r.choice(("coffee shops", "coworking spaces", "bike repair", "pharmacies", "ramen restaurants"))
+    what = r.choice(LOCAL_SEARCHES)
     q = f"{what} near {city}"
-    user = fmt(
-        r, ("Find {w} near {c}.", "Any good {w} in {c}?", "Where can I find {w} around {c}?"), w=what, c=city
-    )
+    user = fmt(r, PHRASES["brave_local"]["ask"], w=what, c=city)
     res = "\n---\n".join(
         f"Name: {what.title()} {i + 1}\nAddress: {10 + i} Main Street, {city}\nRating: {4 + i / 10:.1f}"
         for i in range(2)
@@ -110,8 +102,7 @@ def _brave_local(r: Random) -> Scenario:
 @intent("multi_step", "brave_search/brave_web_search", "fetch/fetch")
 def _search_then_fetch(r: Random) -> Scenario:
     url, topic, needle, gist = r.choice(DOC_PAGES)
-    user = fmt(r, ("Find the official docs on {t} and tell me about {n}.", "Search for {t} documentation, open it, and explain {n}."),
-               t=topic, n=needle)  # fmt: skip
+    user = fmt(r, PHRASES["search_then_fetch"]["ask"], t=topic, n=needle)
     results = f"Title: {topic} — official docs\nDescription: Reference for {topic}.\nURL: {url}\n\nTitle: A blog on {topic}\nDescription: Opinions.\nURL: https://blog.example.org/{needle.lower()}"
     steps = [Step(call("brave_search", "brave_web_search", query=f"{topic} documentation"), results),
              Step(call("fetch", "fetch", url=url), f"Contents of {url}:\n# {topic}\n\n{gist}", text=f"The official page is {url}.")]  # fmt: skip
@@ -122,8 +113,7 @@ def _search_then_fetch(r: Random) -> Scenario:
 def _slack_post(r: Random) -> Scenario:
     cid, cname = r.choice(SLACK_CHANNELS)
     text = r.choice(SLACK_TEXTS)
-    user = fmt(r, ("Post \"{t}\" to #{c} (channel id {i}).", "Send a message to {i}: {t}", "Tell channel {i} (#{c}): \"{t}\""),
-               t=text, c=cname, i=cid)  # fmt: skip
+    user = fmt(r, PHRASES["slack_post"]["ask"], t=text, c=cname, i=cid)
     return Scenario(user, [Step(call("slack", "slack_post_message", channel_id=cid, text=text),
                                 jdump({"ok": True, "channel": cid, "ts": slack_ts(r), "message": {"text": text}}))],
                     f"Posted to #{cname}.")  # fmt: skip
@@ -133,13 +123,7 @@ def _slack_post(r: Random) -> Scenario:
 def _slack_channels(r: Random) -> Scenario:
     limit = r.choice((None, 20, 100))
     chans = r.sample(SLACK_CHANNELS, 4)
-    user = r.choice(
-        (
-            "Which Slack channels do we have?",
-            "List the public channels in Slack.",
-            "Show me our Slack channels.",
-        )
-    )
+    user = r.choice(PHRASES["slack_channels"]["ask"])
     res = jdump({"ok": True, "channels": [{"id": i, "name": n, "is_channel": True} for i, n in chans]})
     return Scenario(user, [Step(call("slack", "slack_list_channels", limit=limit), res)],
                     "Channels: " + ", ".join(f"#{n}" for _, n in chans) + ".")  # fmt: skip
@@ -148,9 +132,7 @@ def _slack_channels(r: Random) -> Scenario:
 @intent("single_call", "slack/slack_get_user_profile")
 def _slack_profile(r: Random) -> Scenario:
     uid, handle = r.choice(SLACK_USERS)
-    user = fmt(
-        r, ("Who is {u} on Slack?", "Show the Slack profile of user {u}.", "Look up Slack user {u}."), u=uid
-    )
+    user = fmt(r, PHRASES["slack_profile"]["ask"], u=uid)
     res = jdump(
         {"ok": True, "profile": {"real_name": handle.title(), "display_name": handle, "title": "Engineer"}}
     )
@@ -168,9 +150,7 @@ def _slack_find_post(r: Random) -> Scenario:
     others = [c for c in r.sample(SLACK_CHANNELS, 4) if c[0] != cid][:3]
     chans = others + [(cid, cname)]
     r.shuffle(chans)
-    user = fmt(
-        r, ('Post "{t}" in #{c}.', "Let #{c} know: {t}", 'Send "{t}" to the {c} channel.'), t=text, c=cname
-    )
+    user = fmt(r, PHRASES["slack_find_post"]["ask"], t=text, c=cname)
     steps = [Step(call("slack", "slack_list_channels"), jdump({"ok": True, "channels": [{"id": i, "name": n} for i, n in chans]})),
              Step(call("slack", "slack_post_message", channel_id=cid, text=text), jdump({"ok": True, "channel": cid, "ts": slack_ts(r)}),
                   text=f"#{cname} is {cid}.")]  # fmt: skip
@@ -181,7 +161,7 @@ def _slack_find_post(r: Random) -> Scenario:
 def _slack_bad_channel(r: Random) -> Scenario:
     cid, cname = r.choice(SLACK_CHANNELS)
     text = r.choice(SLACK_TEXTS)
-    user = fmt(r, ('Post "{t}" to {c}.', "Send {t} to channel {c}."), t=text, c=cname)
+    user = fmt(r, PHRASES["slack_bad_channel"]["ask"], t=text, c=cname)
     steps = [Step(call("slack", "slack_post_message", channel_id=cname, text=text), jdump({"ok": False, "error": "channel_not_found"}),
                   is_error=True, mistake=True),
              Step(call("slack", "slack_list_channels"), jdump({"ok": True, "channels": [{"id": i, "name": n} for i, n in SLACK_CHANNELS]}),
@@ -194,11 +174,11 @@ def _slack_bad_channel(r: Random) -> Scenario:
 def _clar_slack(r: Random) -> Clarification:
     cid, cname = r.choice(SLACK_CHANNELS)
     text = r.choice(SLACK_TEXTS)
-    user = fmt(r, ("Let the team know: {t}", 'Post this on Slack: "{t}"', 'Announce "{t}".'), t=text)
-    question = r.choice(("Which channel should I post it in?", "Sure. Which Slack channel (id)?"))
+    user = fmt(r, PHRASES["clar_slack"]["ask"], t=text)
+    question = r.choice(PHRASES["clar_slack"]["question"])
     then = Scenario("", [Step(call("slack", "slack_post_message", channel_id=cid, text=text), jdump({"ok": True, "channel": cid, "ts": slack_ts(r)}))],
                     f"Posted to #{cname}.")  # fmt: skip
-    return Clarification(user, question, fmt(r, ("#{c}, id {i}", "{i} (#{c})"), c=cname, i=cid), then)
+    return Clarification(user, question, fmt(r, PHRASES["clar_slack"]["reply"], c=cname, i=cid), then)
 
 
 @intent("single_call", "postgres/query")
@@ -209,10 +189,8 @@ def _pg_query(r: Random) -> Scenario:
 
 @intent("error_handling", "postgres/query")
 def _pg_readonly_error(r: Random) -> Scenario:
-    table, col = r.choice((("orders", "status"), ("users", "email"), ("products", "stock")))
-    user = fmt(
-        r, ("Set every {t} {c} to NULL in Postgres.", "Update {t}: clear the {c} column."), t=table, c=col
-    )
+    table, col = r.choice(COLUMNS_TO_CLEAR)
+    user = fmt(r, PHRASES["pg_readonly_error"]["ask"], t=table, c=col)
     steps = [Step(call("postgres", "query", sql=f"UPDATE {table} SET {col} = NULL"),
                   "cannot execute UPDATE in a read-only transaction", is_error=True),
              Step(call("postgres", "query", sql=f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL"), jdump([{"count": str(r.randrange(1, 9000))}]),
@@ -224,7 +202,7 @@ def _pg_readonly_error(r: Random) -> Scenario:
 @intent("single_call", "puppeteer/puppeteer_navigate")
 def _pp_nav(r: Random) -> Scenario:
     url = r.choice(SITES)
-    user = fmt(r, ("Open {u} in the browser.", "Navigate the browser to {u}.", "Load {u}."), u=url)
+    user = fmt(r, PHRASES["pp_nav"]["ask"], u=url)
     return Scenario(
         user,
         [Step(call("puppeteer", "puppeteer_navigate", url=url), f"Navigated to {url}")],
@@ -234,10 +212,11 @@ def _pp_nav(r: Random) -> Scenario:
 
 @intent("single_call", "puppeteer/puppeteer_screenshot")
 def _pp_shot(r: Random) -> Scenario:
-    name = r.choice(("homepage", "checkout", "login-form", "dashboard"))
+    name = r.choice(SCREENSHOT_NAMES)
     sel = r.choice((None, "#main", ".hero", "form"))
-    user = fmt(r, ("Take a screenshot called {n}.", "Screenshot the page as {n}.") if sel is None else
-               ("Screenshot just {s} and name it {n}.", "Capture the {s} element as {n}."), n=name, s=sel)  # fmt: skip
+    user = fmt(
+        r, PHRASES["pp_shot"]["ask"] if sel is None else PHRASES["pp_shot"]["ask_selector"], n=name, s=sel
+    )
     return Scenario(user, [Step(call("puppeteer", "puppeteer_screenshot", name=name, selector=sel), f"Screenshot '{name}' taken at 800x600")],
                     f"Saved screenshot `{name}`.")  # fmt: skip
 
@@ -245,10 +224,8 @@ def _pp_shot(r: Random) -> Scenario:
 @intent("multi_step", "puppeteer/puppeteer_evaluate", "puppeteer/puppeteer_fill", "puppeteer/puppeteer_click")
 def _pp_login(r: Random) -> Scenario:
     email = email_of(r.choice(PEOPLE))
-    field = r.choice(("#email", "#login-email", "#user_email", "input[name=email]"))
-    user = fmt(r, ("Log in as {e}: find the email field, fill it and submit the form.",
-                   "Put {e} into the login form's email input and submit.",
-                   "Sign in with {e} on the open page (email field, then submit)."), e=email)  # fmt: skip
+    field = r.choice(EMAIL_FIELDS)
+    user = fmt(r, PHRASES["pp_login"]["ask"], e=email)
     script = "Array.from(document.querySelectorAll('form input')).map(i => i.id ? '#' + i.id : `input[name=${i.name}]`)"
     steps = [
         Step(call("puppeteer", "puppeteer_evaluate", script=script),
@@ -262,14 +239,8 @@ def _pp_login(r: Random) -> Scenario:
 
 @intent("single_call", "puppeteer/puppeteer_evaluate")
 def _pp_eval(r: Random) -> Scenario:
-    script, what, value = r.choice((("document.title", "page title", '"Acme — Home"'), ("document.querySelectorAll('a').length", "number of links", "42"),
-                                    ("window.location.href", "current URL", '"https://acme.test/"')))  # fmt: skip
-    user = fmt(
-        r,
-        ("What's the {w} of the open page?", "Run `{s}` in the page.", "Evaluate {s} in the browser."),
-        w=what,
-        s=script,
-    )
+    script, what, value = r.choice(PAGE_SCRIPTS)
+    user = fmt(r, PHRASES["pp_eval"]["ask"], w=what, s=script)
     return Scenario(user, [Step(call("puppeteer", "puppeteer_evaluate", script=script), f"Execution result:\n{value}\n\nConsole output:\n")],
                     f"The {what} is {value}.")  # fmt: skip
 
@@ -277,9 +248,7 @@ def _pp_eval(r: Random) -> Scenario:
 @intent("single_call", "playwright/browser_navigate")
 def _pw_nav(r: Random) -> Scenario:
     url = r.choice(SITES)
-    user = fmt(
-        r, ("Open {u}.", "Go to {u} in the browser.", "Navigate to {u} and tell me what's there."), u=url
-    )
+    user = fmt(r, PHRASES["pw_nav"]["ask"], u=url)
     snap, _ = pw_snapshot(r, url, "Docs")
     return Scenario(
         user,
@@ -291,9 +260,8 @@ def _pw_nav(r: Random) -> Scenario:
 @intent("single_call", "playwright/browser_take_screenshot")
 def _pw_shot(r: Random) -> Scenario:
     full = r.random() < 0.5
-    fname = r.choice(("page.png", "before.png", "after-fix.png"))
-    user = fmt(r, ("Take a full-page screenshot into {f}.", "Full-page screenshot, save as {f}.") if full
-               else ("Screenshot the viewport to {f}.", "Save a screenshot as {f}."), f=fname)  # fmt: skip
+    fname = r.choice(SCREENSHOT_FILES)
+    user = fmt(r, PHRASES["pw_shot"]["ask_full_page"] if full else PHRASES["pw_shot"]["ask"], f=fname)
     return Scenario(user, [Step(call("playwright", "browser_take_screenshot", scale="css", filename=fname, fullPage=True if full else None),
                                 f"Took the {'full page' if full else 'viewport'} screenshot and saved it as {fname}")],
                     f"Saved `{fname}`.")  # fmt: skip
@@ -301,7 +269,7 @@ def _pw_shot(r: Random) -> Scenario:
 
 @intent("single_call", "playwright/browser_tabs")
 def _pw_tabs(r: Random) -> Scenario:
-    user = r.choice(("Which tabs are open?", "List the browser tabs.", "Show me the open tabs."))
+    user = r.choice(PHRASES["pw_tabs"]["ask"])
     tabs = "\n".join(f"- {i}: [{u}] ({u})" for i, u in enumerate(r.sample(SITES, 2)))
     return Scenario(
         user,
@@ -312,15 +280,10 @@ def _pw_tabs(r: Random) -> Scenario:
 
 @intent("error_handling", "playwright/browser_click", "playwright/browser_snapshot")
 def _pw_stale_ref(r: Random) -> Scenario:
-    url, label = r.choice(SITES), r.choice(("Pricing", "Sign in", "Docs"))
+    url, label = r.choice(SITES), r.choice(STALE_LABELS)
     snap, ref = pw_snapshot(r, url, label)
     stale = f"e{r.randrange(100, 200)}"
-    user = fmt(
-        r,
-        ("Click {l} (it was {s} earlier).", "Press the {l} link; last time its ref was {s}."),
-        l=label,
-        s=stale,
-    )
+    user = fmt(r, PHRASES["pw_stale_ref"]["ask"], l=label, s=stale)
     steps = [Step(call("playwright", "browser_click", target=stale, element=f"{label} link"),
                   f"Error: Ref {stale} not found in the current page snapshot. Try capturing new snapshot.", is_error=True),
              Step(call("playwright", "browser_snapshot"), snap, text="That ref is stale. Taking a fresh snapshot."),
@@ -332,10 +295,7 @@ def _pw_stale_ref(r: Random) -> Scenario:
 @intent("single_call", "sequential_thinking/sequentialthinking")
 def _seq_one(r: Random) -> Scenario:
     task, thoughts = r.choice(PLANS)
-    user = fmt(r, ("Record a first thought on how to {t}; I expect about {n} steps.",
-                   "Start a sequential-thinking session ({n} thoughts) on how to {t}.",
-                   "Begin thinking about how to {t}. Plan for {n} thoughts; give me the first.",
-                   "Kick off step-by-step thinking ({n} steps) on this: how do we {t}?"), t=task, n=len(thoughts))  # fmt: skip
+    user = fmt(r, PHRASES["seq_one"]["ask"], t=task, n=len(thoughts))
     res = jdump(
         {
             "thoughtNumber": 1,

@@ -108,11 +108,9 @@ def _phrase_uses(module_file: Path) -> list[tuple[str, str, set[str] | None, tup
     return uses
 
 
-@pytest.mark.parametrize("name", sorted(INTENT_MODULES))
+@pytest.mark.parametrize("name", sorted(n for n, m in INTENT_MODULES.items() if hasattr(m, "PHRASES")))
 def test_phrasings_are_used_with_the_slots_their_builder_fills(name: str) -> None:
     module = INTENT_MODULES[name]
-    if not hasattr(module, "PHRASES"):
-        pytest.skip(f"{name} has no phrasings")
     phrases = module.PHRASES
     source = Path(module.__file__)
     uses = _phrase_uses(source)

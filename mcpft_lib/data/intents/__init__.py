@@ -25,6 +25,7 @@ from mcpft_lib.data.scenario import REGISTERED, Intent
 MODULES = (time, git, filesystem, github, sqlite, memory, chains, clarification, code, long_context, reasoning,
            resources, more_servers, no_tool)  # fmt: skip
 INTENTS: list[Intent] = [i for m in MODULES for i in REGISTERED if i.build.__module__ == m.__name__]
-assert len(INTENTS) == len(REGISTERED), "an intent registered outside data.intents"
+if len(INTENTS) != len(REGISTERED):  # an @intent outside these modules would silently never be generated
+    raise RuntimeError("an intent is registered outside the modules listed in data.intents.MODULES")
 
 __all__ = ["INTENTS"]

@@ -62,8 +62,8 @@ def main() -> int:
         labels = [-100] * (a.seq * 3 // 4) + ids[a.seq * 3 // 4 :]
         rows.append({"input_ids": ids, "labels": labels})
     mp = ModelParams(source="tiny_random", device="cuda" if cuda else "cpu")
-    tp = TrainParams(max_steps=a.steps, batch_size=a.batch, grad_accum=1, logging_steps=1, save_steps=2,
-                     eval_steps=2, warmup_ratio=0.0, mixed_precision="bf16" if cuda else "fp32",
+    tp = TrainParams(max_steps=a.steps, batch_size=a.batch, grad_accum=1, logging_steps=1, save_every=2,
+                     eval_every=2, warmup_ratio=0.0, mixed_precision="bf16" if cuda else "fp32",
                      lora={"r": 16, "alpha": 32, "target_modules": "all-linear"})  # fmt: skip
     with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mcpft_lib.core.fsutil import UniqueKeyLoader
 from mcpft_lib.core.schema import CATEGORIES
@@ -173,6 +181,10 @@ class LoraParams(_Section):
     use_dora: bool = False
 
 
+# an interval: after each epoch, or every N optimizer steps
+Every = int | Literal["epoch"]
+
+
 class EarlyStoppingParams(_Section):
     patience: int = Field(0, ge=0)  # evaluations without improvement before training stops (0: off)
     min_delta: float = Field(0.0, ge=0)  # smallest fall of the validation loss that counts as improvement
@@ -181,7 +193,11 @@ class EarlyStoppingParams(_Section):
 class TrainParams(_Section):
     lora: LoraParams = Field(default_factory=LoraParams)
     learning_rate: float = Field(2e-4, gt=0, le=1)
-    max_steps: int = Field(60, ge=1)
+    # training length, one of the two (neither: one epoch; both in one profile: an error; a --set of one replaces
+    # the profile's other). epochs: passes over the training split, the optimizer steps derived from its rows,
+    # batch_size x grad_accum x processes as the Trainer counts them (mcpft_lib/train/schedule.py)
+    epochs: int | None = Field(None, ge=1)
+    max_steps: int | None = Field(None, ge=1)  # optimizer steps, as given
     batch_size: int = Field(4, ge=1)
     grad_accum: int = Field(1, ge=1)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
@@ -194,8 +210,9 @@ class TrainParams(_Section):
         "auto"  # auto: bf16 autocast where the hardware is fast at it
     )
     logging_steps: int = Field(5, ge=1)
-    eval_steps: int = Field(20, ge=1)
-    save_steps: int = Field(50, ge=1)
+    # validation loss / checkpoint after each epoch, or every N optimizer steps (and at the last step)
+    eval_every: Every = "epoch"
+    save_every: Every = "epoch"
     save_total_limit: int = Field(2, ge=1)
     resume: str = "auto"  # auto: newest complete checkpoint of the run | never | a checkpoint folder
     early_stopping: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
@@ -210,6 +227,30 @@ class TrainParams(_Section):
     report_to: Literal["none", "tensorboard"] = "none"  # the JSONL log is always written
     rank_sweep: list[int] = Field(default_factory=list)  # LoRA ranks compared by short runs in notebook 02
     rank_sweep_steps: int = Field(20, ge=1)  # optimizer steps of each rank-sweep run
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_epoch_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("epochs") is None and data.get("max_steps") is None:
+            return {**data, "epochs": 1}
+        return data
+
+    @field_validator("max_steps")
+    @classmethod
+    def _one_length(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is not None and info.data.get("epochs") is not None:
+            raise ValueError(
+                f"train.max_steps={v} and train.epochs={info.data['epochs']} both give the training length: "
+                "keep one (epochs derives the steps from the training rows)"
+            )
+        return v
+
+    @field_validator("eval_every", "save_every", mode="before")
+    @classmethod
+    def _every(cls, v: Any, info: ValidationInfo) -> Any:
+        if v == "epoch" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            return v
+        raise ValueError(f"{info.field_name} is 'epoch' or a number of optimizer steps >= 1, got {v!r}")
 
     @field_validator("resume")
     @classmethod
@@ -230,10 +271,12 @@ class TrainParams(_Section):
 
     @model_validator(mode="after")
     def _best_on_a_saved_step(self) -> TrainParams:
-        if self.early_stopping.patience and self.save_steps % self.eval_steps:
+        save, ev = self.save_every, self.eval_every
+        # with one of them per epoch and the other in steps, train.schedule checks it once the rows are known
+        if self.early_stopping.patience and isinstance(save, int) and isinstance(ev, int) and save % ev:
             raise ValueError(
-                f"early stopping keeps the best checkpoint: save_steps={self.save_steps} must be a multiple "
-                f"of eval_steps={self.eval_steps}"
+                f"early stopping keeps the best checkpoint: save_every={save} must be a multiple "
+                f"of eval_every={ev}"
             )
         return self
 
@@ -357,6 +400,25 @@ def _line_of(text: str, loc: tuple) -> int | None:
     return line
 
 
+# keys of older profiles and what replaced them (an error names the new key)
+RENAMED = {
+    "train.eval_steps": "train.eval_every (epoch, or a number of steps)",
+    "train.save_steps": "train.save_every (epoch, or a number of steps)",
+}
+# keys that say the same thing in two ways: a profile gives one; an override of one replaces the profile's other
+ALTERNATIVES = (("train", "epochs", "max_steps"),)
+
+
+def _drop_replaced(data: dict, touched: set[str]) -> None:
+    """`--set train.max_steps=N` on a profile that says `train.epochs`: the override is the length asked for."""
+    for section, *keys in ALTERNATIVES:
+        given = [k for k in keys if f"{section}.{k}" in touched]
+        if len(given) == 1 and isinstance(data.get(section), dict):
+            for k in keys:
+                if k not in given:
+                    data[section].pop(k, None)
+
+
 def _format_errors(err: ValidationError, source: str, text: str | None, from_override: set[str]) -> str:
     lines = []
     for e in err.errors():
@@ -368,7 +430,9 @@ def _format_errors(err: ValidationError, source: str, text: str | None, from_ove
         elif text is not None and (ln := _line_of(text, loc)):
             where = f"{source}:{ln}"
         msg = e["msg"]
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "extra_forbidden" and key in RENAMED:
+            msg = f"unknown key: it is {RENAMED[key]} now"
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key (typo? see the comments in params/default.yaml for the valid keys)"
         lines.append(f"{where}: {key}: {msg}")
     if len(lines) == 1:  # one problem, one line
@@ -431,6 +495,7 @@ def load_params(path: str | Path, overrides: list[str] | None = None) -> Params:
             f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}"
         )
     data, touched = apply_overrides(data, overrides)
+    _drop_replaced(data, touched)
     try:
         return Params.model_validate(data)
     except ValidationError as e:

@@ -61,6 +61,15 @@ def _write(tmp_path, text):
         ("eval:\n  n_examples: 0\n", "eval.n_examples"),
         ("eval:\n  n_examples: {val: 3}\n", "eval.n_examples"),
         ("eval:\n  n_examples: {test: 0}\n", "eval.n_examples"),
+        ("train:\n  epochs: 3\n  max_steps: 588\n", "train.max_steps=588 and train.epochs=3 both give"),
+        ("train:\n  epochs: 0\n", "train.epochs"),
+        ("train:\n  eval_every: epochs\n", "eval_every is 'epoch' or a number of optimizer steps"),
+        ("train:\n  save_every: 0\n", "train.save_every"),
+        ("train:\n  eval_steps: 196\n", "train.eval_steps: unknown key: it is train.eval_every"),
+        (
+            "train:\n  eval_every: 3\n  save_every: 4\n  early_stopping: {patience: 2}\n",
+            "multiple of eval_every=3",
+        ),
     ],
 )
 def test_bad_params_name_key_and_file(tmp_path, text, needle):
@@ -124,3 +133,23 @@ def test_cli_rejects_bad_params_fast_without_run_folder(tmp_path):
     assert r.returncode == 2
     assert "train.lora.r" in r.stderr and str(f) in r.stderr and "Traceback" not in r.stderr
     assert not env_reports.exists()  # nothing half-written
+
+
+def test_training_length_is_epochs_or_max_steps(tmp_path):
+    """A profile gives epochs or max_steps (neither: one epoch); an override of one replaces the profile's other,
+    so `--set train.max_steps=N` works on a profile that says epochs, and the reverse."""
+    neither = load_params(_write(tmp_path, "")).train
+    assert (neither.epochs, neither.max_steps) == (1, None)
+    epochs = _write(tmp_path, "train:\n  epochs: 3\n  eval_every: epoch\n")
+    p = load_params(epochs, ["train.max_steps=392"])
+    assert (p.train.epochs, p.train.max_steps, p.train.eval_every) == (None, 392, "epoch")
+    p = load_params(ROOT / "params/smoke.yaml", ["train.epochs=2"])  # smoke gives max_steps
+    assert (p.train.epochs, p.train.max_steps) == (2, None)
+    with pytest.raises(ParamsError, match="--set: train.max_steps: .*both give the training length"):
+        load_params(epochs, ["train.max_steps=5", "train.epochs=2"])
+    p = load_params(epochs, ["train.epochs=null", "train.max_steps=5"])
+    assert (p.train.epochs, p.train.max_steps) == (None, 5)
+    # the resolved params a run writes (both keys, one null) load back as they were
+    f = tmp_path / "resolved.yaml"
+    f.write_text(load_params(epochs).to_yaml())
+    assert load_params(f).train == load_params(epochs).train

@@ -1,4 +1,4 @@
-"""The multi-process path: `torchrun` starts 2 CPU processes (gloo) that train the tiny model for a few steps
+"""The multi-process path: `torchrun` starts 2 CPU processes (gloo) that train the tiny model for one epoch
 with DDP through `python -m mcpft_lib.train` (the same entry accelerate launch uses on GPUs)."""
 
 import json
@@ -34,7 +34,7 @@ def test_two_cpu_processes_train_with_ddp(tmp_path):
         "--set",
         "data.n_examples=20",
         "--set",
-        "train.max_steps=2",
+        "train.epochs=1",  # replaces the profile's max_steps
         "--set",
         "train.batch_size=1",
     ]
@@ -43,12 +43,14 @@ def test_two_cpu_processes_train_with_ddp(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     (line,) = [x for x in r.stdout.splitlines() if x.startswith("{")]  # rank 0 prints the summary
     summary = json.loads(line)
-    assert summary["processes"] == 2 and summary["steps"] == 2
+    # each step takes one row per process: one epoch is half as many steps as there are rows (rounded up)
+    n = summary["train_rows"]
+    assert summary["processes"] == 2 and summary["steps"] == summary["max_steps"] == -(-n // 2)
     assert (tmp_path / "out/adapter/adapter_model.safetensors").is_file()
-    # each step consumed one row per process: 2 steps = 4 of the training rows
+    # the Trainer's own count agrees: the last step ends the first epoch
     log = [json.loads(x) for x in (tmp_path / "out/train_log.jsonl").read_text().splitlines()]
     last = [x for x in log if "loss" in x][-1]
-    assert last["epoch"] == 4 / summary["train_rows"]
+    assert last["step"] == summary["steps"] and last["epoch"] == 1.0 == summary["epochs_done"]
 
 
 def test_accelerate_configs_load_and_are_commented():

@@ -399,7 +399,7 @@ TRAIN_CHILD = textwrap.dedent("""\
     from mcpft_lib.modeling import chat, loaders
     from mcpft_lib.train import trainer
 
-    p = load_params(sys.argv[2], ["train.max_steps=9", "train.save_steps=3", "train.eval_steps=3", "train.batch_size=1",
+    p = load_params(sys.argv[2], ["train.max_steps=9", "train.save_every=3", "train.eval_every=3", "train.batch_size=1",
                                   "train.save_total_limit=2", "train.logging_steps=1", "train.mixed_precision=fp32"])
     exs = generate.generate(8, 0, catalogs.load_catalogs(p.data.servers), p.data.categories)
     model, tok = loaders.load_model(p.model)

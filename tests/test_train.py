@@ -80,8 +80,8 @@ def test_lora_training_lowers_loss(tiny, tmp_path):
         batch_size=4,
         learning_rate=5e-3,
         logging_steps=1,
-        eval_steps=4,
-        save_steps=4,
+        eval_every=4,
+        save_every=4,
         warmup_ratio=0.0,
         scheduler="constant",
         lora={"r": 8, "alpha": 16, "target_modules": "all-linear"},
@@ -112,8 +112,8 @@ def test_early_stopping_stops_and_keeps_the_best(tmp_path):
         batch_size=2,
         learning_rate=0.05,
         logging_steps=1,
-        eval_steps=2,
-        save_steps=2,
+        eval_every=2,
+        save_every=2,
         save_total_limit=1,
         warmup_ratio=0.0,
         scheduler="constant",
@@ -136,8 +136,8 @@ def test_early_stopping_stops_and_keeps_the_best(tmp_path):
 
 
 def test_early_stopping_params_are_checked():
-    with pytest.raises(ValueError, match="multiple of eval_steps"):
-        TrainParams(eval_steps=3, save_steps=4, early_stopping={"patience": 2})
+    with pytest.raises(ValueError, match="save_every=4 must be a multiple of eval_every=3"):
+        TrainParams(eval_every=3, save_every=4, early_stopping={"patience": 2})
 
 
 def test_packed_examples_do_not_attend_to_each_other(tiny):
@@ -173,7 +173,7 @@ def test_batching_modes_train_and_report_real_tokens(tmp_path, batching):
     chats = [CHAT[:2] + [{"role": "assistant", "content": "word " * (1 + 7 * i)}] for i in range(8)]
     rows, _ = chat.tokenize_rows(tok, chats, 10_000)
     tp = TrainParams(
-        max_steps=4, batch_size=4, logging_steps=1, eval_steps=4, save_steps=4, batching=batching
+        max_steps=4, batch_size=4, logging_steps=1, eval_every=4, save_every=4, batching=batching
     )
     summary, _ = trainer.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path)
     real = sum(len(r["input_ids"]) for r in rows) * 2  # 4 steps x 4 rows = every row twice
@@ -196,7 +196,7 @@ def test_pad_to_multiple_of_null_pads_to_the_longest_row(tmp_path):
     model, tok = loaders.load_model(mp)
     chats = [CHAT[:2] + [{"role": "assistant", "content": "word " * (1 + 7 * i)}] for i in range(4)]
     rows, _ = chat.tokenize_rows(tok, chats, 10_000)
-    tp = TrainParams(max_steps=1, batch_size=4, logging_steps=1, eval_steps=4, save_steps=4,
+    tp = TrainParams(max_steps=1, batch_size=4, logging_steps=1, eval_every=4, save_every=4,
                      batching="padded", pad_to_multiple_of=None)  # fmt: skip
     summary, _ = trainer.train_lora(model, tok, rows, [], mp, tp, tmp_path)
     longest = max(len(r["input_ids"]) for r in rows)
@@ -210,7 +210,7 @@ def test_log_has_the_curves_and_tensorboard_gets_them(tmp_path):
     model, tok = loaders.load_model(mp)
     rows, _ = chat.tokenize_rows(tok, [CHAT] * 4, 10_000)
     tp = TrainParams(
-        max_steps=2, batch_size=2, logging_steps=1, eval_steps=2, save_steps=2, report_to="tensorboard"
+        max_steps=2, batch_size=2, logging_steps=1, eval_every=2, save_every=2, report_to="tensorboard"
     )
     summary, _ = trainer.train_lora(model, tok, rows, rows[:1], mp, tp, tmp_path)
     log = trainer.read_log(summary["log"])
@@ -351,7 +351,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_effective_batch(tmp_path, 
         return real_loss(model, inputs, num_items_in_batch, **kw)
 
     monkeypatch.setattr(trainer, "target_only_loss", loss)  # the name the trainer class calls
-    tp = TrainParams(max_steps=6, batch_size=4, grad_accum=1, logging_steps=1, eval_steps=2, save_steps=2,
+    tp = TrainParams(max_steps=6, batch_size=4, grad_accum=1, logging_steps=1, eval_every=2, save_every=2,
                      warmup_ratio=0.0, lora={"r": 4, "alpha": 8})  # fmt: skip
     with pytest.warns(UserWarning, match="out of memory at step .* with batch 4: retrying with batch 2 x 2"):
         summary, _ = trainer.train_lora(
@@ -456,7 +456,7 @@ def test_decision_weight_trains_and_validation_loss_stays_plain(tmp_path):
     for weight in (1.0, 5.0):
         model, tok = loaders.load_model(mp)
         rows, _ = chat.tokenize_rows(tok, [CALL_CHAT] * 4, 10_000)
-        tp = TrainParams(max_steps=2, batch_size=2, logging_steps=1, eval_steps=2, save_steps=2,
+        tp = TrainParams(max_steps=2, batch_size=2, logging_steps=1, eval_every=2, save_every=2,
                          decision_weight=weight, batching="packed" if weight == 5.0 else "grouped")  # fmt: skip
         summary, _ = trainer.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path / str(weight))
         log = trainer.read_log(summary["log"])

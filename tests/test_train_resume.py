@@ -32,8 +32,8 @@ TP = TrainParams(
     warmup_ratio=0.1,
     scheduler="cosine",
     logging_steps=1,
-    eval_steps=4,
-    save_steps=4,
+    eval_every=4,
+    save_every=4,
     save_total_limit=2,
     mixed_precision="fp32",
     lora={"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": ["q_proj", "v_proj"]},
@@ -163,7 +163,7 @@ def test_checkpoint_files_load_with_safe_loaders(tmp_path):
     state holds numpy arrays: transformers allowlists exactly those types, as here)."""
     from transformers.trainer_pt_utils import safe_globals
 
-    tp = TP.model_copy(update={"max_steps": 2, "save_steps": 2, "eval_steps": 2})
+    tp = TP.model_copy(update={"max_steps": 2, "save_every": 2, "eval_every": 2})
     summary, _ = train_run(tmp_path, tp=tp)
     ckpt = Path(summary["checkpoints"]) / "checkpoint-2"
     assert adapter(ckpt)

@@ -61,7 +61,9 @@ def train_variant(variant: str, params_file: str, overrides: list[str], steps: i
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.time()
     if variant == "mcpft":
-        tp = p.train.model_copy(update={"max_steps": steps, "eval_steps": 10**6, "save_steps": 10**6})
+        tp = p.train.model_copy(
+            update={"epochs": None, "max_steps": steps, "eval_every": 10**6, "save_every": 10**6}
+        )
         _, trained = train_trainer.train_lora(model, tok, rows, [], p.model, tp, out_dir, seed=p.run.seed)
     else:  # what a user gets from TRL's SFTTrainer with its defaults on the same chats and LoRA
         from trl import SFTConfig, SFTTrainer

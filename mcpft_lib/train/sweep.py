@@ -53,10 +53,11 @@ def rank_sweep(
             {
                 **p.train.model_dump(),
                 "lora": lora.model_dump(),
+                "epochs": None,
                 "max_steps": steps,
                 "logging_steps": min(p.train.logging_steps, steps),
-                "eval_steps": steps,
-                "save_steps": steps,
+                "eval_every": steps,
+                "save_every": steps,
                 "resume": "never",
                 "early_stopping": {},
                 "report_to": "none",

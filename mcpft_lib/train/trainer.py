@@ -14,6 +14,7 @@ from mcpft_lib.core.system import cpu_has_fast_bf16
 from mcpft_lib.modeling.peft_setup import prepare_peft
 from mcpft_lib.runs import adapter_dir_of, checkpoints_dir_of
 from mcpft_lib.train.loss import WeightsCollator, target_only_loss, weighted_rows
+from mcpft_lib.train.schedule import Schedule, derive
 
 
 def newest_checkpoint(ckpt_dir: str | Path) -> Path | None:
@@ -146,12 +147,12 @@ def _callbacks():
     return JsonlLogger, StepClock, StderrProgress
 
 
-def _sft_config(mp: ModelParams, tp: TrainParams, out_dir: Path, seed: int, has_val: bool):
+def _sft_config(mp: ModelParams, tp: TrainParams, sched: Schedule, out_dir: Path, seed: int, has_val: bool):
     from trl import SFTConfig
 
     return SFTConfig(
         output_dir=str(checkpoints_dir_of(out_dir)),
-        max_steps=tp.max_steps,
+        max_steps=sched.max_steps,  # train.epochs in steps (train.schedule): the Trainer counts the same epochs
         per_device_train_batch_size=tp.batch_size,
         per_device_eval_batch_size=tp.batch_size,
         gradient_accumulation_steps=tp.grad_accum,
@@ -168,9 +169,9 @@ def _sft_config(mp: ModelParams, tp: TrainParams, out_dir: Path, seed: int, has_
         activation_checkpointing_kwargs={"use_reentrant": False},
         logging_steps=tp.logging_steps,
         eval_strategy="steps" if has_val else "no",
-        eval_steps=tp.eval_steps,
+        eval_steps=sched.eval_steps,
         save_strategy="steps",
-        save_steps=tp.save_steps,
+        save_steps=sched.save_steps,
         save_total_limit=tp.save_total_limit,
         metric_for_best_model="eval_loss" if has_val else None,  # best checkpoint tracked and kept
         greater_is_better=False,
@@ -206,8 +207,11 @@ def train_lora(
 ) -> tuple[dict, object]:
     """Fine-tune a LoRA adapter with TRL's SFTTrainer on pre-tokenized rows; save the adapter; return a summary.
 
+    The length (`train.epochs` or `train.max_steps`) and the intervals (`train.eval_every`, `train.save_every`:
+    per epoch or every N steps) become optimizer steps for these rows and this launch's processes
+    (`schedule.derive`); the summary records them.
     Checkpoints (adapter safetensors + optimizer, scheduler and RNG states, reloaded by transformers with
-    `torch.load(weights_only=True)`) go to `<out_dir>/checkpoints` every `save_steps`, `save_total_limit` kept
+    `torch.load(weights_only=True)`) go to `<out_dir>/checkpoints` every `save_every`, `save_total_limit` kept
     (plus the best by validation loss). `train.resume` continues from one: in fp32 on CPU a run killed and
     resumed ends with the same adapter as an uninterrupted one to ~1e-6 (tests/test_train_resume.py).
     Early stopping (`train.early_stopping.patience` > 0) stops when the validation loss has not fallen by
@@ -220,6 +224,7 @@ def train_lora(
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = checkpoints_dir_of(out_dir)
     resume = resume_checkpoint(tp, ckpt_dir)  # before any heavy work: a bad path fails here
+    sched = derive(tp, len(train_rows))  # no rows, or early stopping between saves: fails here too
     if tp.early_stopping.patience and not val_rows:
         raise ValueError("train.early_stopping.patience > 0 needs validation rows (the val split is empty)")
     if tp.report_to == "tensorboard":
@@ -261,7 +266,7 @@ def train_lora(
         step_tp = tp.model_copy(update={"batch_size": batch_size, "grad_accum": grad_accum})
         trainer = _trainer_class(_sft_trainer())(
             model=peft_model,
-            args=_sft_config(mp, step_tp, out_dir, seed, bool(val_rows)),
+            args=_sft_config(mp, step_tp, sched, out_dir, seed, bool(val_rows)),
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
             processing_class=tok,
@@ -285,6 +290,10 @@ def train_lora(
     }
     batch_size, grad_accum, oom_retries = tp.batch_size, tp.grad_accum, []
     trainer = make_trainer(batch_size, grad_accum)
+    # several GPUs in one process (the Trainer's DataParallel): each step takes a batch per GPU
+    if (replicas := _replicas(trainer.args)) != sched.processes:
+        sched = derive(tp, len(train_rows), replicas)
+        trainer = make_trainer(batch_size, grad_accum)
     t0 = time.time()
     if val_rows and resume is None:
         trainer.evaluate()  # the base model's validation loss: the step-0 point of the curve
@@ -325,8 +334,9 @@ def train_lora(
     n_target = sum(sum(1 for x in r["labels"] if x != -100) for r in train_rows)
     return {
         "steps": result.global_step,
-        "max_steps": tp.max_steps,
-        "stopped_early": bool(tp.early_stopping.patience) and result.global_step < tp.max_steps,
+        **sched.as_dict(),  # length_from, epochs, steps_per_epoch, max_steps, eval_steps, save_steps, ...
+        "epochs_done": st.epoch,  # the Trainer's own count: epochs, if it counts steps per epoch as we do
+        "stopped_early": bool(tp.early_stopping.patience) and result.global_step < sched.max_steps,
         "resumed_from": str(resume) if resume else None,
         "batch_size": batch_size,
         "grad_accum": grad_accum,
@@ -346,8 +356,6 @@ def train_lora(
         "decision_weight": tp.decision_weight,
         "real_token_fraction": counters["real"] / max(counters["processed"], 1),
         "tokens_per_s": counters["real"] / counters["seconds"] if counters["seconds"] else None,
-        "train_rows": len(train_rows),
-        "processes": trainer.args.world_size,
         "target_token_fraction": n_target / max(n_tokens, 1),
         "decision_token_fraction": None if n_decision is None else n_decision / max(n_target, 1),
         **memory_stats(),
@@ -395,6 +403,12 @@ def _save_adapter(trainer, adapter_dir: Path) -> Path:
         os.replace(tmp, adapter_dir)
     trainer.accelerator.wait_for_everyone()
     return adapter_dir
+
+
+def _replicas(args) -> int:
+    """Model copies that each take a batch per optimizer step: the processes (DDP, FSDP), times the GPUs of one
+    process where the Trainer falls back to DataParallel."""
+    return args.world_size * (args.train_batch_size // args.per_device_train_batch_size)
 
 
 def _sft_trainer():

@@ -35,6 +35,12 @@ def test_metrics_are_sane(smoke_run):
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["data"]["train"] > 0 and m["data"]["test"] > 0 and m["data"]["quarantined"] == 0
     assert m["train"]["steps"] == 3 and m["train"]["final_loss"] > 0
+    # the derived schedule: smoke gives max_steps 3, validation and checkpoints every 2 steps and at the end
+    tr = m["train"]
+    assert (tr["length_from"], tr["max_steps"]) == ("max_steps", 3)
+    assert tr["eval_at"] == tr["save_at"] == [2, 3]
+    per_epoch = -(-tr["train_rows"] // 2)  # batch 2, one process
+    assert tr["steps_per_epoch"] == per_epoch and tr["epochs"] == round(3 / per_epoch, 4)
     assert 0 < m["train"]["target_token_fraction"] < 1
     assert m["export"]["merge"]["max_abs_logit_diff"] <= 1e-4
     for model in ("base", "fine_tuned"):

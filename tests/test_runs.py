@@ -227,8 +227,6 @@ def test_lineage_metrics_newest_section_wins(isolated_reports):
 
 # --- no artifact path typed by hand outside runs.py ---------------------------------------------------------
 
-# rewritten on another branch; they are to call the Run methods too
-NOT_YET = {"mcpft_lib/train/recipe.py", "notebooks/02_training.ipynb"}
 # `/ "name"` joins that are not inside a run's artifact folder
 NOT_ARTIFACTS = {
     ("mcpft_lib/evaluation/items.py", '/ "data"'): "the repository's data/ folder (challenge set)",
@@ -304,7 +302,7 @@ def test_the_checker_finds_hand_typed_paths():
 def test_no_artifact_path_typed_by_hand():
     found = []
     for rel, where, source in _sources():
-        if rel == "mcpft_lib/runs.py" or rel in NOT_YET:
+        if rel == "mcpft_lib/runs.py":
             continue
         for hit in hand_typed_artifact_paths(source):
             if not any(rel == f and hit.endswith(snippet) for f, snippet in NOT_ARTIFACTS):

@@ -201,3 +201,11 @@ def test_limitations_are_read_off_the_evaluation(registered):
     card = cards.model_card({**entry, "metrics": {**entry["metrics"], "eval": ev}})
     assert "- Worse than the base model on call_well_formed" in card.text
     assert not [x for x in cards.measured_limits(EVAL) if x.startswith("Worse")]  # 0.7 > 0.2 everywhere
+
+
+def test_training_length_says_steps_and_epochs():
+    from mcpft_lib.report.cards import training_length
+
+    assert training_length({"steps": 588, "epochs_done": 3.0}, {"epochs": 3}) == "588 steps (3 epochs)"
+    assert training_length({}, {"max_steps": 600, "epochs": None}) == "600 steps"
+    assert training_length({}, {"max_steps": None, "epochs": 3}) == "3 epochs"

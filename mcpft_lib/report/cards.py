@@ -38,7 +38,7 @@ MCP (Model Context Protocol) tool calls in the `{{ dialect }}` dialect. Built wi
 | base model | `{{ base_model }}` (revision `{{ base_revision }}`) |
 | LoRA | r={{ lora.r }}, alpha={{ lora.alpha }}, dropout={{ lora.dropout }}, targets {{ lora.target_modules }}{% if lora.use_rslora %}, rsLoRA{% endif %}{% if lora.use_dora %}, DoRA{% endif %} |
 | optimisation | {{ train.optimizer }}, learning rate {{ train.learning_rate }}, {{ train.scheduler }} schedule, warm-up {{ train.warmup_ratio }}, weight decay {{ train.weight_decay }} |
-| batch | {{ train.batch_size }} x {{ train.grad_accum }} accumulation, {{ steps }} steps |
+| batch | {{ train.batch_size }} x {{ train.grad_accum }} accumulation, {{ length }} |
 | precision | weights {{ model.dtype }}, mixed precision {{ train.mixed_precision }}, quantization {{ model.quantization }} |
 | merge | base loaded unquantized in {{ merge.dtype }}, max abs logit diff base+adapter vs merged {{ merge_diff }} |
 
@@ -197,6 +197,18 @@ def card_data(entry: dict) -> ModelCardData:
     )
 
 
+def training_length(trained: dict, train_params: dict) -> str:
+    """How long it trained: the steps (and epochs) the run recorded, else what the profile asked for."""
+    if trained.get("steps") is not None:
+        epochs = trained.get("epochs_done")
+        return f"{trained['steps']} steps" + (
+            f" ({epochs:.3g} epochs)" if isinstance(epochs, int | float) else ""
+        )
+    if train_params.get("max_steps") is not None:
+        return f"{train_params['max_steps']} steps"
+    return f"{train_params.get('epochs', 1)} epochs"
+
+
 def model_card(entry: dict, repo: str | None = None) -> ModelCard:
     """Render the card of a registry entry (`registry.get("NAME:vN")`)."""
     p = entry.get("params") or {}
@@ -237,7 +249,7 @@ def model_card(entry: dict, repo: str | None = None) -> ModelCard:
         lora=train.get("lora") or {},
         train=train,
         model=model,
-        steps=tr.get("steps", train.get("max_steps")),
+        length=training_length(tr, train),
         merge=merge,
         merge_diff=f"{merge['max_abs_logit_diff']:.2e}" if "max_abs_logit_diff" in merge else "n/a",
         dataset_version=(entry.get("dataset") or {}).get("version"),

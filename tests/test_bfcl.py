@@ -1,0 +1,261 @@
+"""BFCL v4: the data read from the pinned wheel, and mcpft's checker against BFCL's official AST checker.
+
+The official checker (`bfcl_eval/eval_checker/ast_eval/ast_checker.py`) is loaded from the wheel's own files,
+with one stand-in module: `constants.model_config`, which in the package imports every provider SDK only to say
+whether a model's function names have `.` replaced by `_` (here: yes, as for every function-calling model).
+Every gold answer and a deterministic set of perturbed answers must get the same verdict and error type.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import random
+import sys
+
+import pytest
+
+from mcpft_lib.evaluation.bfcl import checker, source
+
+ANSWERED = [c for c in source.CATEGORIES if not c.endswith("irrelevance")]
+OFFICIAL_FILES = (
+    "bfcl_eval/constants/enums.py",
+    "bfcl_eval/constants/type_mappings.py",
+    "bfcl_eval/eval_checker/ast_eval/ast_checker.py",
+    "bfcl_eval/eval_checker/ast_eval/type_convertor/java_type_converter.py",
+    "bfcl_eval/eval_checker/ast_eval/type_convertor/js_type_converter.py",
+)
+MODEL_CONFIG_STANDIN = """
+class _FunctionCallingModel:
+    underscore_to_dot = True  # the model's API forbids "." in function names: BFCL compares them as "_"
+
+
+class _Every(dict):
+    def __getitem__(self, name):
+        return _FunctionCallingModel
+
+
+MODEL_CONFIG_MAPPING = _Every()
+"""
+
+
+@pytest.fixture(scope="module")
+def official(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bfcl_official")
+    for name in OFFICIAL_FILES:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(source.read_member(name))
+    for pkg in ("bfcl_eval", "bfcl_eval/constants", "bfcl_eval/eval_checker", "bfcl_eval/eval_checker/ast_eval",
+                "bfcl_eval/eval_checker/ast_eval/type_convertor"):  # fmt: skip
+        (root / pkg / "__init__.py").touch()
+    (root / "bfcl_eval/constants/model_config.py").write_text(MODEL_CONFIG_STANDIN)
+    sys.path.insert(0, str(root))
+    try:
+        ast_checker = importlib.import_module("bfcl_eval.eval_checker.ast_eval.ast_checker")
+        enums = importlib.import_module("bfcl_eval.constants.enums")
+    finally:
+        sys.path.remove(str(root))
+    yield lambda item, calls: ast_checker.ast_checker(
+        item.functions, calls, item.ground_truth, enums.Language.PYTHON, item.category, "mcpft"
+    )
+    for name in [m for m in sys.modules if m == "bfcl_eval" or m.startswith("bfcl_eval.")]:
+        del sys.modules[name]
+
+
+def _first(allowed: list):
+    """The first allowed value; a dict (or list of dicts) in an answer lists allowed values per key itself."""
+    return _concrete(next(v for v in allowed if v != ""))
+
+
+def _concrete(v):
+    if type(v) is dict and all(type(x) is list for x in v.values()):
+        return {k: _first(vals) for k, vals in v.items() if any(x != "" for x in vals)}
+    if type(v) is list and v and all(type(x) is dict for x in v):
+        return [_concrete(x) for x in v]
+    return v
+
+
+def gold(item: source.Item) -> list[dict]:
+    """The first allowed value of every parameter that has one (an optional one left out, and one the function
+    does not declare: a few answers list those), names as the model sees them."""
+    calls = []
+    for answer in item.ground_truth:
+        (name, allowed), = answer.items()  # fmt: skip
+        props = next(f for f in item.functions if f["name"] == name)["parameters"]["properties"]
+        calls.append({checker.model_name(name): {p: _first(vals) for p, vals in allowed.items()
+                                                 if p in props and any(v != "" for v in vals)}})  # fmt: skip
+    return calls
+
+
+def test_categories_and_sizes():
+    sizes = {c: len(source.load_category(c)) for c in source.CATEGORIES}
+    assert sizes == {"simple_python": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
+                     "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
+                     "live_parallel_multiple": 24, "live_irrelevance": 884}  # fmt: skip
+    assert sum(sizes[c] for c in source.NON_LIVE) == 1240
+    item = source.load_category("parallel")[0]
+    assert item.messages[-1]["role"] == "user" and len(item.ground_truth) == 2
+
+
+def test_a_changed_wheel_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MCPFT_CACHE", str(tmp_path))
+    (tmp_path / "bfcl").mkdir()
+    (tmp_path / "bfcl" / source.WHEEL).write_bytes(b"not the wheel")
+    with pytest.raises(source.BFCLSourceError, match="sha256"):
+        source.wheel_path()
+    with pytest.raises(source.BFCLSourceError, match="unknown BFCL category 'simple'"):
+        source.load_category("simple")
+
+
+def _verdict(v: dict) -> tuple[bool, str | None]:
+    return bool(v["valid"]), (None if v["valid"] else v.get("error_type"))
+
+
+@pytest.mark.slow
+def test_every_gold_answer_gets_the_official_verdict(official):
+    """Gold answers pass both checkers, except five entries whose answer cannot pass as written (a required
+    parameter with no allowed value, an answer parameter the function does not declare): the official checker
+    rejects those too, with the same error."""
+    verdicts = {}
+    for category in ANSWERED:
+        for item in source.load_category(category):
+            calls = gold(item)
+            ours = _verdict(checker.check(category, item.functions, calls, item.ground_truth))
+            assert ours == _verdict(official(item, calls)), item.id
+            verdicts[item.id] = ours
+    assert len(verdicts) == 2351
+    rejected = {k: v for k, v in verdicts.items() if not v[0]}
+    assert len(rejected) == 5  # answers that omit a required parameter, or list one the function lacks
+    assert {t for _, t in rejected.values()} <= {"simple_function_checker:missing_required",
+                                                  "simple_function_checker:missing_optional"}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- perturbations
+
+
+def _string_variants(s: str) -> list[str]:
+    return [s + ".", s.replace(" ", ""), s.replace(" ", "_"), s.replace(" ", "-"), s.upper(), s.replace(",", ""),
+            s + "!", "x" + s, s.replace("'", '"'), s[:-1] if len(s) > 1 else s + "y"]  # fmt: skip
+
+
+def _value_variants(v, r: random.Random) -> list:
+    out: list = [None, "", str(v)]
+    if type(v) is bool:
+        out += [not v, int(v), str(v).lower()]
+    elif type(v) is int:
+        out += [v + 1, float(v), -v, str(v), True]
+    elif type(v) is float:
+        out += [v + 0.5, int(v), round(v), str(v)]
+    elif type(v) is str:
+        out += _string_variants(v)
+    elif type(v) is list:
+        out += [
+            list(reversed(v)),
+            v[:-1],
+            v + v[:1],
+            [str(x) for x in v],
+            [float(x) if type(x) is int else x for x in v],
+        ]
+        if v and type(v[0]) is str:
+            out.append([x + "." for x in v])
+        if v and type(v[0]) is dict:
+            out.append([{**d, "extra": 1} for d in v])
+    elif type(v) is dict:
+        out += [{**v, "extra_key": 1}, {k: val for k, val in list(v.items())[1:]}]
+        out += [{k: (val.lower() + " " if type(val) is str else val) for k, val in v.items()}]
+        out += [{k: (val.upper() if type(val) is str else val) for k, val in v.items()}]
+    return out + [r.choice([0, 1.5, "abc", [], {}, [1, 2]])]
+
+
+def perturbations(item: source.Item, r: random.Random) -> list[list[dict]]:
+    """One change at a time: each parameter's value varied, dropped, renamed; an extra parameter; the function
+    renamed; a call added, removed, duplicated or the calls reordered; an allowed alternative value."""
+    base = gold(item)
+    out: list[list[dict]] = []
+    for k, call in enumerate(base):
+        (name, params), = call.items()  # fmt: skip
+        answer = next(iter(item.ground_truth[k].values()))
+        for p, v in params.items():
+            for nv in _value_variants(v, r):
+                c = copy.deepcopy(base)
+                c[k][name][p] = nv
+                out.append(c)
+            c = copy.deepcopy(base)
+            del c[k][name][p]
+            out.append(c)
+            c = copy.deepcopy(base)
+            c[k][name][p + "_x"] = c[k][name].pop(p)
+            out.append(c)
+            for alt in answer.get(p, [])[1:3]:  # another allowed value (or "" = leave it out)
+                c = copy.deepcopy(base)
+                if alt == "":
+                    del c[k][name][p]
+                else:
+                    c[k][name][p] = _concrete(alt)
+                out.append(c)
+        for p, vals in answer.items():  # an optional parameter given after all
+            if p not in params and vals == [""]:
+                c = copy.deepcopy(base)
+                c[k][name][p] = "something"
+                out.append(c)
+        c = copy.deepcopy(base)
+        c[k][name]["unexpected_param"] = 1
+        out.append(c)
+        c = copy.deepcopy(base)
+        c[k] = {name + "_v2": params}
+        out.append(c)
+        c = copy.deepcopy(base)
+        c[k] = {name.replace("_", "."): params}
+        out.append(c)
+    out.append(base + base[:1])
+    out.append(base[1:])
+    out.append(list(reversed(base)))
+    out.append([])
+    return out
+
+
+@pytest.mark.slow
+def test_perturbed_answers_get_the_official_verdict(official):
+    r = random.Random(0)
+    n, disagree, verdicts = 0, [], set()
+    for category in ANSWERED:
+        for item in source.load_category(category):
+            for calls in perturbations(item, r):
+                ours = _verdict(checker.check(category, item.functions, calls, item.ground_truth))
+                try:
+                    theirs = _verdict(official(item, calls))
+                except Exception as e:  # the official checker crashes on some malformed values
+                    theirs = ("crash", type(e).__name__)
+                    try:
+                        checker.check(category, item.functions, calls, item.ground_truth)
+                        ours = ("no crash", None)
+                    except Exception as e2:
+                        ours = ("crash", type(e2).__name__)
+                n += 1
+                verdicts.add(theirs)
+                if ours != theirs:
+                    disagree.append((item.id, calls, ours, theirs))
+    assert not disagree, f"{len(disagree)} of {n} disagree, e.g. {disagree[:3]}"
+    assert n > 150_000  # 152,862 answers: every parameter of every gold call varied, dropped, renamed, ...
+    kinds = {t for ok, t in verdicts if ok is False}  # the perturbations exercise the checker's error types
+    assert {"value_error:string", "type_error:simple", "simple_function_checker:missing_required",
+            "simple_function_checker:unexpected_param", "value_error:list/tuple", "value_error:dict_value",
+            "parallel_function_checker_no_order:wrong_count", "multiple_function_checker:wrong_count",
+            "simple_function_checker:wrong_func_name"} <= kinds  # fmt: skip
+
+
+def test_irrelevance_is_right_only_without_a_call():
+    item = source.load_category("irrelevance")[0]
+    name = checker.model_name(item.functions[0]["name"])
+    assert checker.check("irrelevance", item.functions, [], [])["valid"]
+    assert checker.check("irrelevance", item.functions, [{}], [])["valid"]
+    assert checker.check("irrelevance", item.functions, "no call: the weather is unknown", [])["valid"]
+    wrong = checker.check("irrelevance", item.functions, [{name: {}}], [])
+    assert not wrong["valid"] and wrong["error_type"] == "irrelevance_error:decoder_success"
+
+
+def test_bfcl_string_rules():
+    assert checker.standardize("April 1, 2024") == checker.standardize("april 1 2024") == "april12024"
+    assert checker.standardize("New_York-City") == "newyorkcity"
+    assert checker.model_name("math.factorial") == "math_factorial"

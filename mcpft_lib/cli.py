@@ -10,6 +10,7 @@ from mcpft_lib import runs
 from mcpft_lib.config import ParamsError, load_params
 from mcpft_lib.data import stage
 from mcpft_lib.evaluation import perf
+from mcpft_lib.evaluation.bfcl import bench as bfcl_bench
 from mcpft_lib.export import registry
 from mcpft_lib.mcp import catalogs
 from mcpft_lib.report import runner, site
@@ -61,6 +62,10 @@ def cmd_bench(args) -> int:
         return 0
     if args.what == "generate":
         perf.bench_generate(args.params, args.set, n=args.items)
+        return 0
+    if args.what == "bfcl":
+        cats = args.categories.split(",") if args.categories else None
+        bfcl_bench.run_bench(args.params, args.set, args.model, args.run, cats, args.per_category, args.out)
         return 0
     if args.what == "perf":
         variants = args.variants.split(",") if args.variants else list(perf.VARIANTS)
@@ -128,9 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="benchmarks; `train`: TRL defaults vs mcpft, ratio last; `data`: generator examples/second; "
         "`generate`: one model.generate per item vs fast generation, ratio last; `perf`: prefill/decode "
-        "tokens/s, time to first token, peak memory per model variant and MCP server",
+        "tokens/s, time to first token, peak memory per model variant and MCP server; `bfcl`: BFCL v4 accuracy "
+        "per category with 95%% intervals",
     )
-    p.add_argument("what", choices=["train", "data", "generate", "perf"])
+    p.add_argument("what", choices=["train", "data", "generate", "perf", "bfcl"])
     with_params(p)
     p.add_argument("--steps", type=int, default=6, help="optimizer steps per variant (train)")
     p.add_argument("--examples", type=int, default=10_000, help="examples to generate (data)")
@@ -144,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--merged", help="merged export folder (perf; default: merge the adapter in memory)")
     p.add_argument("--gguf", help="GGUF file (perf; default: the GGUF the base model is loaded from, if any)")
+    p.add_argument(
+        "--model", choices=["base", "fine_tuned"], default="base", help="which model answers (bfcl)"
+    )
+    p.add_argument("--run", help="the run whose merged model is fine_tuned (bfcl)")
+    p.add_argument("--categories", help="comma-separated BFCL categories (bfcl; default: all ten)")
+    p.add_argument("--per-category", type=int, help="a seeded sample of N entries per category (bfcl)")
+    p.add_argument("--out", help="JSON file for the summary and one record per entry (bfcl)")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("models", help="registered models: list [NAME] | show NAME[:vN] | compare A B")

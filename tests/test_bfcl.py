@@ -12,6 +12,7 @@ import copy
 import importlib
 import random
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -259,3 +260,116 @@ def test_bfcl_string_rules():
     assert checker.standardize("April 1, 2024") == checker.standardize("april 1 2024") == "april12024"
     assert checker.standardize("New_York-City") == "newyorkcity"
     assert checker.model_name("math.factorial") == "math_factorial"
+
+
+# ------------------------------------------------------------------------------------- prompts and the bench
+
+
+def test_every_entry_converts_to_a_valid_mcp_server_in_both_dialects():
+    import jsonschema
+
+    from mcpft_lib.evaluation.bfcl import convert
+
+    for category in source.CATEGORIES:
+        for item in source.load_category(category):
+            server = convert.to_server(item)
+            assert [t.name for t in server.tools] == [checker.model_name(f["name"]) for f in item.functions]
+            for tool in server.tools:
+                jsonschema.Draft202012Validator.check_schema(tool.inputSchema)
+            for dialect in ("xml", "native"):
+                chat = convert.prompt(item, dialect)
+                assert chat[-1]["role"] == "user" and item.messages[-1]["content"] in chat[-1]["content"]
+
+
+def test_schema_conversion_keeps_what_the_model_needs():
+    from mcpft_lib.evaluation.bfcl import convert
+
+    schema = convert.json_schema({"type": "dict", "required": ["a"], "properties": {
+        "a": {"type": "float", "description": "in metres"},
+        "b": {"type": "tuple", "items": {"type": "integer"}},
+        "c": {"type": "any", "description": "anything"},
+        "d": {"type": "dict", "properties": {"e": {"type": "string", "enum": ["x", "y"], "default": "x"}}}}})  # fmt: skip
+    assert schema == {"type": "object", "required": ["a"], "properties": {
+        "a": {"type": "number", "description": "in metres"},
+        "b": {"type": "array", "items": {"type": "integer"}},
+        "c": {"description": "anything"},
+        "d": {"type": "object", "properties": {"e": {"type": "string", "enum": ["x", "y"], "default": "x"}}}}}  # fmt: skip
+    with pytest.raises(ValueError, match="no JSON Schema equivalent"):
+        convert.json_schema({"type": "HashMap"})
+
+
+def test_system_messages_go_before_the_user_turn():
+    from mcpft_lib.evaluation.bfcl import convert
+
+    item = next(it for it in source.load_category("live_simple") if it.messages[0]["role"] == "system")
+    ex = convert.to_example(item)
+    assert ex.messages[0].role == "user" and ex.messages[0].content.startswith(item.messages[0]["content"])
+
+
+def test_replies_are_parsed_in_the_dialect_and_scored_by_bfcl_rules():
+    from mcpft_lib.evaluation.bfcl import bench
+
+    item = source.load_category("simple_python")[0]  # calculate_triangle_area(base=10, height=5)
+    right = ('<use_mcp_tool>\n<server_name>bfcl</server_name>\n<tool_name>calculate_triangle_area</tool_name>\n'
+             '<arguments>\n{"base": 10, "height": 5, "unit": "units"}\n</arguments>\n</use_mcp_tool>')  # fmt: skip
+    wrong_type = right.replace('"base": 10', '"base": 10.0')
+    text = "The area is 25 square units."
+    broken = right.replace("</arguments>", "")
+    recs = bench.score([item] * 4, [right, wrong_type, text, broken], "xml")
+    assert [(r["ok"], r["reason"]) for r in recs] == [
+        (True, None),
+        (False, "type_error:simple"),
+        (False, "simple_function_checker:wrong_count"),
+        (False, "ast_decoder:decoder_wrong_output_format"),
+    ]
+    assert recs[0]["calls"] == [{"calculate_triangle_area": {"base": 10, "height": 5, "unit": "units"}}]
+    summary = bench.summarize(recs)
+    assert summary["simple_python"]["value"] == 0.25 and summary["all"]["n"] == 4
+
+
+def test_two_native_calls_answer_a_parallel_entry():
+    from mcpft_lib.evaluation.bfcl import bench
+
+    item = source.load_category("parallel")[0]  # spotify.play twice
+    calls = [{"name": "bfcl__spotify_play", "arguments": {"artist": "Maroon 5", "duration": 15}},
+             {"name": "bfcl__spotify_play", "arguments": {"artist": "Taylor Swift", "duration": 20}}]  # fmt: skip
+    import json
+
+    reply = "".join(f"<tool_call>\n{json.dumps(c)}\n</tool_call>" for c in calls)
+    (rec,) = bench.score([item], [reply], "native")
+    assert rec["ok"], rec
+
+
+def test_sample_is_seeded_and_per_category():
+    from mcpft_lib.evaluation.bfcl import bench
+
+    a = bench.sample(["simple_python", "irrelevance"], 5, seed=1)
+    assert [it.id for it in a] == [it.id for it in bench.sample(["simple_python", "irrelevance"], 5, seed=1)]
+    assert [it.category for it in a] == ["simple_python"] * 5 + ["irrelevance"] * 5
+    assert [it.id for it in a] != [it.id for it in bench.sample(["simple_python", "irrelevance"], 5, seed=2)]
+
+
+@pytest.mark.slow
+def test_bench_answers_scores_and_writes_records(tmp_path, capsys):
+    """`mcpft bench bfcl` end to end on the smoke profile's tiny model: every record has BFCL's fields."""
+    import json
+
+    from mcpft_lib.cli import main
+
+    out = tmp_path / "bfcl.json"
+    smoke = str(Path(__file__).resolve().parent.parent / "params" / "smoke.yaml")
+    assert main(["bench", "bfcl", smoke, "--categories", "simple_python,parallel,irrelevance", "--per-category",
+                 "2", "--out", str(out)]) == 0  # fmt: skip
+    result = json.loads(out.read_text())
+    assert result["bfcl_eval"] == source.VERSION and result["model"] == "base"
+    assert [r["category"] for r in result["records"]] == ["simple_python"] * 2 + ["parallel"] * 2 + [
+        "irrelevance"
+    ] * 2
+    assert all({"id", "category", "raw", "calls", "ok", "reason"} <= set(r) for r in result["records"])
+    assert set(result["summary"]) == {"simple_python", "parallel", "irrelevance", "all"}
+    assert result["summary"]["all"]["n"] == 6
+    capsys.readouterr()
+    assert main(["bench", "bfcl", smoke, "--categories", "simple"]) == 2  # a clear error, nothing loaded
+    assert "--categories: unknown ['simple']" in capsys.readouterr().err
+    assert main(["bench", "bfcl", smoke, "--model", "fine_tuned", "--categories", "irrelevance"]) == 2
+    assert "needs --run RUN_ID" in capsys.readouterr().err

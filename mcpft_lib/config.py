@@ -317,6 +317,18 @@ class LiveParams(_Section):
 
 Count = Annotated[int, Field(ge=1)]
 
+# BFCL v4's single-turn categories (mcpft bench bfcl, notebook 04's `bfcl` section)
+BFCL_NON_LIVE = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance")
+BFCL_LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance")
+BFCL_CATEGORIES = BFCL_NON_LIVE + BFCL_LIVE
+BfclCategory = Literal[BFCL_CATEGORIES]
+
+
+class BfclParams(_Section):
+    # entries per category, a seeded sample (0: notebook 04 skips BFCL; `mcpft bench bfcl` takes any size)
+    per_category: int = Field(0, ge=0)
+    categories: list[BfclCategory] = Field(default_factory=lambda: list(BFCL_CATEGORIES), min_length=1)
+
 
 class EvalParams(_Section):
     # examples taken from each eval set: one number for all, or per set ({test: 45, challenge: 20}; a set not
@@ -330,6 +342,7 @@ class EvalParams(_Section):
         default_factory=lambda: ["test"], min_length=1
     )
     live: LiveParams = Field(default_factory=LiveParams)
+    bfcl: BfclParams = Field(default_factory=BfclParams)  # BFCL v4 beside the project's own eval sets
     perf: bool = False  # notebook 04 runs the inference benchmarks (perf.run_perf): slow, opt-in
 
 

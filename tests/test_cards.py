@@ -19,6 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL = {
     "base": {m: {"value": 0.2, "lo": 0.1, "hi": 0.3, "n": 40} for m in cards.EVAL_METRICS},
     "fine_tuned": {m: {"value": 0.7, "lo": 0.6, "hi": 0.8, "n": 40} for m in cards.EVAL_METRICS},
+    "bfcl": {
+        "base": {
+            "simple_python": {"value": 0.0, "lo": 0.0, "hi": 0.0, "n": 3},
+            "all": {"value": 0.0, "lo": 0.0, "hi": 0.0, "n": 3},
+        },
+        "fine_tuned": {
+            "simple_python": {"value": 1 / 3, "lo": 0.0, "hi": 1.0, "n": 3},
+            "all": {"value": 1 / 3, "lo": 0.0, "hi": 1.0, "n": 3},
+        },
+        "bfcl_eval": "2026.3.23",
+    },
 }
 
 
@@ -71,8 +82,10 @@ def test_card_parses_and_metadata_validates(registered, tmp_path):
     assert ModelCardData(**data).to_dict() == data  # round-trips
     name, results = model_index_to_eval_results(data["model-index"])
     assert name == entry["name"]
-    got = {r.metric_type: r.metric_value for r in results}
+    got = {r.metric_type: r.metric_value for r in results if r.task_name == "MCP tool calling"}
     assert got == {m: 0.7 for m in cards.EVAL_METRICS} and {"executed_ok", "exec_match"} <= set(got)
+    bfcl = {(r.dataset_split, r.metric_type): r.metric_value for r in results if "BFCL" in r.task_name}
+    assert bfcl == {("simple_python", "accuracy"): 0.3333, ("simple_python", "base_accuracy"): 0.0}
     text = loaded.text
     for section in (
         "## Training method and hyperparameters",

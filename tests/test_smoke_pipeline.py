@@ -48,6 +48,12 @@ def test_metrics_are_sane(smoke_run):
             v = m["eval"][model][metric]
             assert 0.0 <= v["value"] <= 1.0 and v["lo"] <= v["value"] <= v["hi"]
     assert 0 <= m["eval"]["tests"]["well_formed"]["p_value"] <= 1
+    bfcl = m["eval"]["bfcl"]  # BFCL v4 beside the project's own sets: smoke samples 1 entry of 3 categories
+    assert bfcl["entries"] == 3 and bfcl["bfcl_eval"] == "2026.3.23"
+    for model in ("base", "fine_tuned"):
+        assert set(bfcl[model]) == {"simple_python", "parallel", "irrelevance", "all"}
+        assert bfcl[model]["all"]["n"] == 3 and 0.0 <= bfcl[model]["all"]["value"] <= 1.0
+    assert 0 <= bfcl["tests"]["all"]["p_value"] <= 1
 
 
 @pytest.mark.notebook

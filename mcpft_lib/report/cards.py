@@ -185,6 +185,23 @@ def card_data(entry: dict) -> ModelCardData:
         for m in EVAL_METRICS
         if _value((ev.get("fine_tuned") or {}).get(m)) is not None
     ]
+    bfcl = ev.get("bfcl") or {}
+    for model, label in (("fine_tuned", "accuracy"), ("base", "accuracy of the base model")):
+        for cat, v in (bfcl.get(model) or {}).items():
+            if cat == "all" or _value(v) is None:
+                continue
+            results.append(
+                EvalResult(
+                    task_type="text-generation",
+                    task_name="Function calling (BFCL v4)",
+                    dataset_type="gorilla-llm/Berkeley-Function-Calling-Leaderboard",
+                    dataset_name=f"BFCL v4 (bfcl-eval {bfcl.get('bfcl_eval', '?')}), {v.get('n')} entries sampled",
+                    dataset_split=cat,
+                    metric_type="accuracy" if model == "fine_tuned" else "base_accuracy",
+                    metric_name=label,
+                    metric_value=round(float(_value(v)), 4),
+                )
+            )
     return ModelCardData(
         model_name=f"{entry['name']}",
         base_model=entry["base_model"]["id"],

@@ -15,7 +15,7 @@ from typing import Any
 from mcpft_lib.config import ModelParams, Params, load_params
 from mcpft_lib.evaluation.bfcl import checker, convert, source
 from mcpft_lib.evaluation.generation import CALL_STOPS, generate
-from mcpft_lib.evaluation.stats import bootstrap_ci
+from mcpft_lib.evaluation.stats import bootstrap_ci, mcnemar
 from mcpft_lib.mcp import dialects
 from mcpft_lib.modeling import loaders
 from mcpft_lib.runs import open_run
@@ -68,6 +68,54 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         lo, hi = bootstrap_ci(vals)
         out[name] = {"value": sum(vals) / len(vals) if vals else None, "lo": lo, "hi": hi, "n": len(vals)}
     return out
+
+
+def evaluate_models(candidates: dict[str, ModelParams], p: Params) -> dict[str, list[dict[str, Any]]]:
+    """Notebook 04's BFCL section: each model (name -> ModelParams, loaded in `eval.dtype`) answers the same
+    seeded sample (`eval.bfcl`); records per model, in the same order."""
+    items = sample(list(p.eval.bfcl.categories), p.eval.bfcl.per_category or None, p.run.seed)
+    out = {}
+    for name, mp in candidates.items():
+        model, tok = loaders.load_model(mp, dtype=p.eval.dtype)
+        outputs, _ = answer(model, tok, items, p.data.dialect, p.eval.max_new_tokens, p.eval.batch_size)
+        out[name] = score(items, outputs, p.data.dialect)
+        del model
+    return out
+
+
+def record(
+    results: dict[str, list[dict[str, Any]]], a: str = "base", b: str = "fine_tuned"
+) -> dict[str, Any]:
+    """metrics.json `eval.bfcl`: `<model>.<category>` accuracy with intervals (and `all`), exact McNemar tests
+    of b against a per category, and the version of the data."""
+    out: dict[str, Any] = {name: summarize(recs) for name, recs in results.items()}
+    if a in results and b in results:
+        tests = {}
+        for cat in out[a]:
+            pa = [float(r["ok"]) for r in results[a] if cat in ("all", r["category"])]
+            pb = [float(r["ok"]) for r in results[b] if cat in ("all", r["category"])]
+            tests[cat] = mcnemar(pa, pb)
+        out["tests"] = tests
+    out["bfcl_eval"] = source.VERSION
+    out["entries"] = len(next(iter(results.values()), []))
+    return out
+
+
+def table(rec: dict[str, Any], a: str = "base", b: str = "fine_tuned"):
+    """One row per category: each model's accuracy [95% interval], the entries, and the paired test's p."""
+    import pandas as pd
+
+    def cell(s: dict) -> str:
+        return f"{s['value']:.3f} [{s['lo']:.3f}, {s['hi']:.3f}]" if s.get("value") is not None else "n/a"
+
+    models = [m for m in (a, b) if m in rec]
+    rows = []
+    for cat in rec[models[0]]:
+        row = {"category": cat, **{m: cell(rec[m][cat]) for m in models}, "n": rec[models[0]][cat]["n"]}
+        if "tests" in rec:
+            row["p (McNemar)"] = round(rec["tests"][cat]["p_value"], 4)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("category")
 
 
 def model_params(p: Params, which: str, run_id: str | None) -> ModelParams:

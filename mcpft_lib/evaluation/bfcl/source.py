@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mcpft_lib.config import BFCL_CATEGORIES, BFCL_LIVE, BFCL_NON_LIVE
 from mcpft_lib.modeling.loaders import cache_root
 
 PACKAGE = "bfcl-eval"
@@ -24,9 +25,7 @@ VERSION = "2026.3.23"  # BFCL v4 as released on 2026-03-23 (Apache-2.0)
 WHEEL = "bfcl_eval-2026.3.23-py3-none-any.whl"
 SHA256 = "3bb6dfa5f0c68ad403c9ec50b00db2bb3b4cc9b38ab1ff33f48fe30d853d3a0a"
 
-NON_LIVE = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance")
-LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance")
-CATEGORIES = NON_LIVE + LIVE
+NON_LIVE, LIVE, CATEGORIES = BFCL_NON_LIVE, BFCL_LIVE, BFCL_CATEGORIES
 
 
 class BFCLSourceError(RuntimeError):

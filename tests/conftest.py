@@ -1,3 +1,4 @@
+import json
 import os
 import random
 import string
@@ -32,6 +33,58 @@ def isolated_reports(tmp_path, monkeypatch):
     monkeypatch.setenv("MCPFT_ARTIFACTS", str(tmp_path / "artifacts"))
     monkeypatch.delenv("MCPFT_RUN_DIR", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def paused_pipeline(isolated_reports, monkeypatch):
+    """`mcpft run params/smoke.yaml` in this process (`report.runner.run_pipeline`) with a stand-in for
+    papermill that records, as each notebook starts, run.json, the run page and the index (the pages between
+    notebooks); a notebook named in `fail` raises its exception. Notebooks come from an empty folder (add
+    `notebooks/examples/*.ipynb` under the test's folder for example notebooks)."""
+    import papermill  # here: the fast tier's conftest stays light
+
+    from mcpft_lib.config import load_params
+    from mcpft_lib.report.runner import run_pipeline
+
+    # the runner sets these for the kernels; monkeypatch puts them back after the test
+    for var in ("MCPFT_RUN_DIR", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS",
+                "JUPYTER_PREFER_ENV_PATH"):  # fmt: skip
+        monkeypatch.setenv(var, "")
+    monkeypatch.setenv("PATH", os.environ["PATH"])
+    nbs = isolated_reports / "notebooks"
+    nbs.mkdir()
+
+    def go(fail: dict | None = None, log=None, params=None):
+        seen: dict[str, dict] = {}
+
+        def execute_notebook(src, out, parameters, **kw):
+            nb = Path(src).stem
+            run_dir = Path(parameters["run_dir"])
+            seen[nb] = {
+                "info": json.loads((run_dir / "run.json").read_text()),
+                "page": (run_dir / "index.html").read_text(),
+                "index": (run_dir.parent / "index.html").read_text(),
+            }
+            if fail and nb in fail:
+                raise fail[nb]
+
+        monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+        logged = []
+
+        def capture(*args, **kw):
+            logged.append(" ".join(map(str, args)))
+            if log:
+                log(" ".join(map(str, args)))
+
+        run = run_pipeline(
+            params or load_params(ROOT / "params" / "smoke.yaml"),
+            "smoke.yaml",
+            notebooks_dir=nbs,
+            log=capture,
+        )
+        return run, seen, logged
+
+    return go
 
 
 def mcpft_env(tmp_path: Path) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = (
     "/usr/bin/chromium"  # Debian's package (.ci/run installs it)
     if os.path.exists("/usr/bin/chromium")
@@ -222,6 +223,50 @@ def test_report_site_in_chromium(smoke_run, browser):
     charts = browser.screenshot(run_dir / "site-charts.png", full_page=False)
     for png in (shot, charts):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_pages_between_notebooks_in_chromium(browser, paused_pipeline, isolated_reports):
+    """The run page and the index as they are while a run goes (as each notebook starts, with an ETA from an
+    earlier run of the profile; then as a notebook fails) open clean and offline in Chromium, and show the
+    progress section."""
+    from mcpft_lib.config import load_params
+    from mcpft_lib.report.runner import NOTEBOOKS
+    from mcpft_lib.runs import create_run
+
+    earlier = create_run(load_params(ROOT / "params" / "smoke.yaml"), "smoke.yaml")
+    earlier.update(status="ok", notebooks={nb: {"status": "ok", "seconds": 10.0 * (i + 1)} for i, nb in enumerate(NOTEBOOKS)})  # fmt: skip
+    at_failure = {}
+
+    def log(line):
+        if "] 05_documentation FAILED" in line:
+            (run_dir,) = (
+                d for d in (isolated_reports / "reports").glob("*-smoke*") if d != earlier.report_dir
+            )
+            at_failure["page"] = (run_dir / "index.html").read_text()
+            at_failure["index"] = (run_dir.parent / "index.html").read_text()
+
+    run, seen, _ = paused_pipeline(fail={"05_documentation": RuntimeError("<b>late</b> failure")}, log=log)
+    assert all("ETA: <b>about" in s["page"] for s in seen.values())  # from the earlier run
+    assert "RuntimeError: &lt;b&gt;late&lt;/b&gt; failure" in at_failure["page"]
+    snapshots = [(k, seen[nb]) for k, nb in enumerate(NOTEBOOKS)] + [(None, at_failure)]
+    failures = []
+    for i, (done, pages) in enumerate(snapshots):
+        # beside the real pages, so that their relative links resolve the same way
+        run_page, index = run.report_dir / f"progress-{i}.html", run.report_dir.parent / f"index-{i}.html"
+        run_page.write_text(pages["page"])
+        index.write_text(pages["index"])
+        for page in (run_page, index):
+            problems = browser.open(page)["problems"]
+            if problems:
+                failures.append(f"{page.name}: {problems[:5]}")
+        browser.open(run_page)
+        text = browser.evaluate("document.body.innerText")
+        if done is None:
+            assert "Progress" in text and "5 done, 1 failed" in text and "ETA" not in text, text
+        else:
+            assert f"{done} of 6 notebooks done" in text and f"running: {NOTEBOOKS[done]}" in text, text
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.notebook

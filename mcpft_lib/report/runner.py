@@ -1,4 +1,5 @@
-"""The runner: papermill executes the notebooks into a run folder, nbconvert renders HTML, index.html lists runs."""
+"""The runner: papermill executes the notebooks into a run folder, nbconvert renders HTML, and the run page and
+index.html are rewritten as each notebook starts and ends."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from mcpft_lib.config import Params
 from mcpft_lib.core.fsutil import atomic_write, write_json
 from mcpft_lib.examples import example_notebooks
+from mcpft_lib.report import progress
 from mcpft_lib.report.site import write_index, write_run_page
 from mcpft_lib.runs import Run, create_run, open_run, project_root
 
@@ -118,6 +120,17 @@ def _ipc_kernel_manager():
     return IPCKernelManager
 
 
+def publish(run: Run, log=print) -> None:
+    """Rewrite the run's page and reports/index.html from run.json as it is now: after each change of a
+    notebook's state, so that both pages show a run's progress while it goes. A page that cannot be written is
+    reported and the run goes on (the pages are written again at the next change and when the run ends)."""
+    try:
+        write_run_page(run)
+        write_index()
+    except Exception as e:  # a progress page must not stop a training run
+        log(f"  run page not updated: {type(e).__name__}: {e}", flush=True)
+
+
 def execute(
     run: Run,
     notebooks: list[str],
@@ -128,7 +141,8 @@ def execute(
     key: str = "notebooks",
 ) -> bool:
     """Execute `notebooks` in order into `run` (its `subdir`; states under run.json's `key`); stop at the
-    first failure. True when all succeeded."""
+    first failure and mark the rest skipped. The run page and the index are rewritten (`publish`) when the
+    notebooks are listed and as each one starts and ends. True when all succeeded."""
     import papermill as pm
 
     _kernel_env()
@@ -141,18 +155,15 @@ def execute(
     for nb in notebooks:
         states[nb] = {"status": "pending"}
     run.update(**{key: states})
-    ok = True
+    publish(run, log)
     for i, nb in enumerate(notebooks, 1):
         src = nb_dir / f"{nb}.ipynb"
         out = out_dir / f"{nb}.ipynb"
-        if not ok:
-            states[nb] = {"status": "skipped"}
-            run.update(**{key: states})
-            continue
         log(f"[{i}/{len(notebooks)}] {prefix}{nb} ...", flush=True)
         t0 = time.time()
         states[nb] = {"status": "running", "started": datetime.now(UTC).isoformat(timespec="seconds")}
         run.update(**{key: states})
+        publish(run, log)
         error = None
         try:
             pm.execute_notebook(
@@ -173,7 +184,6 @@ def execute(
             Exception
         ) as e:  # papermill wraps cell errors; anything else (missing notebook) is a failure too
             error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
-            ok = False
         elapsed = round(time.time() - t0, 1)
         html_path = None
         if out.exists():
@@ -181,31 +191,63 @@ def execute(
                 html_path = prefix + to_html(out).name
             except Exception as e:  # a broken render must not hide the notebook's own status
                 error = (error or "") + f" (HTML render failed: {e})"
-                ok = False
         states[nb] = {
             "status": "ok" if error is None else "failed",
+            "started": states[nb]["started"],
             "seconds": elapsed,
             "html": html_path,
             "ipynb": prefix + out.name if out.exists() else None,
             "error": error,
         }
+        if error is not None:
+            for later in notebooks[i:]:
+                states[later] = {"status": "skipped"}
         run.update(**{key: states})
+        publish(run, log)
         log(
             f"[{i}/{len(notebooks)}] {prefix}{nb} {'ok' if error is None else 'FAILED'} in {elapsed:.1f}s"
             + (f": {error}" if error else ""),
             flush=True,
         )
-    return ok
+        if error is not None:
+            return False
+    return True
+
+
+def settle(run: Run, error: str | None = None) -> None:
+    """At the end of a run, no notebook is left pending or running: a pending one was skipped (an earlier
+    notebook failed, or the run was stopped), a running one failed with `error` (the run was stopped)."""
+    info = run.info()
+    changed = {}
+    for key in ("notebooks", "examples"):
+        states = dict(info.get(key) or {})
+        for nb, s in states.items():
+            if s.get("status") == "pending":
+                states[nb] = {"status": "skipped"}
+            elif s.get("status") == "running":
+                ran = progress.since(s.get("started"), datetime.now(UTC))
+                seconds = None if ran is None else round(ran, 1)
+                states[nb] = {**s, "status": "failed", "seconds": seconds, "error": error or "stopped"}
+            else:
+                continue
+            changed[key] = states
+    if changed:
+        run.update(**changed)
+
+
+def _example_names(notebooks_dir: Path | None) -> list[str]:
+    ex_dir = Path(notebooks_dir or project_root() / "notebooks") / "examples"
+    return example_notebooks(ex_dir) if ex_dir.is_dir() else []
 
 
 def run_examples(run: Run, notebooks_dir: Path | None = None, timeout: int | None = None, log=print) -> bool:
     """Execute the example-usage notebooks (notebooks/examples/) against the run's model into
     reports/<run>/examples/ (ipynb + HTML; states under run.json's `examples`). True when all succeeded."""
 
-    ex_dir = Path(notebooks_dir or project_root() / "notebooks") / "examples"
-    names = example_notebooks(ex_dir) if ex_dir.is_dir() else []
+    names = _example_names(notebooks_dir)
     if not names:
         return True
+    ex_dir = Path(notebooks_dir or project_root() / "notebooks") / "examples"
     return execute(run, names, ex_dir, timeout=timeout, log=log, subdir="examples", key="examples")
 
 
@@ -226,6 +268,14 @@ def run_pipeline(
     run = create_run(params, params_source, overrides, mode="batch", upstream=upstream)
     log(f"run {run.id}\n  reports:   {run.report_dir}\n  artifacts: {run.artifact_dir}", flush=True)
     t0 = time.time()
+    # the whole run is listed before it starts, the example notebooks (after 05) too: the pages show what is
+    # left and the ETA covers all of it
+    examples = _example_names(notebooks_dir) if "05_documentation" in notebooks else []
+    run.update(
+        notebooks={nb: {"status": "pending"} for nb in notebooks},
+        **({"examples": {nb: {"status": "pending"} for nb in examples}} if examples else {}),
+    )
+    publish(run, log)
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -233,13 +283,16 @@ def run_pipeline(
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         ok = execute(run, notebooks, notebooks_dir=notebooks_dir, timeout=timeout, log=log)
-        if ok and "05_documentation" in notebooks:
+        if ok and examples:
             ok = run_examples(run, notebooks_dir, timeout, log)
     except BaseException as e:
+        error = f"{type(e).__name__}: {e}"
+        settle(run, error)
         run.update(
             status="failed",
-            error=f"{type(e).__name__}: {e}",
+            error=error,
             finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            seconds=round(time.time() - t0, 1),
         )
         write_run_page(run)
         write_index()
@@ -247,6 +300,7 @@ def run_pipeline(
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+    settle(run)
     if not (run.report_dir / "metrics.json").exists():
         write_json(run.report_dir / "metrics.json", {})
     run.update(

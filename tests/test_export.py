@@ -282,6 +282,38 @@ def test_gguf_f16_and_q8_0_convert_load_back_and_generate(gguf_rows):
 
 @pytest.mark.slow
 @needs_converter
+def test_a_gguf_package_is_dequantised_once_and_says_so(gguf_rows, tmp_path, monkeypatch, bars, capsys):
+    """model.source=gguf_package (as the default Gemma 3): the first load says what it does and shows one bar
+    over the stages, without transformers' own per-tensor bar; later loads read the cache silently."""
+    import types
+
+    from mcpft_lib.modeling import loaders
+
+    (g,) = Path(gguf_rows["gguf_q8_0"]["path"]).glob("*.gguf")
+    monkeypatch.setitem(sys.modules, "tiny_gguf_package", types.SimpleNamespace(assemble=lambda: str(g)))
+    monkeypatch.setenv("MCPFT_CACHE", str(tmp_path))
+    mp = ModelParams(source="gguf_package", id="tiny_gguf_package", chat_template="gemma", device="cpu")
+    folder = Path(loaders.model_dir(mp))
+    said = capsys.readouterr()
+    assert f"tiny_gguf_package unknown: first use, dequantising {g.name} to float32 once" in said.out
+    assert str(folder) in said.out and "de-quantizing GGUF tensors" not in said.err + said.out
+    (b,) = bars
+    weights = [w for _, w in loaders.GGUF_STAGES]
+    assert (b["desc"], b["total"], b["steps"], b["bar"].n) == (
+        "dequantise GGUF",
+        sum(weights),
+        weights,
+        sum(weights),
+    )
+    assert b["bar"].postfix == "done" and (folder / "model.safetensors").is_file()
+    assert Path(loaders.model_dir(mp)) == folder and len(bars) == 1 and capsys.readouterr().out == ""
+    model, tok = loaders.load_model(mp)
+    enc = tok(PROMPTS[0], return_tensors="pt", add_special_tokens=False)
+    assert model.generate(**enc, max_new_tokens=2, do_sample=False).shape[1] == enc["input_ids"].shape[1] + 2
+
+
+@pytest.mark.slow
+@needs_converter
 def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_path):
     """A SentencePiece model rebuilt from a GGUF's vocabulary tokenizes like the original (this is how the
     default Gemma 3, dequantised from GGUF without tokenizer.model, gets its vocabulary into the export)."""

@@ -292,6 +292,7 @@ def test_a_gguf_package_is_dequantised_once_and_says_so(gguf_rows, tmp_path, mon
     (g,) = Path(gguf_rows["gguf_q8_0"]["path"]).glob("*.gguf")
     monkeypatch.setitem(sys.modules, "tiny_gguf_package", types.SimpleNamespace(assemble=lambda: str(g)))
     monkeypatch.setenv("MCPFT_CACHE", str(tmp_path))
+    monkeypatch.delenv("MCPFT_PROGRESS", raising=False)  # interactive: the message goes to stdout
     mp = ModelParams(source="gguf_package", id="tiny_gguf_package", chat_template="gemma", device="cpu")
     folder = Path(loaders.model_dir(mp))
     said = capsys.readouterr()

@@ -45,13 +45,8 @@ def test_forced_terminal_bar_takes_the_given_file(monkeypatch):
 def test_report_runner_makes_its_kernels_headless(monkeypatch):
     from mcpft_lib.report import runner
 
-    for var in (
-        "HF_HUB_DISABLE_PROGRESS_BARS",
-        "HF_DATASETS_DISABLE_PROGRESS_BARS",
-        "JUPYTER_PREFER_ENV_PATH",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))  # restored afterwards: _kernel_env prepends to it
-    monkeypatch.delenv(progress.ENV, raising=False)
+    # a copy of the environment: _kernel_env sets variables that monkeypatch.delenv would not restore
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k != progress.ENV})
+    assert not progress.headless()
     runner._kernel_env()
     assert os.environ[progress.ENV] == progress.TERMINAL and progress.headless()

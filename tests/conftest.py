@@ -85,13 +85,13 @@ def smoke_run(smoke_session):
 
 @pytest.fixture
 def bars(monkeypatch):
-    """Every progress bar `core.progress.bar` makes during the test, as {"desc", "total", "steps", "bar"}:
+    """Every progress bar `core.progressbar.bar` makes during the test, as {"desc", "total", "steps", "bar"}:
     `steps` lists each `update(n)`. The bars are real tqdm bars, written as text into a buffer."""
     import io
 
-    from mcpft_lib.core import progress
+    from mcpft_lib.core import progressbar
 
-    made, real = [], progress.bar
+    made, real = [], progressbar.bar
 
     def spy(iterable=None, **kw):
         kw.update(to_terminal=True, file=io.StringIO())
@@ -107,5 +107,5 @@ def bars(monkeypatch):
         made.append(rec)
         return b
 
-    monkeypatch.setattr(progress, "bar", spy)
+    monkeypatch.setattr(progressbar, "bar", spy)
     return made

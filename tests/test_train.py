@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mcpft_lib.config import ModelParams, TrainParams
-from mcpft_lib.core import progress
+from mcpft_lib.core import progressbar
 from mcpft_lib.modeling import chat, loaders, peft_setup
 from mcpft_lib.train import loss as train_loss
 from mcpft_lib.train import sweep, trainer
@@ -231,8 +231,8 @@ def test_headless_training_shows_validation_passes_on_the_terminal(tmp_path, mon
     validation pass go to the terminal: the step-0 pass before training (minutes on the default profile) and
     the one at step 2, each over the validation batches."""
     out = io.StringIO()
-    monkeypatch.setattr(progress, "terminal_stderr", lambda: out)
-    monkeypatch.setenv(progress.ENV, progress.TERMINAL)
+    monkeypatch.setattr(progressbar, "terminal_stderr", lambda: out)
+    monkeypatch.setenv(progressbar.ENV, progressbar.TERMINAL)
     mp = ModelParams(source="tiny_random", device="cpu")
     model, tok = loaders.load_model(mp)
     rows, _ = chat.tokenize_rows(tok, [CHAT] * 4, 10_000)

@@ -32,7 +32,7 @@ import time
 from collections import defaultdict
 from contextlib import nullcontext
 
-from mcpft_lib.core import progress
+from mcpft_lib.core import progressbar
 
 CALL_STOPS = ("</use_mcp_tool>", "</access_mcp_resource>")
 
@@ -341,10 +341,10 @@ def generate_ids(
     desc: str | None = None,
 ) -> tuple[list[list[int]], dict]:
     """New token ids per chat (greedy) and stats; prompts sharing a system prompt reuse its KV cache.
-    With `desc`, a progress bar of that name counts the prompts done (`core.progress`)."""
+    With `desc`, a progress bar of that name counts the prompts done (`core.progressbar`)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    with progress.bar(total=len(chats), desc=desc, unit="prompt") if desc else nullcontext() as bar:
+    with progressbar.bar(total=len(chats), desc=desc, unit="prompt") if desc else nullcontext() as bar:
         return _generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar)
 
 

@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from mcpft_lib.config import ModelParams
-from mcpft_lib.core import progress
+from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.modeling.loaders import (
     bnb_config,
@@ -563,7 +563,7 @@ def export_all(
     ref = reference_outputs(merged, tok, prompts)
     st = export_dir_of(out_root, "safetensors", dtype)
     others = [f for f in formats if f != "safetensors"]
-    with progress.bar(total=2 * (1 + len(others)), desc="export", unit="step") as bar:
+    with progressbar.bar(total=2 * (1 + len(others)), desc="export", unit="step") as bar:
         rows = [
             export_format(
                 "safetensors", st, mp, ref, prompts[0], merged=merged, tok=tok, dtype=dtype, bar=bar

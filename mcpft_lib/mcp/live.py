@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from random import Random
 from typing import Any
 
-from mcpft_lib.core import progress
+from mcpft_lib.core import progressbar
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, ToolCall
 from mcpft_lib.mcp.catalogs import run_sync
 from mcpft_lib.mcp.world import (
@@ -623,9 +623,9 @@ class LiveRunner:
 
     def run(self, jobs: list[Job], desc: str | None = None) -> list[Outcome]:
         """Synchronous entry point (also safe inside a running event loop, e.g. Jupyter). With `desc` a progress
-        bar of that name counts the calls done (`core.progress`)."""
+        bar of that name counts the calls done (`core.progressbar`)."""
 
-        with progress.bar(total=len(jobs), desc=desc, unit="call") if desc else nullcontext() as bar:
+        with progressbar.bar(total=len(jobs), desc=desc, unit="call") if desc else nullcontext() as bar:
             return run_sync(lambda: self.arun(jobs, bar))
 
     async def arun(self, jobs: list[Job], bar=None) -> list[Outcome]:

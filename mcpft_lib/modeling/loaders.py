@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mcpft_lib.config import ModelParams
-from mcpft_lib.core import progress
+from mcpft_lib.core import progressbar
 from mcpft_lib.mcp.catalogs import CATALOG_DIR
 
 # Chat templates for tokenizers that ship none (Gemma's GGUF has none) or when params name one. Each starts
@@ -251,13 +251,13 @@ def _gguf_package_dir(mp: ModelParams) -> Path:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     gguf_path = Path(pkg.assemble())
-    progress.say(
+    progressbar.say(
         f"{mp.id} {version}: first use, dequantising {gguf_path.name} to float32 once; later loads read {out}"
     )
     t0 = time.time()
     weights, current = dict(GGUF_STAGES), None
     with (
-        progress.bar(total=sum(weights.values()), desc="dequantise GGUF", bar_format=_STAGE_BAR) as bar,
+        progressbar.bar(total=sum(weights.values()), desc="dequantise GGUF", bar_format=_STAGE_BAR) as bar,
         _without_gguf_tensor_bar(),
     ):
 

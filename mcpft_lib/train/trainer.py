@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from mcpft_lib.config import ModelParams, TrainParams
-from mcpft_lib.core import progress
+from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.core.system import cpu_has_fast_bf16
 from mcpft_lib.modeling.peft_setup import prepare_peft
@@ -120,11 +120,11 @@ def _callbacks():
 
         def __init__(self):
             super().__init__()
-            self.out = progress.terminal_stderr()
+            self.out = progressbar.terminal_stderr()
 
         def on_train_begin(self, args, state, control, **kw):
             if state.is_world_process_zero:
-                self.training_bar = progress.bar(
+                self.training_bar = progressbar.bar(
                     total=state.max_steps,
                     initial=state.global_step,
                     desc="train",
@@ -137,7 +137,7 @@ def _callbacks():
         def on_prediction_step(self, args, state, control, eval_dataloader=None, **kw):
             if state.is_world_process_zero and has_length(eval_dataloader):
                 if self.prediction_bar is None:
-                    self.prediction_bar = progress.bar(
+                    self.prediction_bar = progressbar.bar(
                         total=len(eval_dataloader),
                         desc="validation",
                         unit="batch",
@@ -224,7 +224,7 @@ def train_lora(
     resumed ends with the same adapter as an uninterrupted one to ~1e-6 (tests/test_train_resume.py).
     Early stopping (`train.early_stopping.patience` > 0) stops when the validation loss has not fallen by
     `min_delta` for `patience` evaluations and saves the best checkpoint's adapter.
-    `progress_to_stderr` (default: `core.progress.headless()`, a notebook run by the report runner) shows the
+    `progress_to_stderr` (default: `core.progressbar.headless()`, a notebook run by the report runner) shows the
     training and validation bars as text on the process's terminal instead of transformers' notebook bar.
     """
     from datasets import Dataset
@@ -284,7 +284,7 @@ def train_lora(
         )
         trainer.counters = counters
         trainer.data_collator = WeightsCollator(trainer.data_collator)
-        if progress.headless() if progress_to_stderr is None else progress_to_stderr:
+        if progressbar.headless() if progress_to_stderr is None else progress_to_stderr:
             from transformers import ProgressCallback
             from transformers.trainer import DEFAULT_PROGRESS_CALLBACK
 

@@ -134,3 +134,31 @@ def smoke_session(tmp_path_factory):
 def smoke_run(smoke_session):
     """(tmp folder, run folder) of the shared smoke run."""
     return smoke_session["tmp"], smoke_session["run_dir"]
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    """Every progress bar `core.progressbar.bar` makes during the test, as {"desc", "total", "steps", "bar"}:
+    `steps` lists each `update(n)`. The bars are real tqdm bars, written as text into a buffer."""
+    import io
+
+    from mcpft_lib.core import progressbar
+
+    made, real = [], progressbar.bar
+
+    def spy(iterable=None, **kw):
+        kw.update(to_terminal=True, file=io.StringIO())
+        b = real(iterable, **kw)
+        rec = {"desc": kw.get("desc"), "total": b.total, "steps": [], "bar": b}
+        update = b.update
+
+        def counted(n=1):
+            rec["steps"].append(n)
+            return update(n)
+
+        b.update = counted
+        made.append(rec)
+        return b
+
+    monkeypatch.setattr(progressbar, "bar", spy)
+    return made

@@ -494,7 +494,7 @@ def test_exec_match_is_not_scored_where_the_harness_took_no_result_or_state():
     class Keyless:
         allow, server_of, starts = ["time"], {}, {}
 
-        def run(self, jobs):
+        def run(self, jobs, desc=None):
             keys = {"ref": ("r", "s"), "same": ("r", "s"), "other": ("x", "s"), "blind": ("", "")}
             return [
                 live.Outcome(
@@ -548,7 +548,7 @@ def test_a_broken_live_harness_keeps_the_generations():
     class Broken:
         allow, server_of, starts = ["time"], {}, {}
 
-        def run(self, jobs):
+        def run(self, jobs, desc=None):
             raise RuntimeError("no event loop today")
 
     with pytest.warns(UserWarning, match="live execution failed"):
@@ -608,3 +608,26 @@ def test_a_cut_of_the_challenge_set_covers_every_category():
     assert len({ex.category for ex in sets["challenge"]}) == 9 and info["challenge"]["used"] == 9
     exs = [EX.model_copy(update={"id": f"{c}{i}", "category": c}) for c in "aab" for i in range(2)]
     assert [e.id for e in evaluation_items.interleave(exs)] == ["a0", "b0", "a1", "b1", "a0", "a1"]
+
+
+@pytest.mark.slow
+def test_evaluating_models_shows_generation_and_live_replay_progress(bars):
+    """Notebook 04's evaluation: a bar per model over the items it generates, then one over the live calls."""
+    from pathlib import Path
+
+    from mcpft_lib.config import load_params
+
+    p = load_params(Path(__file__).resolve().parent.parent / "params/smoke.yaml")
+    live_p = p.eval.live.model_copy(update={"servers": ["time"]})
+    p = p.model_copy(update={"eval": p.eval.model_copy(update={"live": live_p})})
+    answer = EX.model_copy(update={"id": "n", "messages": [EX.messages[0], NOCALL]})
+    items = evaluation_items.eval_items({"test": [EX, answer, EX.model_copy(update={"id": "f"})]})
+    results = runner.evaluate_models({"base": p.model, "fine_tuned": p.model}, items, p)
+    got = [(b["desc"], b["total"], sum(b["steps"]), b["bar"].n) for b in bars]
+    calls = results["base"]["stats"]["live"]["calls"]
+    assert got == [
+        ("generate base", 3, 3, 3),
+        ("generate fine_tuned", 3, 3, 3),
+        ("live replay", calls, calls, calls),
+    ]
+    assert calls >= 2  # the two reference calls, and any call the tiny models happened to write

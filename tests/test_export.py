@@ -148,8 +148,9 @@ def test_not_an_adapter_folder_is_a_clear_error(smoke_mp, tmp_path):
 
 
 @pytest.mark.slow
-def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_path):
-    """bitsandbytes 0.50 quantizes and runs int8 and nf4 on CPU: every format is written, reloaded and compared."""
+def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_path, bars):
+    """bitsandbytes 0.50 quantizes and runs int8 and nf4 on CPU: every format is written, reloaded and compared
+    (a progress bar counts each format written and each one loaded back)."""
     merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     rows = formats.export_all(
         merged, tok, smoke_mp, ["safetensors", "int8", "nf4"], tmp_path / "x", PROMPTS, "float32"
@@ -167,6 +168,14 @@ def test_safetensors_int8_nf4_export_load_back_and_agree(smoke_mp, adapter, tmp_
     model, _ = formats.load_export("int8", by["int8"]["path"], smoke_mp)
     assert "8bit" in type(model.model.layers[0].self_attn.q_proj).__name__
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["int8", "merged-float32", "nf4"]
+    (b,) = bars
+    assert (b["desc"], b["total"], b["steps"], b["bar"].n, b["bar"].postfix) == (
+        "export",
+        6,
+        [1] * 6,
+        6,
+        "nf4: done",
+    )
 
 
 def test_existing_export_is_never_overwritten(smoke_mp, adapter, tmp_path):
@@ -273,6 +282,39 @@ def test_gguf_f16_and_q8_0_convert_load_back_and_generate(gguf_rows):
 
 @pytest.mark.slow
 @needs_converter
+def test_a_gguf_package_is_dequantised_once_and_says_so(gguf_rows, tmp_path, monkeypatch, bars, capsys):
+    """model.source=gguf_package (as the default Gemma 3): the first load says what it does and shows one bar
+    over the stages, without transformers' own per-tensor bar; later loads read the cache silently."""
+    import types
+
+    from mcpft_lib.modeling import loaders
+
+    (g,) = Path(gguf_rows["gguf_q8_0"]["path"]).glob("*.gguf")
+    monkeypatch.setitem(sys.modules, "tiny_gguf_package", types.SimpleNamespace(assemble=lambda: str(g)))
+    monkeypatch.setenv("MCPFT_CACHE", str(tmp_path))
+    monkeypatch.delenv("MCPFT_PROGRESS", raising=False)  # interactive: the message goes to stdout
+    mp = ModelParams(source="gguf_package", id="tiny_gguf_package", chat_template="gemma", device="cpu")
+    folder = Path(loaders.model_dir(mp))
+    said = capsys.readouterr()
+    assert f"tiny_gguf_package unknown: first use, dequantising {g.name} to float32 once" in said.out
+    assert str(folder) in said.out and "de-quantizing GGUF tensors" not in said.err + said.out
+    (b,) = bars
+    weights = [w for _, w in loaders.GGUF_STAGES]
+    assert (b["desc"], b["total"], b["steps"], b["bar"].n) == (
+        "dequantise GGUF",
+        sum(weights),
+        weights,
+        sum(weights),
+    )
+    assert b["bar"].postfix == "done" and (folder / "model.safetensors").is_file()
+    assert Path(loaders.model_dir(mp)) == folder and len(bars) == 1 and capsys.readouterr().out == ""
+    model, tok = loaders.load_model(mp)
+    enc = tok(PROMPTS[0], return_tensors="pt", add_special_tokens=False)
+    assert model.generate(**enc, max_new_tokens=2, do_sample=False).shape[1] == enc["input_ids"].shape[1] + 2
+
+
+@pytest.mark.slow
+@needs_converter
 def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_path):
     """A SentencePiece model rebuilt from a GGUF's vocabulary tokenizes like the original (this is how the
     default Gemma 3, dequantised from GGUF without tokenizer.model, gets its vocabulary into the export)."""
@@ -288,14 +330,17 @@ def test_tokenizer_model_from_gguf_roundtrips_vocab(spm_llama, gguf_rows, tmp_pa
 
 @pytest.mark.slow
 @needs_converter
-def test_gguf_failure_is_a_clear_error_and_leaves_nothing(smoke_mp, adapter, tmp_path):
-    """The smoke model's byte-level BPE is unknown to llama.cpp: the error says so, and no folder remains."""
+def test_gguf_failure_is_a_clear_error_and_leaves_nothing(smoke_mp, adapter, tmp_path, bars):
+    """The smoke model's byte-level BPE is unknown to llama.cpp: the error says so, and no folder remains; the
+    progress bar stops where it failed."""
     merged, tok, _ = formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     with pytest.raises(formats.ExportError, match="gguf_f16: convert-hf-to-gguf failed.*BPE tokenizer"):
         formats.export_all(
             merged, tok, smoke_mp, ["safetensors", "gguf_f16"], tmp_path / "x", PROMPTS, "float32"
         )
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["merged-float32"]
+    (b,) = bars
+    assert (b["total"], b["bar"].n, b["bar"].postfix) == (4, 2, "gguf_f16: writing")
 
 
 @pytest.mark.slow

@@ -261,3 +261,22 @@ def test_generation_config_processors_fall_back(tiny):
     assert generation.greedy_blockers(model) == []
     with pytest.raises(ValueError, match="batch_size"):
         generation.generate_ids(model, tok, chats, 4, 0)
+
+
+def test_a_named_generation_counts_the_prompts_done(tiny, bars):
+    """With `desc`, one bar over the prompts advances as rows end (continuous batching: several times), on the
+    fast path and on the `generate` fallback; without it, no bar."""
+    model, tok = tiny
+    chats = _chats()
+    generation.generate_ids(model, tok, chats, N, batch_size=3)
+    assert bars == []
+    fast, _ = generation.generate_ids(model, tok, chats, N, batch_size=3, desc="generate base")
+    (b,) = bars
+    assert b["desc"] == "generate base" and b["total"] == len(chats) == sum(b["steps"]) == b["bar"].n
+    assert len(b["steps"]) > 1
+    model.generation_config.repetition_penalty = 1.5
+    try:
+        generation.generate(model, tok, chats[:3], N, 2, desc="slow path")
+    finally:
+        model.generation_config.repetition_penalty = 1.0
+    assert bars[1]["desc"] == "slow path" and bars[1]["total"] == 3 and bars[1]["steps"] == [1, 1, 1]

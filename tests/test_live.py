@@ -305,12 +305,33 @@ def test_allowlist_is_checked():
     assert out[0].status == "not_allowlisted"
 
 
-def test_a_server_that_cannot_start_is_scored():
+def test_a_server_that_cannot_start_is_scored(bars):
     specs = {"broken": live.ServerSpec("mcpft_lib.mcp.servers.no_such_module")}
     out = live.LiveRunner(["broken"], specs=specs, start_timeout_s=10).run(
-        [live.Job(call("broken", "x"))] * 3
+        [live.Job(call("broken", "x"))] * 3, desc="live replay"
     )
     assert [o.status for o in out] == ["start_failed"] * 3
+    (b,) = bars  # calls skipped after two failed starts count as done too
+    assert (b["desc"], b["total"], b["steps"], b["bar"].n) == ("live replay", 3, [1, 1, 1], 3)
+
+
+@pytest.mark.slow
+def test_a_named_replay_counts_the_calls_done(bars):
+    """One bar over all calls: a call on a server that is not allowlisted is done at once, the others one by
+    one as each answers; without a name, no bar."""
+    jobs = [
+        live.Job(call("faulty", "echo", text="one")),
+        live.Job(call("time", "get_current_time", timezone="UTC")),
+        live.Job(call("faulty", "fail", message="nope")),
+        live.Job(call("faulty", "echo", text="two")),
+    ]
+    runner = live.LiveRunner(["faulty"], timeout_s=5, specs=FAULTY)
+    out = runner.run(jobs, desc="live replay")
+    assert [o.status for o in out] == ["ok", "not_allowlisted", "is_error", "ok"]
+    (b,) = bars
+    assert (b["desc"], b["total"], b["steps"], b["bar"].n) == ("live replay", 4, [1, 1, 1, 1], 4)
+    runner.run(jobs[:1])
+    assert len(bars) == 1
 
 
 def test_call_outcomes_are_classified_one_way_for_the_evaluation_and_the_agent_loop():

@@ -78,10 +78,29 @@ def test_headless_training_has_no_html_progress_bar(smoke_run):
 @pytest.mark.notebook
 def test_batch_reports_hold_no_progress_bars(smoke_run):
     """A tqdm bar in a kernel is a widget whose stored text is its first frame ("Loading weights: 0%"): batch
-    runs turn hub/transformers/datasets bars off, so no executed notebook keeps one."""
+    runs turn hub/transformers/datasets bars off and send mcpft's own to the terminal, so no executed notebook
+    keeps one, as a widget or as text."""
+    import re
+
     _, run_dir = smoke_run
     notebooks = sorted(run_dir.glob("*.ipynb")) + sorted((run_dir / "examples").glob("*.ipynb"))
     assert len(notebooks) == 11
     for path in notebooks:
         text = path.read_text()
         assert "Loading weights" not in text and "it/s]" not in text, path.name
+        assert "application/vnd.jupyter.widget-view+json" not in text, path.name
+        assert not re.search(r"\d+%\|", text), path.name  # a tqdm meter: "100%|██████████| 3/3 [00:01<00:00"
+
+
+@pytest.mark.notebook
+def test_headless_progress_goes_to_the_terminal(smoke_session):
+    """What the executed notebooks leave out, the terminal the run was started from shows: training and each
+    validation pass (02), the export (03), generation per model, BFCL and the live replay (04)."""
+    import re
+
+    console = (smoke_session["tmp"] / "console.log").read_text()
+    for desc, total in (("validation", None), ("train", 3), ("export", 6), ("generate base", None),
+                        ("generate fine_tuned", None), ("BFCL base", 3), ("live replay", None)):  # fmt: skip
+        done = re.findall(rf"{desc}: 100%\|[^|\n]*\| (\d+)/(\d+) \[", console)
+        assert done and all(a == b for a, b in done), (desc, done)
+        assert total is None or int(done[0][1]) == total, (desc, done)

@@ -1,9 +1,12 @@
+import io
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
 from mcpft_lib.config import ModelParams, TrainParams
+from mcpft_lib.core import progressbar
 from mcpft_lib.modeling import chat, loaders, peft_setup
 from mcpft_lib.train import loss as train_loss
 from mcpft_lib.train import sweep, trainer
@@ -221,6 +224,24 @@ def test_log_has_the_curves_and_tensorboard_gets_them(tmp_path):
     assert any("eval_loss" in r for r in log)
     events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     assert events and b"train/loss" in events[0].read_bytes() and b"eval/loss" in events[0].read_bytes()
+
+
+def test_headless_training_shows_validation_passes_on_the_terminal(tmp_path, monkeypatch):
+    """In a headless run (MCPFT_PROGRESS=terminal, as the report runner sets it) the training bar and a bar per
+    validation pass go to the terminal: the step-0 pass before training (minutes on the default profile) and
+    the one at step 2, each over the validation batches."""
+    out = io.StringIO()
+    monkeypatch.setattr(progressbar, "terminal_stderr", lambda: out)
+    monkeypatch.setenv(progressbar.ENV, progressbar.TERMINAL)
+    mp = ModelParams(source="tiny_random", device="cpu")
+    model, tok = loaders.load_model(mp)
+    rows, _ = chat.tokenize_rows(tok, [CHAT] * 4, 10_000)
+    tp = TrainParams(max_steps=2, batch_size=2, logging_steps=1, eval_every=2, save_every=2)
+    trainer.train_lora(model, tok, rows, rows[:3], mp, tp, tmp_path)  # progress_to_stderr: headless() decides
+    text = out.getvalue()
+    assert len(re.findall(r"validation:   0%\|[^|]*\| 0/2 ", text)) == 2  # 3 rows in batches of 2, twice
+    assert re.search(r"validation: 100%\|[^|]*\| 2/2 ", text)  # the step-0 pass, kept on screen when done
+    assert re.search(r"train: 100%\|[^|]*\| 2/2 ", text) and "'eval_loss'" in text
 
 
 def test_rank_sweep_table_and_chart():

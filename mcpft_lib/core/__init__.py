@@ -1,1 +1,2 @@
-"""Bottom layer: the data model, file IO, secrets and system facts. Imports nothing else of mcpft_lib."""
+"""Bottom layer: the data model, file IO, secrets, system facts and progress bars. Imports nothing else of
+mcpft_lib."""

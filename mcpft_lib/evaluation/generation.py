@@ -30,6 +30,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from contextlib import nullcontext
+
+from mcpft_lib.core import progressbar
 
 CALL_STOPS = ("</use_mcp_tool>", "</access_mcp_resource>")
 
@@ -236,14 +239,18 @@ def _merge(a: dict, b: dict) -> dict:
     }
 
 
-def _decode(core, tok, ids, ps, kvs, order, batch_size, max_new_tokens, stop, eos, pad_id, device, stats):
+def _decode(core, tok, ids, ps, kvs, order, batch_size, max_new_tokens, stop, eos, pad_id, device, stats,
+            bar=None):  # fmt: skip
     """Greedy-decode the prompts `ids` in `order`, `batch_size` rows at a time (continuous batching): rows
     leave when they stop, and once half the batch is free the next prompts are prefilled and join it.
-    Returns new token ids per prompt. A cache layout `_merge` does not know is decoded batch after batch."""
+    Returns new token ids per prompt (`bar`, if given, advances as each one ends). A cache layout `_merge`
+    does not know is decoded batch after batch."""
     import torch
 
     gen: list[list[int]] = [[] for _ in ids]
     if max_new_tokens < 1:
+        if bar is not None:
+            bar.update(len(ids))
         return gen
     pending = list(reversed(order))
     state, active = None, []
@@ -271,6 +278,8 @@ def _decode(core, tok, ids, ps, kvs, order, batch_size, max_new_tokens, stop, eo
             if not (t in eos or len(gen[i]) >= max_new_tokens or _stopped(tok, ids[i], gen[i], stop)):
                 keep.append(j)
         if len(keep) < len(active):
+            if bar is not None:
+                bar.update(len(active) - len(keep))
             active = [active[j] for j in keep]
             if not keep:
                 state = None
@@ -295,9 +304,10 @@ def _decode(core, tok, ids, ps, kvs, order, batch_size, max_new_tokens, stop, eo
 
 
 def reference_ids(
-    model, tok, chats: list[list[dict]], max_new_tokens: int = 96, stop: list[str] | None = None
+    model, tok, chats: list[list[dict]], max_new_tokens: int = 96, stop: list[str] | None = None, bar=None
 ) -> list[list[int]]:
-    """What plain `model.generate` (greedy, one prompt at a time, same stop strings) produces: new token ids."""
+    """What plain `model.generate` (greedy, one prompt at a time, same stop strings) produces: new token ids.
+    `bar`, if given, advances by one per prompt."""
     import torch
 
     device = next(model.parameters()).device
@@ -315,6 +325,8 @@ def reference_ids(
                 pad_token_id=tok.pad_token_id,
             )
         out.append(gen[0, len(row) :].tolist())
+        if bar is not None:
+            bar.update(1)
     return out
 
 
@@ -326,12 +338,20 @@ def generate_ids(
     batch_size: int = 8,
     stop: list[str] | None = None,
     reuse_prefix: bool = True,
+    desc: str | None = None,
 ) -> tuple[list[list[int]], dict]:
-    """New token ids per chat (greedy) and stats; prompts sharing a system prompt reuse its KV cache."""
-    import torch
-
+    """New token ids per chat (greedy) and stats; prompts sharing a system prompt reuse its KV cache.
+    With `desc`, a progress bar of that name counts the prompts done (`core.progressbar`)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    with progressbar.bar(total=len(chats), desc=desc, unit="prompt") if desc else nullcontext() as bar:
+        return _generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar)
+
+
+def _generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar):
+    """`generate_ids` advancing `bar` (or None) as prompts end."""
+    import torch
+
     stop = [s for s in (stop or []) if s]
     t0 = time.perf_counter()
     ids = encode(tok, chats)
@@ -344,7 +364,7 @@ def generate_ids(
         "refills": 0,
     }
     if blockers:  # keep the outputs exact: let `generate` apply what the model's generation config asks
-        gen = reference_ids(model, tok, chats, max_new_tokens, stop)
+        gen = reference_ids(model, tok, chats, max_new_tokens, stop, bar)
         stats["fallback"] = "generation config sets " + ", ".join(blockers)
     else:
         core = decoder_core(model)
@@ -361,7 +381,7 @@ def generate_ids(
                 for i in idx:
                     ps[i], kvs[i] = p, kv
             order = sorted(range(len(ids)), key=lambda i: -(len(ids[i]) - ps[i]))  # similar suffixes together
-            args = (batch_size, max_new_tokens, stop, eos, pad_id, device, stats)
+            args = (batch_size, max_new_tokens, stop, eos, pad_id, device, stats, bar)
             gen = _decode(core, tok, ids, ps, kvs, order, *args)
     secs = time.perf_counter() - t0
     new = sum(len(g) for g in gen)
@@ -377,9 +397,11 @@ def generate(
     batch_size: int = 8,
     stop: list[str] | None = None,
     reuse_prefix: bool = True,
+    desc: str | None = None,
 ) -> tuple[list[str], dict]:
-    """Decoded replies (cut after a closing call tag, before any other stop string) and stats."""
-    gen, stats = generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix)
+    """Decoded replies (cut after a closing call tag, before any other stop string) and stats; with `desc` a
+    progress bar counts the prompts done."""
+    gen, stats = generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, desc)
     return [cut_at_stop(tok.decode(g, skip_special_tokens=False), stop or [], tok) for g in gen], stats
 
 

@@ -26,10 +26,13 @@ def evaluate_model(
     max_new_tokens: int = 96,
     batch_size: int = 8,
     turn_end: str | None = None,
+    desc: str | None = None,
 ) -> tuple[list[dict], dict]:
-    """Generate and score every item; returns per-item rows and generation stats."""
+    """Generate and score every item; returns per-item rows and generation stats. With `desc` a progress bar
+    of that name counts the items generated."""
     stop = ["</use_mcp_tool>", "</access_mcp_resource>"] + ([turn_end] if turn_end else [])
-    preds, stats = generate(model, tok, [it["chat"] for it in items], max_new_tokens, batch_size, stop)
+    chats = [it["chat"] for it in items]
+    preds, stats = generate(model, tok, chats, max_new_tokens, batch_size, stop, desc=desc)
     return score_items(items, preds, dialect), stats
 
 
@@ -99,7 +102,7 @@ def add_live(results: dict, items: list[dict], runner) -> dict:
                 )
                 where.append((name, it["id"], k))
     t0 = time.time()
-    outcomes = runner.run(jobs)
+    outcomes = runner.run(jobs, desc="live replay")
     ref_out = {iid: o for (who, iid, _), o in zip(where, outcomes, strict=True) if who == "ref"}
     pred_out = {(who, k): o for (who, _, k), o in zip(where, outcomes, strict=True) if who != "ref"}
     stats: dict[str, Any] = {
@@ -173,6 +176,7 @@ def evaluate_models(candidates: dict, items: list[dict], params) -> dict:
             params.eval.max_new_tokens,
             params.eval.batch_size,
             turn_end,
+            desc=f"generate {name}",
         )
         results[name] = {"rows": rows, "stats": stats}
         del model

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from mcpft_lib.config import ModelParams
+from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.modeling.loaders import (
     bnb_config,
@@ -480,12 +481,13 @@ def export_format(
     src: str | Path | None = None,
     dtype: str = "float32",
     max_new_tokens: int = 24,
+    bar=None,
 ) -> dict:
     """Write one export into a staging folder, load it back, generate, compare with the merged model's
     reference outputs, write its manifest and move it into place. Returns its row for the formats table.
 
     `safetensors` needs the in-memory merged model (`merged`, `tok`); the other formats read `src`, the
-    finished safetensors export."""
+    finished safetensors export. `bar` (a progress bar, or None) advances once written and once checked."""
     import gc
 
     if fmt not in EXPORT_FORMATS:
@@ -493,6 +495,7 @@ def export_format(
     out = Path(out)
     tmp = staging_dir(out)
     try:
+        _stage(bar, f"{fmt}: writing")
         t0 = time.time()
         if fmt == "safetensors":
             if merged is None or tok is None:
@@ -506,6 +509,7 @@ def export_format(
         else:
             write_gguf(Path(src), tmp, fmt, mp)
         write_s = time.time() - t0
+        _stage(bar, f"{fmt}: loading back", 1)
         t0 = time.time()
         model, etok = load_export(fmt, tmp, mp)
         load_s = time.time() - t0
@@ -527,16 +531,27 @@ def export_format(
             "sha256": checksums(tmp),
         }
         finalize(tmp, out, {**row, "kind": fmt, "dtype": dtype, "written_unix": time.time()})
+        _stage(bar, f"{fmt}: done", 1)
         return row
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def _stage(bar, what: str, done: int = 0) -> None:
+    """Advance `bar` (or None) by `done` steps and show what the export does now."""
+    if bar is None:
+        return
+    bar.set_postfix_str(what, refresh=not done)
+    if done:
+        bar.update(done)
+
+
 def export_all(
     merged, tok, mp: ModelParams, formats: list[str], out_root: str | Path, prompts: list[str], dtype: str
 ) -> list[dict]:
-    """All requested formats under `out_root` (safetensors first: the others are made from it)."""
+    """All requested formats under `out_root` (safetensors first: the others are made from it), with a
+    progress bar of two steps per format: written, then loaded back and compared."""
     unknown = [f for f in formats if f not in EXPORT_FORMATS]
     if unknown:
         raise ExportError(f"unknown export formats {unknown}; known: {EXPORT_FORMATS}")
@@ -547,12 +562,16 @@ def export_all(
         merged = merged.to(torch.float32)
     ref = reference_outputs(merged, tok, prompts)
     st = export_dir_of(out_root, "safetensors", dtype)
-    rows = [export_format("safetensors", st, mp, ref, prompts[0], merged=merged, tok=tok, dtype=dtype)]
-    for fmt in formats:
-        if fmt != "safetensors":
-            rows.append(
-                export_format(fmt, export_dir_of(out_root, fmt), mp, ref, prompts[0], src=st, dtype=dtype)
+    others = [f for f in formats if f != "safetensors"]
+    with progressbar.bar(total=2 * (1 + len(others)), desc="export", unit="step") as bar:
+        rows = [
+            export_format(
+                "safetensors", st, mp, ref, prompts[0], merged=merged, tok=tok, dtype=dtype, bar=bar
             )
+        ]
+        for fmt in others:
+            out = export_dir_of(out_root, fmt)
+            rows.append(export_format(fmt, out, mp, ref, prompts[0], src=st, dtype=dtype, bar=bar))
     return rows
 
 

@@ -32,12 +32,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from random import Random
 from typing import Any
 
+from mcpft_lib.core import progressbar
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, ToolCall
 from mcpft_lib.mcp.catalogs import run_sync
 from mcpft_lib.mcp.world import (
@@ -620,12 +621,14 @@ class LiveRunner:
         self.server_of = server_of or {}  # catalog name -> live spec name (defaults to the same name)
         self.starts: dict[str, int] = {}
 
-    def run(self, jobs: list[Job]) -> list[Outcome]:
-        """Synchronous entry point (also safe inside a running event loop, e.g. Jupyter)."""
+    def run(self, jobs: list[Job], desc: str | None = None) -> list[Outcome]:
+        """Synchronous entry point (also safe inside a running event loop, e.g. Jupyter). With `desc` a progress
+        bar of that name counts the calls done (`core.progressbar`)."""
 
-        return run_sync(lambda: self.arun(jobs))
+        with progressbar.bar(total=len(jobs), desc=desc, unit="call") if desc else nullcontext() as bar:
+            return run_sync(lambda: self.arun(jobs, bar))
 
-    async def arun(self, jobs: list[Job]) -> list[Outcome]:
+    async def arun(self, jobs: list[Job], bar=None) -> list[Outcome]:
         out: list[Outcome | None] = [None] * len(jobs)
         by_server: dict[str, list[int]] = {}
         for i, job in enumerate(jobs):
@@ -634,10 +637,13 @@ class LiveRunner:
                 out[i] = Outcome("not_allowlisted", f"server {job.call.server!r} is not allowlisted")
             else:
                 by_server.setdefault(name, []).append(i)
+        if bar is not None and (skipped := sum(o is not None for o in out)):
+            bar.update(skipped)
         sandbox = Sandbox()
         try:
             for name, idx in by_server.items():
-                for i, o in zip(idx, await self._serve(name, [jobs[i] for i in idx], sandbox), strict=True):
+                outcomes = await self._serve(name, [jobs[i] for i in idx], sandbox, bar)
+                for i, o in zip(idx, outcomes, strict=True):
                     out[i] = o
         finally:
             sandbox.close()
@@ -663,7 +669,8 @@ class LiveRunner:
         self.starts[name] = self.starts.get(name, 0) + 1
         return session
 
-    async def _serve(self, name: str, jobs: list[Job], sandbox: Sandbox) -> list[Outcome]:
+    async def _serve(self, name: str, jobs: list[Job], sandbox: Sandbox, bar=None) -> list[Outcome]:
+        """Each job on server `name`, in order; `bar` (or None) advances as each one ends."""
         import anyio
 
         spec = self.specs[name]
@@ -686,7 +693,7 @@ class LiveRunner:
             stack, session = None, None
 
         try:
-            for job in jobs:
+            for job in _counted(jobs, bar):
                 t0 = time.perf_counter()
                 call = job.call
                 args = dict(call.arguments)
@@ -745,6 +752,14 @@ class LiveRunner:
             await close()
             errlog.close()
         return outcomes
+
+
+def _counted(items: list, bar):
+    """`items`, advancing `bar` (or None) by one as the loop body of each ends (by `continue` too)."""
+    for x in items:
+        yield x
+        if bar is not None:
+            bar.update(1)
 
 
 def execute(

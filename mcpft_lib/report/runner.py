@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mcpft_lib.config import Params
+from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write, write_json
 from mcpft_lib.examples import example_notebooks
 from mcpft_lib.report import progress
@@ -76,11 +77,13 @@ def to_html(ipynb: Path) -> Path:
 
 def _kernel_env() -> None:
     """Make the kernel papermill starts use this interpreter (a `python3` kernelspec runs `python` from PATH),
-    without tqdm bars: in a kernel they are widgets whose stored text is their first frame ("Loading weights:
-    0%"), which is all a batch report's HTML can show (hub, transformers and datasets bars; the training
-    bar goes to the terminal)."""
+    without tqdm bars in the notebooks: in a kernel they are widgets whose stored text is their first frame
+    ("Loading weights: 0%"), which is all a batch report's HTML can show. Hub, transformers and datasets bars
+    are off; mcpft's own (training, validation, generation, export, live replay: `core.progressbar`) go to the
+    terminal."""
     for var in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
         os.environ.setdefault(var, "1")
+    os.environ.setdefault(progressbar.ENV, progressbar.TERMINAL)
     os.environ.setdefault(
         "JUPYTER_PREFER_ENV_PATH", "1"
     )  # this environment's kernelspec, not a user-level one

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from mcpft_lib.config import ModelParams, TrainParams
+from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.core.system import cpu_has_fast_bf16
 from mcpft_lib.modeling.peft_setup import prepare_peft
@@ -80,23 +81,11 @@ def memory_stats() -> dict:
     return out
 
 
-def terminal_stderr():
-    """The process's own stderr, not the notebook's. Inside a kernel ipykernel redirects fd 2 into a pipe that
-    it copies into the notebook (so `sys.__stderr__` lands in the report too); `sys.stderr.fileno()` is its
-    duplicate of the original descriptor: the terminal the kernel was started from."""
-    import io
-    import sys
-
-    try:
-        return open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return sys.__stderr__
-
-
 def _callbacks():
     """TrainerCallback classes, built on first use (transformers is imported lazily)."""
     from tqdm.std import tqdm
     from transformers import ProgressCallback, TrainerCallback
+    from transformers.trainer_utils import has_length
 
     class JsonlLogger(TrainerCallback):
         """Every log event (loss, eval loss, lr, grad norm, tokens/s, memory) as one JSON line."""
@@ -125,19 +114,38 @@ def _callbacks():
             self.c["seconds"] += time.perf_counter() - self.c.pop("t", time.perf_counter())
 
     class StderrProgress(ProgressCallback):
-        """Text progress bar on the process's terminal: visible in the terminal of a headless (papermill) run
-        instead of stored in the notebook (widget or stream)."""
+        """Text progress bars on the process's terminal: visible in the terminal of a headless (papermill) run
+        instead of stored in the notebook (widget or stream). Training steps, and each validation pass (the
+        step-0 one before training too) batch by batch."""
+
+        def __init__(self):
+            super().__init__()
+            self.out = progressbar.terminal_stderr()
 
         def on_train_begin(self, args, state, control, **kw):
             if state.is_world_process_zero:
-                self.out = terminal_stderr()
-                self.training_bar = tqdm(
-                    total=state.max_steps, initial=state.global_step, desc="train", file=self.out
+                self.training_bar = progressbar.bar(
+                    total=state.max_steps,
+                    initial=state.global_step,
+                    desc="train",
+                    unit="step",
+                    to_terminal=True,
+                    file=self.out,
                 )
             self.current_step = state.global_step
 
         def on_prediction_step(self, args, state, control, eval_dataloader=None, **kw):
-            pass  # a bar per evaluation would only clutter the terminal
+            if state.is_world_process_zero and has_length(eval_dataloader):
+                if self.prediction_bar is None:
+                    self.prediction_bar = progressbar.bar(
+                        total=len(eval_dataloader),
+                        desc="validation",
+                        unit="batch",
+                        to_terminal=True,
+                        file=self.out,
+                        leave=self.training_bar is None,  # a pass during training: cleared when done
+                    )
+                self.prediction_bar.update(1)
 
         def on_log(self, args, state, control, logs=None, **kw):
             if state.is_world_process_zero and self.training_bar is not None:
@@ -203,7 +211,7 @@ def train_lora(
     out_dir: str | Path,
     seed: int = 42,
     callbacks: list | tuple = (),
-    progress_to_stderr: bool = False,
+    progress_to_stderr: bool | None = None,
 ) -> tuple[dict, object]:
     """Fine-tune a LoRA adapter with TRL's SFTTrainer on pre-tokenized rows; save the adapter; return a summary.
 
@@ -216,6 +224,8 @@ def train_lora(
     resumed ends with the same adapter as an uninterrupted one to ~1e-6 (tests/test_train_resume.py).
     Early stopping (`train.early_stopping.patience` > 0) stops when the validation loss has not fallen by
     `min_delta` for `patience` evaluations and saves the best checkpoint's adapter.
+    `progress_to_stderr` (default: `core.progressbar.headless()`, a notebook run by the report runner) shows the
+    training and validation bars as text on the process's terminal instead of transformers' notebook bar.
     """
     from datasets import Dataset
     from transformers import EarlyStoppingCallback, set_seed
@@ -274,7 +284,7 @@ def train_lora(
         )
         trainer.counters = counters
         trainer.data_collator = WeightsCollator(trainer.data_collator)
-        if progress_to_stderr:
+        if progressbar.headless() if progress_to_stderr is None else progress_to_stderr:
             from transformers import ProgressCallback
             from transformers.trainer import DEFAULT_PROGRESS_CALLBACK
 

@@ -47,13 +47,14 @@ def score(items: list[source.Item], outputs: list[str], dialect: str) -> list[di
 
 
 def answer(model, tok, items: list[source.Item], dialect: str, max_new_tokens: int = 128,
-           batch_size: int = 8) -> tuple[list[str], dict]:  # fmt: skip
-    """Greedy replies to every entry. A turn stops at the template's end of turn and, in the xml dialect, when a
-    call closes (so one call per turn there: the parallel categories need the native dialect)."""
+           batch_size: int = 8, desc: str | None = "BFCL") -> tuple[list[str], dict]:  # fmt: skip
+    """Greedy replies to every entry (a progress bar named `desc` counts them; None: none). A turn stops at the
+    template's end of turn and, in the xml dialect, when a call closes (so one call per turn there: the
+    parallel categories need the native dialect)."""
     turn_end = loaders.TURN_END.get(tok.init_kwargs.get("mcpft_template"))
     stop = (list(CALL_STOPS) if dialect == "xml" else []) + ([turn_end] if turn_end else [])
     return generate(
-        model, tok, [convert.prompt(it, dialect) for it in items], max_new_tokens, batch_size, stop
+        model, tok, [convert.prompt(it, dialect) for it in items], max_new_tokens, batch_size, stop, desc=desc
     )
 
 
@@ -77,7 +78,9 @@ def evaluate_models(candidates: dict[str, ModelParams], p: Params) -> dict[str, 
     out = {}
     for name, mp in candidates.items():
         model, tok = loaders.load_model(mp, dtype=p.eval.dtype)
-        outputs, _ = answer(model, tok, items, p.data.dialect, p.eval.max_new_tokens, p.eval.batch_size)
+        outputs, _ = answer(
+            model, tok, items, p.data.dialect, p.eval.max_new_tokens, p.eval.batch_size, f"BFCL {name}"
+        )
         out[name] = score(items, outputs, p.data.dialect)
         del model
     return out

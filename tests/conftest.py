@@ -32,6 +32,14 @@ def isolated_reports(tmp_path, monkeypatch):
     monkeypatch.setenv("MCPFT_REPORTS", str(tmp_path / "reports"))
     monkeypatch.setenv("MCPFT_ARTIFACTS", str(tmp_path / "artifacts"))
     monkeypatch.delenv("MCPFT_RUN_DIR", raising=False)
+    # the report runner sets these for its kernels in this process: put them back after the test
+    for var in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "JUPYTER_PREFER_ENV_PATH",
+                "MCPFT_PROGRESS"):  # fmt: skip
+        if var in os.environ:
+            monkeypatch.setenv(var, os.environ[var])
+        else:
+            monkeypatch.setenv(var, "")  # recorded as unset, so monkeypatch deletes it again at the end
+            monkeypatch.delenv(var)
     return tmp_path
 
 

@@ -373,3 +373,17 @@ def test_bench_answers_scores_and_writes_records(tmp_path, capsys):
     assert "--categories: unknown ['simple']" in capsys.readouterr().err
     assert main(["bench", "bfcl", smoke, "--model", "fine_tuned", "--categories", "irrelevance"]) == 2
     assert "needs --run RUN_ID" in capsys.readouterr().err
+
+
+def test_without_the_data_the_report_says_why(monkeypatch):
+    """Offline with no cached wheel, notebook 04 records why BFCL is missing instead of failing the run."""
+    from mcpft_lib.config import load_params
+    from mcpft_lib.evaluation.bfcl import bench
+
+    def offline(download=True):
+        raise source.BFCLSourceError("could not download bfcl-eval==2026.3.23 (needs PyPI or your pip index)")
+
+    monkeypatch.setattr(source, "wheel_path", offline)
+    p = load_params(Path(__file__).resolve().parent.parent / "params" / "smoke.yaml")
+    rec = bench.report_record({"base": p.model}, p)
+    assert rec == {"skipped": "could not download bfcl-eval==2026.3.23 (needs PyPI or your pip index)"}

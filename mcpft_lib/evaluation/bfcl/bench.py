@@ -86,6 +86,16 @@ def evaluate_models(candidates: dict[str, ModelParams], p: Params) -> dict[str, 
     return out
 
 
+def report_record(candidates: dict[str, ModelParams], p: Params) -> dict[str, Any]:
+    """Notebook 04: `record(evaluate_models(...))`, or `{"skipped": reason}` when the BFCL data cannot be had
+    (offline with no cached wheel, a changed file): the run goes on and the report says why BFCL is missing."""
+    try:
+        source.wheel_path()
+    except source.BFCLSourceError as e:
+        return {"skipped": str(e)}
+    return record(evaluate_models(candidates, p))
+
+
 def record(
     results: dict[str, list[dict[str, Any]]], a: str = "base", b: str = "fine_tuned"
 ) -> dict[str, Any]:

@@ -108,8 +108,7 @@ def _list_check(param: str, value: list, allowed: list) -> Verdict:
 
 
 def _dict_check(param: str, value: dict, allowed: list) -> Verdict:
-    result = _bad("dict_checker:unclear", "")
-    result["error"] = []
+    result: Verdict = {"valid": False, "error": [], "error_type": "dict_checker:unclear"}
     for option in allowed:
         if option == "":
             continue

@@ -102,7 +102,8 @@ class ModelParams(_Section):
 
 
 class ImportSpec(_Section):
-    source: Literal["xlam", "hermes", "glaive"]  # which public dataset format (mcpft_lib/data/importers.py)
+    # which dataset format (mcpft_lib/data/importers.py; openai and sharegpt: docs/formats.md)
+    source: Literal["xlam", "hermes", "glaive", "openai", "sharegpt"]
     path_or_id: str = Field(min_length=1)  # a local .json/.jsonl/.parquet file or a hub dataset id
     limit: int | None = Field(None, ge=1)  # rows read (None: all)
 

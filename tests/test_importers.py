@@ -456,6 +456,56 @@ _ROWS = {
         },
     ),
     "glaive": st.fixed_dictionaries({}, optional={"system": _leaf, "chat": _leaf}),
+    "openai": st.fixed_dictionaries(
+        {},
+        optional={
+            "messages": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "role": st.sampled_from(["system", "user", "assistant", "tool", "function", "x"])
+                        | _leaf,
+                        "content": _leaf,
+                        "tool_calls": st.lists(
+                            st.fixed_dictionaries({}, optional={"function": _leaf, "id": _leaf})
+                        )
+                        | _leaf,
+                        "function_call": _leaf,
+                        "tool_call_id": _leaf,
+                        "name": _leaf,
+                    },
+                )
+                | _leaf,
+                max_size=5,
+            )
+            | _leaf,
+            "tools": _leaf,
+            "functions": _leaf,
+            "mcpft": _leaf,
+        },
+    ),
+    "sharegpt": st.fixed_dictionaries(
+        {},
+        optional={
+            "conversations": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "from": st.sampled_from(
+                            ["system", "human", "gpt", "function_call", "observation", "x"]
+                        )
+                        | _leaf,
+                        "value": _leaf,
+                    },
+                )
+                | _leaf,
+                max_size=5,
+            )
+            | _leaf,
+            "tools": _leaf,
+            "system": _leaf,
+        },
+    ),
 }
 
 

@@ -9,6 +9,12 @@
   system text, the chat as one `USER:` / `ASSISTANT:` / `FUNCTION RESPONSE:` transcript with
   `<functioncall> {"name": ..., "arguments": '<JSON string>'}`.
 
+- `openai`: OpenAI chat rows `{messages, tools}` (`tool_calls` with arguments as an object or a JSON string; the
+  legacy `functions` / `function_call` / `role: function` keys too), e.g. mcpft's own `<split>.openai.jsonl`
+  (`data/openai_format.py`), whose `mcpft` key restores the exported Example exactly.
+- `sharegpt`: LLaMA-Factory's ShareGPT rows `{conversations: [{from, value}], tools, system}` with `from` one of
+  human/user, gpt/assistant, function_call (a JSON call or list of calls), observation, system.
+
 Each row's function set becomes one synthetic server (`<source>-<hash of the functions>`) whose tools get JSON
 Schema `inputSchema`s (Python-style types such as `str`, `List[int]`, `Optional[str]`, `dict` converted).
 A row that cannot be converted, or whose calls do not validate, is quarantined with its reason, never dropped
@@ -25,13 +31,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mcpft_lib.core.schema import Example, Message, Server, Tool, ToolCall
-from mcpft_lib.data import validate
+from pydantic import ValidationError
+
+from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Server, Tool, ToolCall
+from mcpft_lib.data import openai_format, validate
 from mcpft_lib.data.param_types import RowError, input_schema
 from mcpft_lib.data.param_types import type_schema as type_schema  # where callers have always found it
 from mcpft_lib.mcp.lenient_json import loads_lenient
 
-SOURCES = ("xlam", "hermes", "glaive")
+SOURCES = ("xlam", "hermes", "glaive", "openai", "sharegpt")
 
 HUB_IDS = {
     "xlam": "Salesforce/xlam-function-calling-60k",
@@ -68,7 +76,7 @@ def make_server(source: str, functions: list[Any]) -> Server:
     return Server(
         name=f"{source}-{hashlib.sha256(key.encode()).hexdigest()[:8]}",
         description=f"functions of one {source} row",
-        package=HUB_IDS[source],
+        package=HUB_IDS.get(source),
         tools=tools,
     )
 
@@ -133,7 +141,7 @@ def _finish(source: str, rid: str, server: Server, messages: list[Message]) -> E
         messages=messages,
         category=_category(messages),
         difficulty="easy" if len(messages) <= 2 else "medium",
-        provenance=f"import:{HUB_IDS[source]}",
+        provenance=f"import:{HUB_IDS.get(source, source)}",
         meta={"source": source, "row_id": rid},
     )
 
@@ -275,7 +283,209 @@ def from_glaive(row: dict, rid: str) -> Example:
     return _finish("glaive", rid, server, messages)
 
 
-CONVERTERS = {"xlam": from_xlam, "hermes": from_hermes, "glaive": from_glaive}
+def _strict_json(v: Any, what: str) -> Any:
+    """A JSON string (strictly: the OpenAI and ShareGPT formats are JSON, not Python literals) or a value as is."""
+    if not isinstance(v, str):
+        return v
+    try:
+        return json.loads(v)
+    except ValueError as e:
+        raise RowError(f"{what} is not JSON: {e}") from None
+
+
+def _chat_call(fn: Any, declared: dict[str, tuple[str, str]], where: str) -> ToolCall:
+    """`{"name", "arguments"}` (arguments an object or a JSON string) -> a call of a declared function."""
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        raise RowError(f"{where}: a call must be an object with a name, got {str(fn)[:80]!r}")
+    name = fn["name"]
+    if name not in declared:
+        raise RowError(f"{where}: call to undeclared function {name!r}")
+    args = _strict_json(fn.get("arguments"), f"{where}: arguments of {name!r}")
+    if args in (None, ""):
+        args = {}
+    if not isinstance(args, dict):
+        raise RowError(f"{where}: arguments of {name!r} must be a JSON object, got {type(args).__name__}")
+    server, tool = declared[name]
+    return ToolCall(server=server, tool=tool, arguments=args)
+
+
+def _openai_content(v: Any, where: str) -> str:
+    if v is None or isinstance(v, str):
+        return v or ""
+    if isinstance(v, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in v):
+        return "".join(_text(p.get("text"), f"{where}: a text part") for p in v)
+    raise RowError(f"{where}: content must be text or a list of text parts")
+
+
+def _openai_servers(row: dict, tools: list) -> tuple[list[Server], dict[str, tuple[str, str]], Any]:
+    """(servers, function name -> (server, tool), the row's `mcpft` metadata or None)."""
+    raw = row.get(openai_format.METADATA_KEY)
+    if raw is None:
+        server = make_server("openai", tools)
+        return [server], {t.name: (server.name, t.name) for t in server.tools}, None
+    try:
+        info = openai_format.RowMeta.model_validate(_strict_json(raw, "mcpft"))
+    except ValidationError as e:
+        raise RowError(
+            f"mcpft metadata: {validate._pydantic_reason(e).removeprefix('invalid example: ')}"
+        ) from None
+    found: dict[str, list[Tool]] = {s.name: [] for s in info.servers}
+    declared = {}
+    for fn in (t.get("function", t) if isinstance(t, dict) else t for t in tools):
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if name not in info.functions:
+            raise RowError(f"tool {name!r} is not in mcpft.functions")
+        server, tool = declared[name] = info.functions[name]
+        if server not in found:
+            raise RowError(f"function {name!r} maps to server {server!r}, which mcpft.servers does not list")
+        if tool != RESOURCE_TOOL:
+            schema = _strict_json(fn.get("parameters"), f"parameters of {name!r}")
+            tool_ = Tool(name=tool, description=fn.get("description") or "")
+            found[server].append(
+                tool_ if schema is None else tool_.model_copy(update={"inputSchema": schema})
+            )
+    servers = [Server(**s.model_dump(), tools=found[s.name]) for s in info.servers]
+    return servers, declared, info
+
+
+def from_openai(row: dict, rid: str) -> Example:
+    msgs = row.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        raise RowError("no `messages` list")
+    tools = _strict_json(row["tools"] if row.get("tools") is not None else row.get("functions"), "tools")
+    if not tools:
+        raise RowError("no tools: the row has neither `tools` nor `functions`")
+    if not isinstance(tools, list):
+        raise RowError(f"tools must be a list, got {type(tools).__name__}")
+    servers, declared, info = _openai_servers(row, tools)
+    messages: list[Message] = []
+    system: str | None = None
+    pending: list[tuple[Any, str, ToolCall]] = []  # (call id, function name, call) awaiting a result
+    for i, m in enumerate(msgs):
+        where = f"message {i}"
+        if not isinstance(m, dict):
+            raise RowError(f"{where}: must be an object")
+        role, content = m.get("role"), _openai_content(m.get("content"), where)
+        if role in ("system", "developer"):
+            if messages:
+                raise RowError(f"{where}: a {role} message after the conversation started")
+            system = content if system is None else f"{system}\n\n{content}"
+        elif role == "user":
+            messages.append(Message(role="user", content=content))
+            pending = []
+        elif role == "assistant":
+            tcs = m.get("tool_calls") or []
+            if m.get("function_call") is not None:  # legacy: one call, its result has role "function"
+                tcs = [{"function": m["function_call"]}]
+            if not isinstance(tcs, list):
+                raise RowError(f"{where}: tool_calls must be a list")
+            pending = []
+            for tc in tcs:
+                fn = tc.get("function", tc) if isinstance(tc, dict) else tc
+                call = _chat_call(fn, declared, where)
+                pending.append((tc.get("id") if isinstance(tc, dict) else None, fn["name"], call))
+            messages.append(Message(role="assistant", content=content, calls=[c for *_, c in pending]))
+        elif role in ("tool", "function"):
+            cid, name = m.get("tool_call_id"), m.get("name")
+            if not pending:
+                raise RowError(f"{where}: tool result without a preceding call")
+            at = next((k for k, (c, n, _) in enumerate(pending) if (c == cid if cid else n == name)), None)
+            if at is None and (cid is not None or role == "function"):
+                raise RowError(f"{where}: the result of {cid or name!r} matches no pending call")
+            _, _, call = pending.pop(at or 0)
+            k = len(messages)
+            is_error = k in info.errors if info else content.startswith(openai_format.ERROR_PREFIX)
+            if is_error:
+                content = content.removeprefix(openai_format.ERROR_PREFIX)
+            linked = None if info and k in info.unlinked else call
+            messages.append(Message(role="tool", content=content, is_error=is_error, call=linked))
+        else:
+            raise RowError(f"{where}: unknown role {role!r}")
+    if info is None:
+        ex = _finish("openai", rid, servers[0], messages)
+    else:
+        ex = Example(id=info.id, servers=servers, messages=messages, category=info.category,
+                     difficulty=info.difficulty, provenance=info.provenance, meta=info.meta)  # fmt: skip
+    if system is not None and system != openai_format.system_prompt(ex.servers):
+        ex.meta["system"] = system
+    return ex
+
+
+_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                   "function_call": "call", "observation": "result", "system": "system"}  # fmt: skip
+
+
+def from_sharegpt(row: dict, rid: str) -> Example:
+    conv = row.get("conversations")
+    if not isinstance(conv, list) or not conv:
+        hint = " (OpenAI-style `messages`: use source: openai)" if "messages" in row else ""
+        raise RowError(f"no `conversations` list{hint}")
+    tools = _strict_json(row.get("tools"), "tools")
+    if not tools:
+        raise RowError("no tools: `tools` is missing or empty")
+    if not isinstance(tools, list):
+        raise RowError(f"tools must be a JSON list of function definitions, got {type(tools).__name__}")
+    server = make_server("sharegpt", tools)
+    declared = {t.name: (server.name, t.name) for t in server.tools}
+    system = _text(row.get("system"), "system") or None
+    messages: list[Message] = []
+    pending: list[ToolCall] = []
+    for k, turn in enumerate(conv):
+        where = f"turn {k}"
+        if not isinstance(turn, dict):
+            raise RowError(f"{where}: must be an object with `from` and `value`")
+        who, value = turn.get("from"), _text(turn.get("value"), f"{where}: value")
+        role = _SHAREGPT_ROLES.get(who) if isinstance(who, str) else None
+        if role is None:
+            raise RowError(f"{where}: unknown role {who!r}")
+        if role == "system":
+            if messages:
+                raise RowError(f"{where}: a system turn after the conversation started")
+            system = value
+        elif role in ("user", "assistant"):
+            messages.append(Message(role=role, content=value))
+            pending = []
+        elif role == "call":
+            found = _strict_json(value, f"{where} (function_call): the value")
+            pending = [
+                _chat_call(c, declared, where) for c in (found if isinstance(found, list) else [found])
+            ]
+            last = messages[-1] if messages else None
+            if last is not None and last.role == "assistant" and not last.calls:  # text, then its calls
+                last.calls = list(pending)
+            else:
+                messages.append(Message(role="assistant", calls=list(pending)))
+        else:
+            if not pending:
+                raise RowError(f"{where} (observation): tool result without a preceding function_call")
+            parts = [value]
+            if len(pending) > 1:  # parallel calls: a JSON list with one result per call
+                try:
+                    found = json.loads(value)
+                except ValueError:
+                    found = None
+                if isinstance(found, list) and len(found) == len(pending):
+                    parts = [p if isinstance(p, str) else json.dumps(p, ensure_ascii=False) for p in found]
+            for part in parts:
+                try:
+                    parsed: Any = json.loads(part)
+                except ValueError:
+                    parsed = None
+                is_error = isinstance(parsed, dict) and "error" in parsed
+                messages.append(Message(role="tool", content=part, is_error=is_error, call=pending.pop(0)))
+    ex = _finish("sharegpt", rid, server, messages)
+    if system is not None:
+        ex.meta["system"] = system
+    return ex
+
+
+CONVERTERS = {
+    "xlam": from_xlam,
+    "hermes": from_hermes,
+    "glaive": from_glaive,
+    "openai": from_openai,
+    "sharegpt": from_sharegpt,
+}
 
 
 # ----------------------------------------------------------------------------------------------------------

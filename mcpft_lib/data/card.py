@@ -237,10 +237,60 @@ structured examples (connected servers with their `tools/list` catalogs, message
 Deterministic and stratified by category x server; groups of near-duplicates (normalised user text + calls) never
 straddle splits. {% if held_out %}`held_out_servers` holds examples on servers never seen in training: {{ held_out }}.{% endif %}
 
+{{ formats }}
 ## Limitations
 Synthetic: phrasings come from templates and tool results are simulated in the real servers' output formats, so
 real traffic will be more varied. Curated catalogs may lag the servers they copy.
 """
+
+
+_FORMATS = """## Formats
+Each split is here twice: `<split>.jsonl` holds mcpft's canonical examples, `<split>.openai.jsonl` the same
+examples as OpenAI chat rows. A row is `{{"messages", "tools", "mcpft"}}`: `tools` lists every MCP tool as
+a function `<server>__<tool>` whose `parameters` are the tool's `inputSchema` (a resource read is
+`<server>__access_mcp_resource`); the first message is a system prompt naming the connected servers; assistant turns
+carry `tool_calls` (`id`, `type: function`, `function: {{name, arguments}}`, arguments as a JSON object); results are
+`tool` messages (`tool_call_id`, `name`, `content`; an MCP error result starts with `Error:`). `mcpft` converts a row
+back to the exact canonical example (`data.import: [{{source: openai, path_or_id: train.openai.jsonl}}]`); the
+readers below ignore it. Files: {files}. Read as is by:
+
+- TRL `SFTTrainer` (it renders the `messages` column with the `tools` column through the model's chat template):
+  ```python
+  from datasets import load_dataset
+  from trl import SFTConfig, SFTTrainer
+
+  ds = load_dataset("json", data_files={{"train": "train.openai.jsonl", "validation": "val.openai.jsonl"}})
+  trainer = SFTTrainer(model="Qwen/Qwen2.5-0.5B-Instruct", args=SFTConfig(output_dir="out"),
+                       train_dataset=ds["train"], eval_dataset=ds["validation"])
+  ```
+- Axolotl:
+  ```yaml
+  datasets:
+    - path: train.openai.jsonl
+      ds_type: json
+      type: chat_template
+      field_messages: messages
+      field_tools: tools
+      roles_to_train: [assistant]
+  ```
+- LLaMA-Factory (`dataset_info.json`; its `openai` formatting reads `tool_calls` and `tool` results, and keeps only
+  the calls of an assistant turn that also has text):
+  ```json
+  "mcpft_train": {{
+    "file_name": "train.openai.jsonl",
+    "formatting": "openai",
+    "columns": {{"messages": "messages", "tools": "tools"}},
+    "tags": {{"role_tag": "role", "content_tag": "content", "user_tag": "user",
+             "assistant_tag": "assistant", "observation_tag": "tool", "system_tag": "system"}}
+  }}
+  ```
+"""
+
+
+def formats_section(paths: dict[str, str]) -> str:
+    """The card's "Formats" section when the dataset folder has `<split>.openai.jsonl` files (else empty)."""
+    files = [Path(v).name for k, v in paths.items() if k.endswith(".openai")]
+    return _FORMATS.format(files=", ".join(f"`{f}`" for f in files)) if files else ""
 
 
 def _size_category(n: int) -> str:
@@ -253,6 +303,7 @@ def dataset_card(info: dict[str, Any], splits: dict[str, list[Example]], servers
     from huggingface_hub import DatasetCard, DatasetCardData
 
     n = sum(len(v) for v in splits.values())
+    formats = formats_section(info.get("paths", {}))
     card_data = DatasetCardData(
         language="en",
         license="apache-2.0",
@@ -262,7 +313,17 @@ def dataset_card(info: dict[str, Any], splits: dict[str, list[Example]], servers
         tags=["mcp", "tool-calling", "function-calling", "synthetic", "mcpft"],
         configs=[
             {"config_name": "default", "data_files": [{"split": k, "path": f"{k}.jsonl"} for k in splits]}
-        ],
+        ]
+        + (  # the OpenAI chat rows, when the stage wrote them (`load_dataset(folder, "openai")`)
+            [
+                {
+                    "config_name": "openai",
+                    "data_files": [{"split": k, "path": f"{k}.openai.jsonl"} for k in splits],
+                }
+            ]
+            if formats
+            else []
+        ),
     )
 
     def source(name_: str) -> str:
@@ -310,6 +371,7 @@ def dataset_card(info: dict[str, Any], splits: dict[str, list[Example]], servers
         stats_lines=stats_lines,
         quality=quality_,
         held_out=", ".join(info["gen_params"].get("held_out_servers") or []),
+        formats=formats,
     )
 
 

@@ -12,6 +12,7 @@ from mcpft_lib.data import card as data_card
 from mcpft_lib.data import generate, validate
 from mcpft_lib.data import splits as data_splits
 from mcpft_lib.data.importers import import_all
+from mcpft_lib.data.openai_format import write_openai_jsonl
 from mcpft_lib.data.splits import SPLITS
 from mcpft_lib.data.toolsets import sample_tools
 from mcpft_lib.mcp import dialects
@@ -77,7 +78,8 @@ def held_out_examples(p: Params, held_out: list[Server], exclude: set[str], fits
 
 def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_out: list[Server] | None = None,
                   tok=None) -> dict:  # fmt: skip
-    """Generate, validate (quarantine), split, check leakage, version, write JSONL + DatasetDict + card.
+    """Generate, validate (quarantine), split, check leakage, version, write JSONL (canonical, and OpenAI chat rows
+    as `<split>.openai.jsonl`) + DatasetDict + card.
 
     With the run's tokenizer `tok`, the generator redraws examples longer than data.max_length (so every category
     keeps examples that train) and any that remain too long are quarantined with the reason.
@@ -116,6 +118,8 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
     for name, rows in splits.items():
         paths[name] = str(out_dir / f"{name}.jsonl")
         validate.write_jsonl(paths[name], rows)
+    for name, rows in splits.items():  # the same split as OpenAI chat rows (TRL, Axolotl, LLaMA-Factory)
+        paths[f"{name}.openai"] = str(write_openai_jsonl(rows, out_dir / f"{name}.openai.jsonl"))
     write_json(out_dir / "quarantine.json", quarantine)
     composition = [
         {"split": name, "category": cat, "count": n}

@@ -9,7 +9,7 @@ import pytest
 
 from mcpft_lib.config import load_params
 from mcpft_lib.core.schema import Message, Server, ToolCall
-from mcpft_lib.evaluation import handwritten, metrics, runner, stats
+from mcpft_lib.evaluation import handwritten, metrics, runner, stats, views
 from mcpft_lib.evaluation import items as evaluation_items
 from mcpft_lib.mcp import catalogs, xml_calls
 
@@ -227,6 +227,11 @@ def test_metrics_over_a_model_on_the_set(rows):
     assert hw["tests"]["tool_selection"]["b_only"] > 0 and hw["tests"]["tool_selection"]["p_value"] < 0.05
     summary, _ = stats.compare(results, eval_set="handwritten")
     assert set(metrics.METRICS) <= set(summary["base"])
+    table = views.set_summary_table(results, "handwritten", views.HANDWRITTEN_METRICS)  # notebook 04's table
+    assert (
+        list(table.index) == list(views.HANDWRITTEN_METRICS)
+        and table.loc["unexpected_call", "p (paired)"] < 1
+    )
     json.dumps(record)
 
 

@@ -332,14 +332,14 @@ class BfclParams(_Section):
 
 
 class EvalParams(_Section):
-    # examples taken from each eval set: one number for all, or per set ({test: 45, challenge: 20}; a set not
+    # examples taken from each eval set: one number for all, or per set ({test: 45, handwritten: 40}; a set not
     # named is used whole)
-    n_examples: Count | dict[Literal["test", "held_out_servers", "challenge"], Count] = 24
+    n_examples: Count | dict[Literal["test", "held_out_servers", "challenge", "handwritten"], Count] = 24
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(96, ge=1, le=4096)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # both models are evaluated in this dtype
     # eval sets; the first is the primary one (metrics.json `<model>.<metric>`)
-    sets: list[Literal["test", "held_out_servers", "challenge"]] = Field(
+    sets: list[Literal["test", "held_out_servers", "challenge", "handwritten"]] = Field(
         default_factory=lambda: ["test"], min_length=1
     )
     live: LiveParams = Field(default_factory=LiveParams)

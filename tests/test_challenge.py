@@ -71,6 +71,7 @@ def test_references_score_perfectly(challenge):
     rows = evaluation_runner.score_items(items, [xml_calls.render_assistant(it["ref"]) for it in items])
     for it, r in zip(items, rows, strict=True):
         applicable = {m: r[m] for m in metrics.METRICS if r[m] is not None}
+        assert not any(applicable.pop(m, False) for m in metrics.LOWER_IS_BETTER), it["id"]
         assert applicable.pop("answer_f1", 1.0) == pytest.approx(1.0), it["id"]
         assert applicable.pop("answer_rouge_l", 1.0) == pytest.approx(1.0), it["id"]
         assert all(v is True for v in applicable.values()), (it["id"], applicable)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mcpft_lib.evaluation.stats import breakdown
+from mcpft_lib.evaluation.stats import breakdown, compare
 
 REASONS = ("selection_reason", "args_reason", "exec_status", "exec_differs")
 
@@ -49,6 +49,28 @@ def summary_table(summary: dict, tests: dict):
     table["n"] = [max((s.get(m, {}).get("n") or 0 for s in summary.values()), default=0) for m in table.index]
     table["p (paired)"] = [tests.get(m, {}).get("p_value", "") for m in table.index]
     return table
+
+
+# what notebook 04 shows for the hand-written set (docs/evaluation.md, "The hand-written set")
+HANDWRITTEN_METRICS = (
+    "tool_selection",
+    "args_match",
+    "schema_valid",
+    "no_call_ok",
+    "unexpected_call",
+    "hallucinated_tool",
+    "clarifies",
+)
+
+
+def set_summary_table(results: dict, eval_set: str, metrics: tuple[str, ...] | list[str] | None = None):
+    """`summary_table` of one eval set (the paired tests on its items), restricted to `metrics`."""
+    summary, tests = compare(results, eval_set=eval_set)
+    keep = list(metrics) if metrics else None
+    return summary_table(
+        {name: {m: v for m, v in s.items() if keep is None or m in keep} for name, s in summary.items()},
+        tests,
+    )
 
 
 def comparison_chart(summary: dict, title: str = "per assistant turn (95% bootstrap CI)"):

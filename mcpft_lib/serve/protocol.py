@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Resource, Server, Tool, ToolCall
@@ -255,6 +254,8 @@ def split_name(name: str) -> tuple[str, str]:
 
 def servers_of(tools: list[ToolDef] | None) -> Offer:
     """Group the request's functions into MCP servers (order kept: first appearance of each server)."""
+    import jsonschema  # here: importing it costs seconds (rfc3987 grammar), the CLI must start fast
+
     offer = Offer()
     by_name: dict[str, Server] = {}
     for k, t in enumerate(tools or []):

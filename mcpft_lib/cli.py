@@ -14,6 +14,7 @@ from mcpft_lib.evaluation.bfcl import bench as bfcl_bench
 from mcpft_lib.export import registry
 from mcpft_lib.mcp import catalogs
 from mcpft_lib.report import runner, site
+from mcpft_lib.serve import app as serve_app
 from mcpft_lib.train import bench
 
 
@@ -93,6 +94,12 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    serve_app.serve(args.target, args.profile, args.set, args.host, args.port, args.backend, args.max_batch,
+                    args.max_tokens)  # fmt: skip
+    return 0
+
+
 def cmd_catalogs(args) -> int:
     for p in catalogs.regenerate_harvested(npm=args.npm):
         print(f"wrote {p}")
@@ -163,6 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "show", "compare"])
     p.add_argument("refs", nargs="*", help="NAME, NAME:vN or NAME:latest")
     p.set_defaults(fn=cmd_models)
+
+    p = sub.add_parser(
+        "serve",
+        help="an OpenAI-compatible /v1/chat/completions endpoint (tool calling) for a run's model or the base model",
+    )
+    p.add_argument(
+        "target", nargs="?", help="RUN_ID, or `base` (default: the newest finished run of --profile)"
+    )
+    p.add_argument(
+        "--profile", help="params YAML for `base` or to find the newest run (default: params/default.yaml)"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a param of the run or profile, e.g. --set eval.dtype=float32")  # fmt: skip
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--backend", default="transformers", choices=["transformers"], help="inference backend")
+    p.add_argument("--max-batch", type=int, default=8, help="requests decoded together at most (default 8)")
+    p.add_argument("--max-tokens", type=int, default=256, help="max_tokens of a request that gives none")
+    p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")
     p.add_argument("--npm", action="store_true", help="also the pinned npm servers (needs Node.js and npx)")

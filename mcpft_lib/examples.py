@@ -1,11 +1,12 @@
 """What the example-usage notebooks (notebooks/examples/) need: the run's merged model, an MCP agent loop on
-live local servers, and a small HTTP inference endpoint. The runner executes the examples after notebook 05
-(`report.run_pipeline`), into `reports/<run>/examples/`.
+live local servers that talks to the model through `mcpft serve`'s endpoint, and small HTTP helpers. The runner
+executes the examples after notebook 05 (`report.run_pipeline`), into `reports/<run>/examples/`.
 
-The agent loop is plain: render the conversation in the run's dialect, ask the model, parse its turn
-(`dialects.parse_turn`), execute each call on a live server over stdio (`mcp` SDK client; the servers and their
-sandbox come from `live`), feed the results back as tool messages, and stop when the model answers without a
-call or the step limit is reached. A turn whose call markup does not parse gets an error message back, as
+The agent loop is what an OpenAI-client agent does: send the conversation and the servers' tools to
+`/v1/chat/completions` (`serve`: the request is rendered in the run's dialect and the reply parsed back into
+`tool_calls`), execute each call on a live server over stdio (`mcp` SDK client; the servers and their sandbox
+come from `live`), send the results back as tool messages, and stop when the model answers without a call or
+the step limit is reached. A turn whose call markup the server could not use gets an error message back, as
 Cline does, and counts as a step.
 """
 
@@ -13,23 +14,20 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, asynccontextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Server, ToolCall
 from mcpft_lib.evaluation.generation import generate
 from mcpft_lib.mcp import live
-from mcpft_lib.mcp.dialects import parse_turn, to_chat
 from mcpft_lib.mcp.xml_calls import render_assistant
 from mcpft_lib.modeling.loaders import TURN_END
 from mcpft_lib.runs import project_root
-
-MAX_BODY = 1 << 20  # bytes accepted by the inference endpoint per request
+from mcpft_lib.serve import app as serve_app
+from mcpft_lib.serve import backends, protocol
 
 
 def example_notebooks(folder: str | Path | None = None) -> list[str]:
@@ -192,7 +190,8 @@ class LiveTools:
 
 
 def model_reply(model, tok, max_new_tokens: int = 96) -> Callable[[list[dict]], str]:
-    """A `reply(chat) -> text` for `agent_loop`: greedy decoding that stops when a call closes or the turn ends."""
+    """A `reply(chat) -> text`: greedy decoding of one chat in process, stopping when a call closes or the turn
+    ends (the adapter and GGUF examples compare replies with it)."""
 
     turn_end = TURN_END.get(tok.init_kwargs.get("mcpft_template"))
     stop = ["</use_mcp_tool>", "</access_mcp_resource>"] + ([turn_end] if turn_end else [])
@@ -203,102 +202,118 @@ def model_reply(model, tok, max_new_tokens: int = 96) -> Callable[[list[dict]], 
     return reply
 
 
-def scripted_reply(turns: list[str]) -> Callable[[list[dict]], str]:
-    """A `reply` that returns fixed turns in order (then an empty answer): a stand-in model for tests and
-    for replaying a reference conversation through the same loop."""
-    it = iter(turns)
-    return lambda chat: next(it, "")
-
-
 def reference_turns(example: Example) -> list[str]:
-    """An example's reference assistant turns rendered in the xml dialect (for `scripted_reply`)."""
+    """An example's reference assistant turns rendered in the xml dialect (the replies of `reference_server`)."""
 
     return [render_assistant(m) for m in example.messages if m.role == "assistant"]
 
 
+def reference_server(example: Example, params):
+    """An `mcpft serve` app whose model is the example's reference assistant turns (a `ScriptedBackend`, xml
+    dialect): the agent loop then runs through the real endpoint, renderer and parser with a model known to
+    call the right tools (proves the plumbing, not a model)."""
+    backend = backends.ScriptedBackend(reference_turns(example))
+    served = backends.Served(backend, params, "reference", f"reference turns of example {example.id}")
+    return serve_app.create_app(served, dialect="xml")
+
+
+def chat_completion(url: str, body: dict, timeout: float = 600.0) -> dict:
+    """POST a chat-completions request to an `mcpft serve` endpoint (`url`: its root); the completion, or a
+    RuntimeError with the server's error message."""
+    status, out = post_json(f"{url}/v1/chat/completions", body, timeout)
+    if status != 200:
+        raise RuntimeError(f"HTTP {status}: {out.get('error', {}).get('message', out)}")
+    return out
+
+
+def _malformed(text: str) -> tuple[str, str]:
+    """(problem, the model's raw text) of a reply the server flagged with `protocol.WARNING_PREFIX`."""
+    problem, _, raw = text.partition("\n")
+    return problem.removeprefix(protocol.WARNING_PREFIX).strip(), raw
+
+
 def agent_loop(
-    reply: Callable[[list[dict]], str],
+    url: str,
     tools: LiveTools,
     servers: list[Server],
     request: str,
-    dialect: str = "xml",
-    compact: bool = True,
-    family: str | None = None,
     max_steps: int = 4,
+    max_tokens: int | None = None,
 ) -> dict:
-    """Run one conversation: the model's calls are executed on `tools` and the results fed back until it
-    answers without a call or `max_steps` model turns have been taken.
+    """Run one conversation against an `mcpft serve` endpoint (`url`, its root) as an OpenAI client would: the
+    servers' tools go in the request as functions (`serve.protocol.openai_tools`); each returned `tool_calls`
+    entry is executed on `tools` and its result sent back as a `tool` message (an error result as
+    "Error:\\n...", the way MCP clients report isError), until the model answers without a call or `max_steps`
+    model turns have been taken. A reply the server flags as call markup it could not use (content starting
+    with `protocol.WARNING_PREFIX`) gets an error message back, as Cline does, and counts as a step.
 
-    Returns the transcript (`messages`, canonical), one row per step (`steps`), `answered` (the last turn was
-    a plain answer), `calls` and `calls_ok` (executed without error), `tools` (the `server.tool` of each call,
-    in order) and `round_trip` (a call executed without error and the model took another turn after seeing
-    its result)."""
+    Returns the transcript (`messages`, canonical; `chat`, the OpenAI messages of the last request and the
+    reply), one row per step (`steps`), `answered` (the last turn was a plain answer), `calls` and `calls_ok`
+    (executed without error), `tools` (the `server.tool` of each call, in order) and `round_trip` (a call
+    executed without error and the model took another turn after seeing its result)."""
 
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     if not request.strip():
         raise ValueError("the user request is empty")
+    functions = protocol.openai_tools(servers)
+    chat: list[dict] = [{"role": "user", "content": request}]
     messages = [Message(role="user", content=request)]
     steps: list[dict] = []
     answered = round_trip = False
     pending_ok = False  # a call succeeded since the model's last turn
     for step in range(1, max_steps + 1):
-        example = Example(id="agent", servers=servers, messages=messages, category="agent")
-        chat = to_chat(example, dialect, compact)  # xml: tool results become user turns
+        body: dict[str, Any] = {"messages": chat, "tools": functions}
+        if max_tokens:
+            body["max_tokens"] = max_tokens
         t0 = time.perf_counter()
-        text = reply(chat)
+        msg = chat_completion(url, body)["choices"][0]["message"]
         seconds = round(time.perf_counter() - t0, 3)
         round_trip = round_trip or pending_ok
         pending_ok = False
-        parsed = parse_turn(text, dialect, family)
-        if not text.strip():  # an empty turn neither answers nor calls: the loop ends, unanswered
-            steps.append({"step": step, "kind": "empty", "model": text, "seconds": seconds})
+        text, calls = msg.get("content") or "", msg.get("tool_calls") or []
+        row = {"step": step, "model": text, "seconds": seconds}
+        if not calls and not text.strip():  # an empty turn neither answers nor calls: the loop ends
+            steps.append({**row, "kind": "empty"})
             break
-        if parsed.well_formed and not parsed.calls:
+        if not calls and text.startswith(protocol.WARNING_PREFIX):
+            problem, raw = _malformed(text)
+            error = (f"[ERROR] Your tool call could not be used: {problem}. "
+                     "Reply with one valid tool call, or answer without a call.")  # fmt: skip
+            chat += [{"role": "assistant", "content": raw}, {"role": "user", "content": error}]
+            messages += [Message(role="assistant", content=raw), Message(role="user", content=error)]
+            steps.append({**row, "model": raw, "kind": "malformed", "error": problem})
+            continue
+        if not calls:
+            chat.append({"role": "assistant", "content": text})
             messages.append(Message(role="assistant", content=text))
-            steps.append({"step": step, "kind": "answer", "model": text, "seconds": seconds})
+            steps.append({**row, "kind": "answer"})
             answered = True
             break
-        if not parsed.well_formed:
-            messages.append(Message(role="assistant", content=text))
-            problem = "; ".join(parsed.errors) or "the call markup did not parse"
-            messages.append(
-                Message(
-                    role="user",
-                    content=f"[ERROR] Your tool call could not be parsed: {problem}. "
-                    "Reply with one valid tool call, or answer without a call.",
-                )
-            )
-            steps.append(
-                {"step": step, "kind": "malformed", "model": text, "seconds": seconds, "error": problem}
-            )
-            continue
-        messages.append(Message(role="assistant", content=parsed.text, calls=parsed.calls))
-        for c in parsed.calls:
-            out = tools.call(c)
-            messages.append(Message(role="tool", content=out.text, is_error=not out.ok, call=c))
-            pending_ok = pending_ok or out.ok
-            steps.append(
-                {
-                    "step": step,
-                    "kind": "call",
-                    "model": text,
-                    "seconds": seconds,
-                    "call": c.model_dump(),
-                    "status": out.status,
-                    "result": out.text,
-                    "call_seconds": round(out.seconds, 3),
-                }
-            )
-    calls = [s for s in steps if s["kind"] == "call"]
+        chat.append({"role": "assistant", "content": text or None, "tool_calls": calls})
+        made = []
+        for c in calls:
+            server, tool = protocol.split_name(c["function"]["name"])
+            made.append(ToolCall(server=server, tool=tool, arguments=json.loads(c["function"]["arguments"])))
+        messages.append(Message(role="assistant", content=text, calls=made))
+        for c, call in zip(calls, made, strict=True):
+            res = tools.call(call)
+            content = res.text if res.ok else "Error:\n" + res.text
+            chat.append({"role": "tool", "tool_call_id": c["id"], "content": content})
+            messages.append(Message(role="tool", content=res.text, is_error=not res.ok, call=call))
+            pending_ok = pending_ok or res.ok
+            steps.append({**row, "kind": "call", "call": call.model_dump(), "status": res.status,
+                          "result": res.text, "call_seconds": round(res.seconds, 3)})  # fmt: skip
+    done = [s for s in steps if s["kind"] == "call"]
     return {
         "request": request,
         "messages": [m.model_dump(exclude_defaults=True) for m in messages],
+        "chat": chat,
         "steps": steps,
         "answered": answered,
-        "calls": len(calls),
-        "calls_ok": sum(s["status"] == "ok" for s in calls),
-        "tools": [f"{s['call']['server']}.{s['call']['tool']}" for s in calls],
+        "calls": len(done),
+        "calls_ok": sum(s["status"] == "ok" for s in done),
+        "tools": [f"{s['call']['server']}.{s['call']['tool']}" for s in done],
         "round_trip": round_trip,
         "model_turns": len({s["step"] for s in steps}),
     }
@@ -352,140 +367,7 @@ def pick_live_example(examples: list[Example], allow=("time", "git", "filesystem
 
 
 # ----------------------------------------------------------------------------------------------------------
-# A small HTTP inference endpoint (stdlib; one request at a time on the model)
-
-
-class InferenceServer:
-    """Serve a model over HTTP on 127.0.0.1 in a background thread (port 0: a free port).
-
-    `GET /health` -> {"status": "ok", "model": ...}. `POST /v1/chat/completions` with {"messages": [...],
-    "max_tokens": n} -> an OpenAI-style completion whose message also carries `mcp_calls`, the calls parsed
-    from the reply in the run's dialect. Bad requests get 400/404/413 with a JSON `error` naming the problem."""
-
-    def __init__(
-        self,
-        model,
-        tok,
-        name: str = "mcpft",
-        dialect: str = "xml",
-        family: str | None = None,
-        max_tokens: int = 96,
-    ):
-        self.model, self.tok, self.name, self.dialect, self.family = model, tok, name, dialect, family
-        self.max_tokens = int(max_tokens)
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self.requests = 0
-
-    @property
-    def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("the server is not running")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep notebook output clean
-                pass
-
-            def _send(self, code: int, obj: dict) -> None:
-                body = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                if self.path == "/health":
-                    self._send(200, {"status": "ok", "model": server.name, "requests": server.requests})
-                else:
-                    self._send(404, {"error": f"no route GET {self.path}; try /health"})
-
-            def do_POST(self) -> None:
-                if self.path != "/v1/chat/completions":
-                    self._send(404, {"error": f"no route POST {self.path}; try /v1/chat/completions"})
-                    return
-                try:
-                    n = int(self.headers.get("Content-Length") or 0)
-                except ValueError:
-                    n = -1
-                if n < 0 or n > MAX_BODY:
-                    self._send(413, {"error": f"body must be 0..{MAX_BODY} bytes (Content-Length {n})"})
-                    return
-                try:
-                    req = json.loads(self.rfile.read(n) or b"null")
-                    messages, max_tokens = server.check_request(req)
-                except ValueError as e:
-                    self._send(400, {"error": str(e)})
-                    return
-                try:
-                    answer = server.complete(messages, max_tokens)
-                except Exception as e:  # e.g. a chat the template rejects: the client learns why
-                    self._send(500, {"error": f"generation failed: {type(e).__name__}: {e}"[:2000]})
-                    return
-                self._send(200, answer)
-
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        threading.Thread(target=self._httpd.serve_forever, name="mcpft-inference", daemon=True).start()
-        return self.url
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> InferenceServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def check_request(self, req: Any) -> tuple[list[dict], int]:
-        """Validate a chat-completions body before any decoding; ValueError names the bad field."""
-        if not isinstance(req, dict):
-            raise ValueError("body: expected a JSON object with 'messages'")
-        msgs = req.get("messages")
-        if not isinstance(msgs, list) or not msgs:
-            raise ValueError("messages: expected a non-empty list")
-        for i, m in enumerate(msgs):
-            if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant", "tool"):
-                raise ValueError(f"messages[{i}].role: expected system, user, assistant or tool")
-            if not isinstance(m.get("content", ""), str):
-                raise ValueError(f"messages[{i}].content: expected a string")
-        max_tokens = req.get("max_tokens", self.max_tokens)
-        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not 1 <= max_tokens <= 4096:
-            raise ValueError(f"max_tokens: expected an integer in 1..4096, got {max_tokens!r}")
-        return msgs, max_tokens
-
-    def complete(self, messages: list[dict], max_tokens: int) -> dict:
-        with self._lock:  # one model, one decode at a time
-            t0 = time.perf_counter()
-            text = model_reply(self.model, self.tok, max_tokens)(messages)
-            seconds = time.perf_counter() - t0
-            self.requests += 1
-        parsed = parse_turn(text, self.dialect, self.family)
-        return {
-            "object": "chat.completion",
-            "model": self.name,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": text,
-                        "mcp_calls": [c.model_dump() for c in parsed.calls] if parsed.well_formed else [],
-                    },
-                    "finish_reason": "tool_calls" if parsed.calls and parsed.well_formed else "stop",
-                }
-            ],
-            "usage": {"completion_seconds": round(seconds, 3)},
-        }
+# HTTP with the standard library (the `openai` client works as well: README, "Serve your model")
 
 
 def post_json(url: str, obj: Any, timeout: float = 120.0) -> tuple[int, dict]:
@@ -501,3 +383,29 @@ def post_json(url: str, obj: Any, timeout: float = 120.0) -> tuple[int, dict]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
+
+
+def get_json(url: str, timeout: float = 30.0) -> dict:
+    """GET a JSON document."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def stream_events(url: str, body: dict, timeout: float = 600.0) -> list[Any]:
+    """POST a streaming request (`"stream": true`) and return its server-sent events in order: each `data:`
+    line's JSON, the closing "[DONE]" as that string."""
+    import urllib.request
+
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    events: list[Any] = []
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        for line in r:
+            text = line.decode().strip()
+            if text.startswith("data: "):
+                data = text[len("data: ") :]
+                events.append(data if data == "[DONE]" else json.loads(data))
+    return events

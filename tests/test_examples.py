@@ -1,7 +1,8 @@
-"""Example-usage support: the agent loop against real MCP servers (scripted model), the HTTP inference endpoint on
-the tiny model, and the runner executing example notebooks into the run folder (a failing one fails the run)."""
+"""Example-usage support: the agent loop against real MCP servers through `mcpft serve`'s endpoint (scripted model),
+and the runner executing example notebooks into the run folder (a failing one fails the run)."""
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -10,6 +11,8 @@ import pytest
 from mcpft_lib import examples
 from mcpft_lib.core.schema import ToolCall
 from mcpft_lib.mcp import catalogs, xml_calls
+from mcpft_lib.serve.app import ServerThread, create_app
+from mcpft_lib.serve.backends import ScriptedBackend, Served
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,20 +36,39 @@ def test_the_five_examples_exist():
     ]
 
 
+@pytest.fixture(scope="module")
+def params():
+    from mcpft_lib.config import load_params
+
+    return load_params(ROOT / "params/smoke.yaml")  # xml dialect
+
+
+@contextmanager
+def scripted(params, replies, dialect=None, family="gemma"):
+    """(root url, backend) of `mcpft serve` with a scripted model on a free port."""
+    backend = ScriptedBackend(replies, family=family)
+    app = create_app(Served(backend, params, "scripted", "test"), dialect=dialect)
+    with ServerThread(app) as srv:
+        yield srv.url, backend
+
+
 @pytest.mark.slow
-def test_agent_loop_round_trip_on_a_live_time_server(servers):
+def test_agent_loop_round_trip_on_a_live_time_server(servers, params):
     turns = [_call("time", "get_current_time", timezone="Asia/Tokyo"), "It is evening in Tokyo."]
-    with examples.LiveTools(allow=("time",)) as tools:
-        r = examples.agent_loop(examples.scripted_reply(turns), tools, servers, "What time is it in Tokyo?")
+    with scripted(params, turns) as (url, _), examples.LiveTools(allow=("time",)) as tools:
+        r = examples.agent_loop(url, tools, servers, "What time is it in Tokyo?")
     assert r["answered"] and r["round_trip"] and r["calls"] == r["calls_ok"] == 1
     tool_msg = r["messages"][2]
     assert tool_msg["role"] == "tool" and json.loads(tool_msg["content"])["timezone"] == "Asia/Tokyo"
     assert [s["kind"] for s in r["steps"]] == ["call", "answer"] and r["tools"] == ["time.get_current_time"]
     assert "tool time.get_current_time" in examples.transcript_text(r)
+    sent = r["chat"]  # what an OpenAI client sends: the call, then its result under the call's id
+    assert sent[1]["tool_calls"][0]["function"]["name"] == "time__get_current_time"
+    assert sent[2]["role"] == "tool" and sent[2]["tool_call_id"] == sent[1]["tool_calls"][0]["id"]
 
 
 @pytest.mark.slow
-def test_agent_loop_feeds_back_errors_and_keeps_server_state(servers):
+def test_agent_loop_feeds_back_errors_and_keeps_server_state(servers, params):
     """A malformed turn gets an error message back; a bad argument is an isError result fed back; a file written
     in one step is read in the next (the server stays up for the conversation)."""
     turns = [
@@ -56,95 +78,57 @@ def test_agent_loop_feeds_back_errors_and_keeps_server_state(servers):
         _call("filesystem", "read_text_file", path="/notes.txt"),
         "The note says: remember the milk.",
     ]
-    seen = []
-
-    def reply(chat):
-        seen.append(chat)
-        return examples.scripted_reply(turns[len(seen) - 1 :])(chat)
-
-    with examples.LiveTools(allow=("time", "filesystem")) as tools:
-        r = examples.agent_loop(reply, tools, servers, "Save a note, then read it back.", max_steps=6)
+    with scripted(params, turns) as (url, backend), examples.LiveTools(allow=("time", "filesystem")) as tools:
+        r = examples.agent_loop(url, tools, servers, "Save a note, then read it back.", max_steps=6)
+    seen = [b[0] for b in backend.batches]  # the prompt the model saw at each step
     kinds = [s["kind"] for s in r["steps"]]
     assert kinds == ["malformed", "call", "call", "call", "answer"]
-    assert "could not be parsed" in seen[1][-1]["content"]  # the error went back to the model
+    assert "could not be used" in seen[1][-1]["content"]  # the error went back to the model
+    assert seen[1][-2] == {"role": "assistant", "content": turns[0]}  # its own raw turn before it
     statuses = [s["status"] for s in r["steps"] if s["kind"] == "call"]
     assert statuses[0] in ("is_error", "protocol_error") and statuses[1:] == ["ok", "ok"]
+    assert seen[2][-1]["content"].startswith("[use_mcp_tool for 'time/get_current_time'] Result:\nError:\n")
     assert r["steps"][3]["result"] == "remember the milk"
     assert r["answered"] and r["round_trip"] and r["calls_ok"] == 2
     assert r["tools"] == ["time.get_current_time", "filesystem.write_file", "filesystem.read_text_file"]
 
 
-def test_agent_loop_step_limit_and_allowlist(servers):
-    forever = examples.scripted_reply([_call("git", "git_status", repo_path="/x")] * 10)
-    with examples.LiveTools(allow=("time",)) as tools:
-        r = examples.agent_loop(forever, tools, servers, "status?", max_steps=3)
+def test_agent_loop_step_limit_and_allowlist(servers, params):
+    forever = [_call("git", "git_status", repo_path="/x")] * 10
+    with scripted(params, forever) as (url, _), examples.LiveTools(allow=("time",)) as tools:
+        r = examples.agent_loop(url, tools, servers + catalogs.load_catalogs(["git"]), "status?", max_steps=3)
     assert not r["answered"] and not r["round_trip"] and r["model_turns"] == 3
     assert {s["status"] for s in r["steps"]} == {"not_allowlisted"}
     assert all(m["is_error"] for m in r["messages"] if m["role"] == "tool")
 
 
-def test_agent_loop_empty_reply_is_not_an_answer(servers):
-    with examples.LiveTools(allow=("time",)) as tools:
-        r = examples.agent_loop(lambda chat: "  \n", tools, servers, "hello")
+def test_agent_loop_calls_of_tools_not_offered_are_not_executed(servers, params):
+    """A call of a server the request did not list comes back from the server as content with a warning: the
+    loop feeds the error back and never runs it."""
+    with scripted(params, [_call("git", "git_status", repo_path="/x"), "ok"]) as (url, _):
+        with examples.LiveTools(allow=("time",)) as tools:
+            r = examples.agent_loop(url, tools, servers, "status?")
+    assert [s["kind"] for s in r["steps"]] == ["malformed", "answer"] and r["calls"] == 0
+    assert "git.git_status: not among the request's tools" in r["steps"][0]["error"]
+
+
+def test_agent_loop_empty_reply_is_not_an_answer(servers, params):
+    with scripted(params, ["  \n"]) as (url, _), examples.LiveTools(allow=("time",)) as tools:
+        r = examples.agent_loop(url, tools, servers, "hello")
     assert not r["answered"] and r["steps"][0]["kind"] == "empty"
     with pytest.raises(ValueError, match="empty"):
-        examples.agent_loop(lambda chat: "", None, servers, "  ")
+        examples.agent_loop(url, None, servers, "  ")
+
+
+def test_agent_loop_reports_the_servers_refusal(servers, params):
+    with scripted(params, []) as (url, _), examples.LiveTools(allow=("time",)) as tools:
+        with pytest.raises(RuntimeError, match="HTTP 400: max_tokens"):
+            examples.agent_loop(url, tools, servers, "hello", max_tokens=-1)
 
 
 def test_live_tools_refuses_unknown_servers():
     with pytest.raises(ValueError, match="no live recipe"):
         examples.LiveTools(allow=("time", "slack"))
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    from mcpft_lib.config import load_params
-    from mcpft_lib.modeling import loaders
-
-    p = load_params(ROOT / "params/smoke.yaml")
-    return loaders.load_model(p.model)
-
-
-@pytest.mark.slow
-def test_inference_server_answers_refuses_and_stops(tiny):
-    import urllib.error
-    import urllib.request
-
-    model, tok = tiny
-    chat = [{"role": "user", "content": "What time is it?"}]
-    with examples.InferenceServer(model, tok, name="tiny", max_tokens=4) as srv:
-        url = srv.url
-        with urllib.request.urlopen(f"{url}/health", timeout=10) as r:
-            assert json.loads(r.read()) == {"status": "ok", "model": "tiny", "requests": 0}
-        status, body = examples.post_json(f"{url}/v1/chat/completions", {"messages": chat, "max_tokens": 3})
-        assert status == 200, body
-        msg = body["choices"][0]["message"]
-        assert msg["role"] == "assistant" and isinstance(msg["content"], str) and msg["mcp_calls"] == []
-        expected = examples.model_reply(model, tok, 3)(chat)
-        assert msg["content"] == expected  # the endpoint serves the model's own greedy reply
-        for bad, field in (
-            ({"messages": "hi"}, "messages"),
-            ([1, 2], "body"),
-            ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
-            ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
-            ({"messages": chat, "max_tokens": True}, "max_tokens"),
-        ):
-            status, body = examples.post_json(f"{url}/v1/chat/completions", bad)
-            assert status == 400 and body["error"].startswith(field), body
-        assert examples.post_json(f"{url}/nope", {})[0] == 404
-        req = urllib.request.Request(f"{url}/v1/chat/completions", data=b"{not json", method="POST")
-        with pytest.raises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(req, timeout=10)
-        assert e.value.code == 400
-        req = urllib.request.Request(
-            f"{url}/v1/chat/completions", data=b"x", headers={"Content-Length": str(examples.MAX_BODY + 1)}
-        )
-        with pytest.raises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(req, timeout=10)
-        assert e.value.code == 413
-        assert srv.requests == 1
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"{url}/health", timeout=5)
 
 
 def _notebook(path: Path, code: str) -> None:
@@ -191,23 +175,38 @@ def test_runner_executes_examples_after_05_and_a_failing_one_fails_the_run(isola
 
 
 @pytest.mark.slow
-def test_agent_loop_native_dialect(servers):
+def test_agent_loop_native_dialect(servers, params):
     """The same loop in the native dialect: a Gemma-style ```tool_call block, the result fed back as a tool
     message of the chat template's own format."""
     call = '```tool_call\n{"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}\n```'
-    seen = []
-
-    def reply(chat):
-        seen.append(chat)
-        return [call, "Done."][len(seen) - 1]
-
-    with examples.LiveTools(allow=("time",)) as tools:
-        r = examples.agent_loop(reply, tools, servers, "UTC time?", dialect="native", family="gemma")
+    with scripted(params, [call, "Done."], dialect="native") as (url, backend):
+        with examples.LiveTools(allow=("time",)) as tools:
+            r = examples.agent_loop(url, tools, servers, "UTC time?")
+    seen = [b[0] for b in backend.batches]
     assert r["round_trip"] and r["answered"] and r["calls_ok"] == 1
     assert seen[0][0].get("tools")  # native: the tools ride on the system message for the template
     tool_turn = seen[1][-1]
     assert tool_turn["role"] == "tool" and tool_turn["name"] == "time__get_current_time"
     assert json.loads(tool_turn["content"])["timezone"] == "UTC"
+
+
+@pytest.mark.slow
+def test_reference_server_replays_an_examples_turns_through_the_loop(servers, params):
+    """What notebook 04 does first: the reference turns stand in for the model behind the real endpoint."""
+    from mcpft_lib.core.schema import Example, Message
+
+    call = ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Europe/Paris"})
+    ex = Example(id="ref", servers=servers, category="single_call", messages=[
+        Message(role="user", content="Time in Paris?"), Message(role="assistant", calls=[call]),
+        Message(role="tool", content="{}", call=call), Message(role="assistant", content="It is noon.")])  # fmt: skip
+    assert examples.pick_live_example([ex], ("time",)) is ex
+    with (
+        ServerThread(examples.reference_server(ex, params)) as srv,
+        examples.LiveTools(allow=("time",)) as tools,
+    ):
+        r = examples.agent_loop(srv.url, tools, ex.servers, "Time in Paris?")
+    assert r["round_trip"] and r["answered"] and r["tools"] == ["time.get_current_time"]
+    assert r["messages"][-1] == {"role": "assistant", "content": "It is noon."}
 
 
 def test_pick_live_example_prefers_clean_short_trajectories_on_preferred_servers(servers):

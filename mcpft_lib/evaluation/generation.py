@@ -59,10 +59,17 @@ _GREEDY_PROCESSORS = {
 }
 
 
+def prompt_text(tok, chat: list[dict]) -> str:
+    """A chat's generation prompt as template text. A chat that ends with an assistant message is continued
+    from that message's text (`continue_final_message`: the reply is forced to begin with it)."""
+    if chat and chat[-1].get("role") == "assistant":
+        return tok.apply_chat_template(chat, tokenize=False, continue_final_message=True)
+    return tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+
+
 def encode(tok, chats: list[list[dict]]) -> list[list[int]]:
-    """Token ids of each chat's generation prompt (template text, no extra special tokens)."""
-    prompts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
-    return [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    """Token ids of each chat's generation prompt (`prompt_text`, no extra special tokens)."""
+    return [tok(prompt_text(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
 
 
 def common_prefix_len(seqs: list[list[int]]) -> int:

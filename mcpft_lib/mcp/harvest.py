@@ -404,8 +404,13 @@ def _run_install(what: str, argv: list[str], env: dict[str, str] | None, timeout
     except OSError as e:
         raise HarvestError(f"installing {what}: cannot run {argv[0]}: {e}") from None
     if proc.returncode != 0:
-        out = "\n".join((proc.stderr or proc.stdout).rstrip().splitlines()[-STDERR_TAIL_LINES:])
-        first = next((ln for ln in reversed(out.splitlines()) if "error" in ln.lower()), "")
+        full = (proc.stderr or proc.stdout).rstrip()
+        out = "\n".join(full.splitlines()[-STDERR_TAIL_LINES:])
+        # the first line that says what went wrong (not npm's "A complete log of this run..." pointer)
+        lines = [ln for ln in full.splitlines() if "error" in ln.lower() and "complete log" not in ln]
+        first = next(
+            (ln for ln in lines if re.search(r"\b(E[A-Z0-9]{3,}|ERROR:)", ln)), lines[0] if lines else ""
+        )
         raise HarvestError(
             f"installing {what} failed (exit code {proc.returncode})"
             + (f": {first.strip()}" if first else "")

@@ -24,12 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mcpft_lib.core.fsutil import read_yaml, write_json
 from mcpft_lib.core.schema import Server
-from mcpft_lib.mcp.catalogs import CatalogError, catalog_names, load_catalog
+from mcpft_lib.mcp.catalogs import CatalogError, catalog_names, validate_catalog
 from mcpft_lib.mcp.harvest import (
     DEFAULT_TIMEOUT,
     HARVEST_KEY,
     HarvestError,
     harvest_server,
+    parse_spec,
     portable,
     save_harvest,
     utc_now,
@@ -56,9 +57,12 @@ class Candidate(BaseModel):
     timeout: float = DEFAULT_TIMEOUT
 
     @model_validator(mode="after")
-    def _one_source(self) -> Candidate:
+    def _one_exact_source(self) -> Candidate:
         if (self.pypi is None) == (self.npm is None):
             raise ValueError("give exactly one of pypi: PKG==VERSION or npm: PKG@VERSION")
+        parse_spec(
+            "pypi" if self.pypi else "npm", self.spec
+        )  # exact versions only, checked before any install
         return self
 
     @property
@@ -198,16 +202,38 @@ def _raw(name: str, directory: Path | str | None) -> dict[str, Any]:
     return _read(path, path.stat().st_mtime_ns)
 
 
-def load_pool(names: Iterable[str] | None = None, directory: Path | str | None = None) -> list[Server]:
-    """The pool's servers (all, or `names`), validated as catalogs are (`load_catalog`), sorted by name."""
+def load_pool(
+    names: Iterable[str] | None = None, directory: Path | str | None = None, *, full_check: bool = False
+) -> list[Server]:
+    """The pool's servers (all, or `names`), sorted by name. Each file is validated as a `Server` (unknown keys
+    refused) with a `harvest` block, unique tool names and object inputSchemas; `full_check` also checks every
+    inputSchema against its JSON Schema meta-schema (`catalogs.validate_catalog`: ~10 ms a tool, which the
+    harvest did when it screened the tools, and tests/test_pool.py does for the committed pool)."""
     d = Path(directory or POOL_DIR)
-    chosen = pool_names(d) if names is None else sorted(names)
     servers = []
-    for name in chosen:
-        server = load_catalog(name, d)
-        if HARVEST_KEY not in _raw(name, d):
-            raise CatalogError(f"{d / f'{name}.json'}: no {HARVEST_KEY!r} block (not a harvested catalog)")
-        servers.append(server)
+    for name in pool_names(d) if names is None else sorted(names):
+        path = d / f"{name}.json"
+        try:
+            data = dict(_raw(name, d))
+        except ValueError as e:
+            raise CatalogError(f"{path}: not valid JSON: {e}") from None
+        if not isinstance(data.pop(HARVEST_KEY, None), dict):
+            raise CatalogError(f"{path}: no {HARVEST_KEY!r} block (an object): not a harvested catalog")
+        try:
+            server = Server.model_validate(data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise CatalogError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        if server.name != name:
+            raise CatalogError(f"{path}: holds server {server.name!r}, expected {name!r} (the file's name)")
+        seen: set[str] = set()
+        for tool in server.tools:
+            if tool.name in seen:
+                raise CatalogError(f"{path}: tool {tool.name!r}: defined twice")
+            seen.add(tool.name)
+            if tool.inputSchema.get("type", "object") != "object":
+                raise CatalogError(f"{path}: tool {tool.name!r}: inputSchema must describe an object")
+        servers.append(validate_catalog(server, path) if full_check else server)
     return servers
 
 

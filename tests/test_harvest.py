@@ -250,7 +250,7 @@ def test_npm_install_in_the_cache_is_reused_and_its_bin_found(cache, tmp_path, c
     pkg = folder / "node_modules" / "@fixture" / "notes-mcp"
     pkg.mkdir(parents=True)
     (pkg / "package.json").write_text(
-        json.dumps({"name": "@fixture/notes-mcp", "bin": {"notes-mcp": "cli.js"}})
+        json.dumps({"name": "@fixture/notes-mcp", "bin": {"@fixture/notes-mcp": "cli.js"}})
     )
     _launcher(folder / "node_modules" / ".bin" / "notes-mcp")
     (folder / harvest.MARKER).write_text("{}")

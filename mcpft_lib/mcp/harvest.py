@@ -475,7 +475,7 @@ def entry_points(spec: InstallSpec, folder: Path) -> list[str]:
     bins = data.get("bin") or {}
     if isinstance(bins, str):
         return [spec.package.split("/")[-1]]
-    return sorted(bins)
+    return sorted({b.split("/")[-1] for b in bins})  # npm links a scoped bin name ("@org/x") as .bin/x
 
 
 def _canon(name: str) -> str:

@@ -113,6 +113,7 @@ def cmd_catalogs(args) -> int:
             timeout=args.timeout,
             pypi=args.pypi,
             npm=args.npm_spec,
+            pip_with=args.pip_with,
             description=args.description,
         )
     except harvest.HarvestError as e:
@@ -195,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "harvest",
         help="start any stdio MCP server, list its tools and resources, write NAME.json",
         usage="mcpft catalogs harvest NAME [--env KEY=VALUE ...] [--timeout S] [--pypi PKG==VER | --npm PKG@VER] "
-        "[--description TEXT] [--out DIR] [-- COMMAND [ARGS ...]]",
+        "[--with REQ ...] [--description TEXT] [--out DIR] [-- COMMAND [ARGS ...]]",
     )
     a.add_argument("name", help="the server's name: a lowercase slug, [a-z0-9_]+")
     a.add_argument("command", nargs="*", help="after --: the command that starts the server, and its args")
@@ -206,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--pypi", metavar="PKG==VER", help="install the PyPI package in its own cached venv first"
     )
     src.add_argument("--npm", dest="npm_spec", metavar="PKG@VER", help="install the npm package first")
+    a.add_argument(
+        "--with",
+        dest="pip_with",
+        action="append",
+        default=[],
+        metavar="REQ",
+        help="with --pypi: another requirement to install alongside (repeatable), e.g. 'mcp<2'",
+    )
     a.add_argument("--description", help="the catalog's description (default: what the server says)")
     a.add_argument("--out", help="folder for NAME.json (default: the current folder)")
     a = acts.add_parser("refresh", help="re-harvest the built-in catalogs of servers that run locally")

@@ -152,6 +152,8 @@ def test_command_not_found(capsys) -> None:
         (["ok", "--npm", "some-mcp@^1.2.0"], "not an exact version"),
         (["ok", "--npm", "some-mcp@latest"], "not an exact version"),
         (["ok", "--npm", "some-mcp"], "give PKG@VERSION"),
+        (["ok", "--npm", "some-mcp@1.0.0", "--with", "mcp<2"], "use it with --pypi"),
+        (["ok", "--pypi", "some-mcp==1.0", "--with", "mcp<<2"], "--with 'mcp<<2': not a requirement"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_runs(capsys, cache, argv, message) -> None:
@@ -166,6 +168,9 @@ def test_parse_spec_exact_versions() -> None:
     spec = harvest.parse_spec("npm", "@scope/some-mcp@1.2.3-beta.4")
     assert (spec.package, spec.version) == ("@scope/some-mcp", "1.2.3-beta.4")
     assert spec.folder().name == "@scope+some-mcp@1.2.3-beta.4"
+    plain, capped = harvest.parse_spec("pypi", "foo==1"), harvest.parse_spec("pypi", "foo==1", ["mcp<2"])
+    assert str(plain) == str(capped) == "foo==1" and capped.extras == ("mcp<2",)
+    assert plain.folder().name == "foo-1" and capped.folder().name.startswith("foo-1+")  # separate venvs
 
 
 def test_screen_tools_rejects_duplicates_and_bad_schemas() -> None:

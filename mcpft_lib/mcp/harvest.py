@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -338,6 +339,8 @@ class InstallSpec:
     source: str  # pypi | npm
     package: str
     version: str
+    extras: tuple[str, ...] = ()  # pypi: more requirements installed with it, e.g. "mcp<2" for a server that
+    # imports mcp 1.x's FastMCP but does not cap its mcp dependency
 
     def __str__(self) -> str:
         return (
@@ -347,17 +350,26 @@ class InstallSpec:
     def folder(self) -> Path:
         """Where the install lives: $MCPFT_CACHE/servers/pypi/<pkg>-<ver> or .../npm/<pkg>@<ver>."""
         if self.source == "pypi":
-            return cache_root() / "servers" / "pypi" / f"{self.package}-{self.version}"
+            tag = "+" + hashlib.sha256("\n".join(self.extras).encode()).hexdigest()[:8] if self.extras else ""
+            return cache_root() / "servers" / "pypi" / f"{self.package}-{self.version}{tag}"
         return cache_root() / "servers" / "npm" / f"{self.package.replace('/', '+')}@{self.version}"
 
 
-def parse_spec(source: str, spec: str) -> InstallSpec:
-    """`pypi` PKG==VERSION or `npm` PKG@VERSION, exact versions only (a catalog says what it was harvested from)."""
-    spec = spec.strip()
-    if source == "pypi":
-        from packaging.requirements import InvalidRequirement, Requirement
-        from packaging.utils import canonicalize_name
+def parse_spec(source: str, spec: str, extras: Sequence[str] = ()) -> InstallSpec:
+    """`pypi` PKG==VERSION or `npm` PKG@VERSION, exact versions only (a catalog says what it was harvested from);
+    `extras`: more PyPI requirements to install alongside (`--with`)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
 
+    spec = spec.strip()
+    if extras and source != "pypi":
+        raise ValueError("--with adds PyPI requirements: use it with --pypi")
+    for req in extras:
+        try:
+            Requirement(req)
+        except InvalidRequirement as e:
+            raise ValueError(f"--with {req!r}: not a requirement ({e})") from None
+    if source == "pypi":
         try:
             req = Requirement(spec)
         except InvalidRequirement as e:
@@ -368,8 +380,8 @@ def parse_spec(source: str, spec: str) -> InstallSpec:
                 f"--pypi {spec!r}: give one exact version, PKG==VERSION (not a range, a wildcard or none): "
                 "a catalog must say what it was harvested from"
             )
-        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
-        return InstallSpec("pypi", canonicalize_name(req.name) + extras, pins[0].version)
+        extra_names = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        return InstallSpec("pypi", canonicalize_name(req.name) + extra_names, pins[0].version, tuple(extras))
     if source == "npm":
         m = re.fullmatch(rf"({_NPM_NAME})@(.+)", spec)
         if not m:
@@ -435,7 +447,7 @@ def install(spec: InstallSpec, timeout: float = INSTALL_TIMEOUT) -> Path:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        write_json(folder / MARKER, {"spec": str(spec), "date": utc_now()})
+        write_json(folder / MARKER, {"spec": str(spec), "with": list(spec.extras), "date": utc_now()})
     return folder
 
 
@@ -444,6 +456,7 @@ def _install_pypi(spec: InstallSpec, folder: Path, timeout: float) -> None:
     # this interpreter's pip installs into the venv (`--python`): no pip bootstrap per server
     python = str(folder / "bin" / "python")
     argv = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-input", str(spec)]
+    argv += spec.extras
     _run_install(str(spec), argv, None, timeout)
 
 
@@ -552,6 +565,7 @@ def harvest_server(
     timeout: float = DEFAULT_TIMEOUT,
     pypi: str | None = None,
     npm: str | None = None,
+    pip_with: Sequence[str] = (),
     description: str | None = None,
     default_description: str | None = None,
     install_timeout: float = INSTALL_TIMEOUT,
@@ -567,7 +581,9 @@ def harvest_server(
         raise ValueError("give --pypi or --npm, not both")
     if timeout <= 0:
         raise ValueError(f"--timeout {timeout}: give a positive number of seconds")
-    spec = parse_spec("pypi", pypi) if pypi else parse_spec("npm", npm) if npm else None
+    if pip_with and not pypi:
+        raise ValueError("--with adds PyPI requirements: use it with --pypi")
+    spec = parse_spec("pypi", pypi, pip_with) if pypi else parse_spec("npm", npm) if npm else None
     if spec is None and not command:
         raise ValueError(
             f"harvesting {name!r}: give the COMMAND that starts the server (after --), or --pypi/--npm"
@@ -596,6 +612,7 @@ def harvest_server(
         "date": utc_now(),
         "source": spec.source if spec else "command",
         "spec": str(spec) if spec else None,
+        **({"with": list(spec.extras)} if spec and spec.extras else {}),
         "package": spec.package if spec else None,
         "version": spec.version if spec else server_info.get("version"),
         "command": [portable(a) for a in (command, *args)],

@@ -44,11 +44,12 @@ FAILURES = "failures.json"
 class Candidate(BaseModel):
     """One server of candidates.yaml."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     pypi: str | None = None  # PKG==VERSION
     npm: str | None = None  # PKG@VERSION
+    pip_with: list[str] = Field(default_factory=list, alias="with")  # more PyPI requirements, e.g. "mcp<2"
     family: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str | None = None  # used when the server describes itself nowhere
     command: str | None = None  # default: the package's entry point
@@ -104,6 +105,7 @@ def harvest_candidate(cand: Candidate, out: Path | str) -> tuple[Path, list[dict
         timeout=cand.timeout,
         pypi=cand.pypi,
         npm=cand.npm,
+        pip_with=cand.pip_with,
         default_description=cand.description,
         extra_info={"family": cand.family},
     )

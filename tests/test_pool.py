@@ -37,8 +37,9 @@ def test_the_committed_pool_is_big_valid_and_says_where_each_catalog_comes_from(
         assert info["family"] == cand.family and info["date"].endswith("Z"), s.name
         assert info["protocol_version"] and info["server_info"], s.name
         assert len({t.name for t in s.tools}) == len(s.tools), s.name
-        # machine-independent, and dummy credentials are named, never written
-        assert not any(str(Path.home()) in part for part in info["command"]), s.name
+        # machine-independent (no cache, home or scratch folder), and dummy credentials are named, never written
+        text = (pool.POOL_DIR / f"{s.name}.json").read_text(encoding="utf-8")
+        assert str(Path.home()) + "/" not in text and "/tmp/mcpft-" not in text, s.name
         assert set(info["env"]) >= set(cand.env), s.name
         assert not any(v in json.dumps(info["env"]) for v in cand.env.values()), s.name
         assert info["tools_listed"] == len(s.tools) + len(info["rejected"]), s.name
@@ -49,6 +50,7 @@ def test_the_committed_pool_is_big_valid_and_says_where_each_catalog_comes_from(
 
 def test_every_candidate_is_harvested_or_has_a_recorded_failure() -> None:
     fails = pool.failures()
+    assert str(Path.home()) + "/" not in json.dumps(fails)
     assert all(f["reason"].strip() and f["spec"] and f["date"].endswith("Z") for f in fails), fails
     failed = {f["name"] for f in fails}
     done = set(pool.pool_names())

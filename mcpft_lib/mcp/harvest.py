@@ -528,9 +528,23 @@ def utc_now() -> str:
 
 
 def portable(text: str) -> str:
-    """`text` with the cache folder written as $MCPFT_CACHE (catalog files are machine-independent)."""
-    root = str(cache_root())
-    return text.replace(root, CACHE_PLACEHOLDER) if root else text
+    """`text` with the cache folder written as $MCPFT_CACHE and the home folder as ~ (catalog files and
+    failure reasons are machine-independent)."""
+    text = text.replace(str(cache_root()), CACHE_PLACEHOLDER)
+    home = str(Path.home())
+    return text.replace(home + "/", "~/") if len(home) > 1 else text
+
+
+def _scrub_listing(listing: Listing, scratch: str) -> Listing:
+    """The listing with machine paths a server wrote into its descriptions (its scratch folder, the cache,
+    the home folder) made portable: `$HARVEST_CWD`, `$MCPFT_CACHE`, `~`."""
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(tuple[list[Tool], list[Resource]])
+    text = adapter.dump_json((listing.tools, listing.resources)).decode()
+    text = portable(text.replace(scratch, "$HARVEST_CWD"))
+    listing.tools, listing.resources = adapter.validate_json(text)
+    return listing
 
 
 @dataclass
@@ -599,6 +613,8 @@ def harvest_server(
     with tempfile.TemporaryDirectory(prefix=f"mcpft-cwd-{name}-") as tmp:
         cwd = tmp if spec is not None else os.getcwd()
         listing = run_sync(lambda: alist_stdio(name, command, args, env=env, cwd=cwd, timeout=timeout))
+        if spec is not None:
+            listing = _scrub_listing(listing, tmp)
     tools, rejected = screen_tools(listing.tools)
     if not tools:
         why = f"; rejected: {rejected[0]['tool']}: {rejected[0]['reason']}" if rejected else ""

@@ -152,11 +152,10 @@ async def alist_stdio(
     with tempfile.TemporaryDirectory(prefix=f"mcpft-harvest-{name}-") as tmp:
         status = Path(tmp, "exit-status")
         errpath = Path(tmp, "stderr.log")
-        # a shell in between records the server's exit code (the SDK does not expose its process)
-        wrapper = 'status="$1"; shift; "$@"; code=$?; echo "$code" > "$status"; exit "$code"'
+        # a small Python parent records the server's exit code (the SDK does not expose its process); no shell
         params = StdioServerParameters(
-            command="/bin/sh",
-            args=["-c", wrapper, "mcpft-harvest", str(status), executable, *args],
+            command=sys.executable,
+            args=["-c", _EXIT_RECORDER, str(status), executable, *args],
             env=env or None,
             cwd=cwd or tmp,
         )
@@ -221,6 +220,17 @@ async def alist_stdio(
             "\n  stderr (last lines):\n    " + tail.replace("\n", "\n    ") if tail else "\n  stderr: (empty)"
         )
         raise HarvestError(message) from failure
+
+
+# argv: STATUS_FILE COMMAND ARGS...; runs COMMAND on the same stdin/stdout/stderr, writes its exit code
+# (128 + N for a signal, as a shell says it) to STATUS_FILE and exits with it
+_EXIT_RECORDER = (
+    "import subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "code = code if code >= 0 else 128 - code\n"
+    "open(sys.argv[1], 'w').write(str(code))\n"
+    "sys.exit(code)\n"
+)
 
 
 class _DropParseErrors(logging.Filter):

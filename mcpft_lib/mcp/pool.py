@@ -115,7 +115,7 @@ def harvest_candidate(cand: Candidate, out: Path | str) -> tuple[Path, list[dict
 def failure_reason(exc: BaseException) -> str:
     """The first line of a harvest error, and the last line the server wrote on stderr (usually its own
     error), with the cache folder as $MCPFT_CACHE."""
-    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    lines = [ln for ln in str(exc).splitlines() if ln.strip() and "complete log of this run" not in ln]
     if not lines:
         return type(exc).__name__
     reason = lines[0]

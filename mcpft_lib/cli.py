@@ -12,7 +12,7 @@ from mcpft_lib.data import stage
 from mcpft_lib.evaluation import perf
 from mcpft_lib.evaluation.bfcl import bench as bfcl_bench
 from mcpft_lib.export import registry
-from mcpft_lib.mcp import catalogs
+from mcpft_lib.mcp import catalogs, harvest, pool
 from mcpft_lib.report import runner, site
 from mcpft_lib.serve import app as serve_app
 from mcpft_lib.train import bench
@@ -101,8 +101,34 @@ def cmd_serve(args) -> int:
 
 
 def cmd_catalogs(args) -> int:
-    for p in catalogs.regenerate_harvested(npm=args.npm):
-        print(f"wrote {p}")
+    try:
+        if args.action == "refresh":
+            for p in catalogs.regenerate_harvested(npm=args.npm):
+                print(f"wrote {p}")
+            return 0
+        if args.action == "pool":
+            r = pool.harvest_pool(args.only or None, jobs=args.jobs, prune=args.prune)
+            print(f"pool: {len(r['ok'])} harvested, {len(r['failed'])} failed in {r['seconds']:.0f} s "
+                  f"({len(pool.pool_names())} catalogs in {pool.POOL_DIR})")  # fmt: skip
+            return 0
+        command = args.command
+        h = harvest.harvest_server(
+            args.name,
+            command[0] if command else None,
+            command[1:],
+            env=harvest.parse_env(args.env),
+            timeout=args.timeout,
+            pypi=args.pypi,
+            npm=args.npm_spec,
+            pip_with=args.pip_with,
+            description=args.description,
+        )
+    except harvest.HarvestError as e:
+        print(f"mcpft: error: {e}", file=sys.stderr)
+        return 1
+    for r in h.rejected:
+        print(f"rejected tool {r['tool']!r}: {r['reason']}", file=sys.stderr)
+    print(harvest.save_harvest(h, args.out or "."))
     return 0
 
 
@@ -190,14 +216,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=256, help="max_tokens of a request that gives none")
     p.set_defaults(fn=cmd_serve)
 
-    p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")
-    p.add_argument("--npm", action="store_true", help="also the pinned npm servers (needs Node.js and npx)")
+
+    p = sub.add_parser("catalogs", help="harvest MCP servers' tool catalogs: harvest | refresh | pool")
+    acts = p.add_subparsers(dest="action", required=True)
+    a = acts.add_parser(
+        "harvest",
+        help="start any stdio MCP server, list its tools and resources, write NAME.json",
+        usage="mcpft catalogs harvest NAME [--env KEY=VALUE ...] [--timeout S] [--pypi PKG==VER | --npm PKG@VER] "
+        "[--with REQ ...] [--description TEXT] [--out DIR] [-- COMMAND [ARGS ...]]",
+    )
+    a.add_argument("name", help="the server's name: a lowercase slug, [a-z0-9_]+")
+    a.add_argument("command", nargs="*", help="after --: the command that starts the server, and its args")
+    a.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="server env (repeatable)")
+    a.add_argument("--timeout", type=float, default=harvest.DEFAULT_TIMEOUT, help="seconds for start + list")
+    src = a.add_mutually_exclusive_group()
+    src.add_argument(
+        "--pypi", metavar="PKG==VER", help="install the PyPI package in its own cached venv first"
+    )
+    src.add_argument("--npm", dest="npm_spec", metavar="PKG@VER", help="install the npm package first")
+    a.add_argument(
+        "--with",
+        dest="pip_with",
+        action="append",
+        default=[],
+        metavar="REQ",
+        help="with --pypi: another requirement to install alongside (repeatable), e.g. 'mcp<2'",
+    )
+    a.add_argument("--description", help="the catalog's description (default: what the server says)")
+    a.add_argument("--out", help="folder for NAME.json (default: the current folder)")
+    a = acts.add_parser("refresh", help="re-harvest the built-in catalogs of servers that run locally")
+    a.add_argument("--npm", action="store_true", help="also the pinned npm servers (needs Node.js and npx)")
+    a = acts.add_parser("pool", help="harvest the pool's candidates into mcpft_lib/mcp/pool/")
+    a.add_argument("--only", nargs="+", metavar="NAME", help="just these candidates")
+    a.add_argument("--jobs", type=int, default=3, help="servers harvested in parallel")
+    a.add_argument("--prune", action="store_true", help="delete the catalog of a candidate that failed")
     p.set_defaults(fn=cmd_catalogs)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    server_command = None
+    if (
+        argv[:2] == ["catalogs", "harvest"] and "--" in argv
+    ):  # everything after -- is the server's command line
+        cut = argv.index("--")
+        argv, server_command = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
+    if server_command is not None:
+        args.command = [*args.command, *server_command]
     try:
         return args.fn(args)
     except (ParamsError, ValueError, FileNotFoundError) as e:

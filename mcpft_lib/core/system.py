@@ -25,6 +25,11 @@ def project_root() -> Path:
     return Path.cwd().resolve()
 
 
+def cache_root() -> Path:
+    """Downloads and installs kept between runs: $MCPFT_CACHE, else ~/.cache/mcpft."""
+    return Path(os.environ.get("MCPFT_CACHE", Path.home() / ".cache" / "mcpft")).resolve()
+
+
 def git_info(root: Path | None = None) -> dict:
     root = root or project_root()
 

@@ -1,10 +1,12 @@
 """MCP tool catalogs: harvest real servers' `tools/list` over stdio, store and load them as JSON.
 
 Catalogs live in `mcpft_lib/mcp/catalogs/<name>.json`, one serialised `Server` each. `time`, `git` and `fetch` are
-harvested from the real PyPI servers (`regenerate_harvested()`, `mcpft catalogs`); the npm reference servers
+harvested from the real PyPI servers (`regenerate_harvested()`, `mcpft catalogs refresh`); the npm reference servers
 (Slack, Brave search, Puppeteer, sequential thinking, PostgreSQL) and Playwright and Context7 are harvested the
-same way through `npx` with a pinned version (`mcpft catalogs --npm`: needs Node and the npm registry or cache);
-the rest are hand-curated copies of popular servers' catalogs (CURATED says where each comes from).
+same way through `npx` with a pinned version (`mcpft catalogs refresh --npm`: needs Node and the npm registry or cache);
+the rest are hand-curated copies of popular servers' catalogs (CURATED says where each comes from). Any other
+stdio server is harvested with `mcpft catalogs harvest` (`harvest.py`); such a file's `harvest` block is stripped
+when it is loaded.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mcpft_lib.core.fsutil import atomic_write
-from mcpft_lib.core.schema import Resource, Server, Tool
+from mcpft_lib.core.schema import Server
+from mcpft_lib.mcp.harvest import HARVEST_KEY, alist_stdio, run_sync, schema_problem
 
 CATALOG_DIR = Path(__file__).with_name("catalogs")
 
@@ -154,27 +155,9 @@ def package_version(package: str) -> str | None:
         return None
 
 
-def _tool_from_sdk(tool: Any) -> Tool:
-    d = tool.model_dump(by_alias=True, exclude_none=True)  # wire names (inputSchema) in mcp 1.x and 2.x
-    return Tool(name=d["name"], description=d.get("description", ""), inputSchema=d.get("inputSchema", {}))
-
-
-def _resource_from_sdk(res: Any) -> Resource:
-    d = res.model_dump(by_alias=True, exclude_none=True, mode="json")
-    return Resource(
-        uri=str(d["uri"]),
-        name=d.get("name", ""),
-        description=d.get("description", ""),
-        mimeType=d.get("mimeType"),
-    )
-
-
 async def aharvest(server_name: str, timeout: float = 60.0) -> Server:
-    """Start a HARVESTABLE server over stdio, `initialize`, `tools/list` (all pages) and return its catalog."""
-    import anyio
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
-
+    """Start a HARVESTABLE server over stdio, `initialize`, `tools/list` (all pages) and return its catalog
+    (the one harvesting loop: `harvest.alist_stdio`)."""
     recipes = {**HARVESTABLE, **NPM_HARVESTABLE}
     if server_name not in recipes:
         raise KeyError(f"no harvest recipe for {server_name!r}; known: {sorted(recipes)}")
@@ -192,81 +175,17 @@ async def aharvest(server_name: str, timeout: float = 60.0) -> Server:
                 raise RuntimeError(f"harvesting {server_name!r} needs the git executable on PATH")
             subprocess.run(["git", "init", "-q", repo], check=True, capture_output=True)
         command, args = spec.command(repo)
-        params = StdioServerParameters(command=command, args=args, env=spec.env or None, cwd=tmp)
-        # a real file for the server's stderr: notebook kernels' sys.stderr has no file descriptor
-        with open(os.path.join(tmp, "stderr.log"), "w+", encoding="utf-8") as errlog:
-            try:
-                with anyio.fail_after(timeout):
-                    async with stdio_client(params, errlog=errlog) as (read, write):
-                        async with ClientSession(read, write) as session:
-                            init = await session.initialize()
-                            tools: list[Tool] = []
-                            cursor = None
-                            while True:
-                                page = await session.list_tools(params=_page(cursor))
-                                tools += [_tool_from_sdk(t) for t in page.tools]
-                                cursor = page.next_cursor
-                                if not cursor:
-                                    break
-                            resources: list[Resource] = []
-                            if init.capabilities.resources is not None:
-                                try:
-                                    resources = [
-                                        _resource_from_sdk(r)
-                                        for r in (await session.list_resources()).resources
-                                    ]
-                                except (
-                                    Exception
-                                ):  # a server may advertise resources and still refuse the list
-                                    resources = []
-            except Exception as exc:
-                errlog.seek(0)
-                tail = errlog.read()[-2000:]
-                raise RuntimeError(
-                    f"harvesting {server_name!r} ({command} {' '.join(args)}) failed: {exc!r}\n{tail}"
-                ) from exc
+        listing = await alist_stdio(
+            server_name, command, args, env=spec.env or None, cwd=tmp, timeout=timeout
+        )
     return Server(
         name=server_name,
         description=spec.description,
         package=spec.package,
         version=version,
-        tools=tools,
-        resources=resources,
+        tools=listing.tools,
+        resources=listing.resources,
     )
-
-
-def _page(cursor: str | None) -> Any:
-    if cursor is None:
-        return None
-    from mcp import types
-
-    return types.PaginatedRequestParams(cursor=cursor)
-
-
-def run_sync(fn: Callable[[], Any]) -> Any:
-    """Run an async entry point to completion, also from inside a running loop (Jupyter)."""
-    import anyio
-
-    try:
-        import asyncio
-
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return anyio.run(fn)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = anyio.run(fn)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    t = threading.Thread(target=target, name="mcpft-harvest")
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def harvest(server_name: str, timeout: float = 60.0) -> Server:
@@ -298,22 +217,6 @@ class CatalogError(ValueError):
     """A stored catalog that cannot be used; the message names the file (and the tool)."""
 
 
-def _schema_problem(schema: dict[str, Any]) -> str | None:
-    """Why `schema` is not a usable tool inputSchema (None when it is)."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-    from jsonschema.validators import validator_for
-
-    try:
-        validator_for(schema, default=Draft202012Validator).check_schema(schema)
-    except SchemaError as e:
-        where = "/".join(map(str, e.absolute_path))
-        return f"invalid JSON Schema: {e.message}" + (f" at {where}" if where else "")
-    if schema.get("type", "object") != "object":
-        return f"inputSchema must describe an object (MCP tool arguments), got type {schema.get('type')!r}"
-    return None
-
-
 def validate_catalog(server: Server, source: str | Path = "<catalog>") -> Server:
     """Check a catalog's tools: unique names and valid JSON Schemas; CatalogError names file and tool."""
     problems, seen = [], set()
@@ -321,7 +224,7 @@ def validate_catalog(server: Server, source: str | Path = "<catalog>") -> Server
         if tool.name in seen:
             problems.append(f"tool {tool.name!r}: defined twice")
         seen.add(tool.name)
-        if why := _schema_problem(tool.inputSchema):
+        if why := schema_problem(tool.inputSchema):
             problems.append(f"tool {tool.name!r}: {why}")
     if problems:
         raise CatalogError(f"{source}: " + "; ".join(problems))
@@ -336,18 +239,23 @@ def load_catalog(name: str, directory: Path | str | None = None) -> Server:
     if not path.is_file():
         raise FileNotFoundError(f"no catalog {name!r} at {path}; available: {catalog_names(directory)}")
     try:
-        server = Server.model_validate_json(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:
         raise CatalogError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except ValueError as e:
+        raise CatalogError(f"{path}: not valid JSON: {e}") from None
+    if isinstance(data, dict) and HARVEST_KEY in data:  # a harvested file: the block is not part of Server
+        if not isinstance(data.pop(HARVEST_KEY), dict):
+            raise CatalogError(f"{path}: {HARVEST_KEY}: must be an object")
+    try:
+        server = Server.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(map(str, first["loc"])) or "<root>"
-        if first["type"] == "json_invalid":
-            raise CatalogError(f"{path}: not valid JSON: {first['msg']}") from None
         loc = first["loc"]
         if len(loc) > 1 and loc[0] == "tools" and isinstance(loc[1], int):
             try:
-                tool = json.loads(path.read_text(encoding="utf-8"))["tools"][loc[1]]["name"]
+                tool = data["tools"][loc[1]]["name"]
                 where += f" (tool {tool!r})"
             except (KeyError, IndexError, TypeError, ValueError):
                 pass

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mcpft_lib.config import ModelParams
 from mcpft_lib.core import progressbar
+from mcpft_lib.core.system import cache_root
 from mcpft_lib.mcp.catalogs import CATALOG_DIR
 
 # Chat templates for tokenizers that ship none (Gemma's GGUF has none) or when params name one. Each starts
@@ -129,10 +130,6 @@ TINY_SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<
 
 class ModelLoadError(RuntimeError):
     """A model or tokenizer could not be loaded; the message says what to do."""
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("MCPFT_CACHE", Path.home() / ".cache" / "mcpft")).resolve()
 
 
 def resolve_device(mp: ModelParams) -> str:

@@ -1,0 +1,68 @@
+"""The recipe that generalises: which servers train, which are held out (whole families), and the options.
+
+Training draws schema-driven examples over the server pool and the project's catalogs; a seeded draw of whole
+pool families (`data.synth.held_out_servers` servers at least) never appears in training — not as the called
+server, not as a distractor — and makes the synthesized part of the `held_out_servers` split. Servers of the
+hand-written held-out set (data/handwritten/) are never trained on either.
+"""
+
+from __future__ import annotations
+
+from random import Random
+
+from mcpft_lib.config import Params
+from mcpft_lib.core.fsutil import read_json
+from mcpft_lib.core.schema import Server
+from mcpft_lib.data.synth.builder import SYNTH_CATEGORIES, Options
+from mcpft_lib.mcp import pool
+from mcpft_lib.mcp.catalogs import load_catalogs
+from mcpft_lib.runs import project_root
+
+
+def handwritten_packages() -> set[str]:
+    """Packages of the hand-written held-out set's servers (never trained on); empty without the set."""
+    path = project_root() / "data" / "handwritten" / "servers.json"
+    if not path.is_file():
+        return set()
+    data = read_json(path)
+    rows = data.get("servers", data) if isinstance(data, dict) else data
+    return {str(r["package"]) for r in rows if isinstance(r, dict) and r.get("package")}
+
+
+def options(p: Params) -> Options:
+    s = p.data.synth
+    cats = tuple(s.categories) if s.categories else SYNTH_CATEGORIES
+    return Options(categories=cats, parallel=p.data.dialect == "native", rename_fraction=s.rename_fraction,
+                   max_tools=s.max_tools, distractor_p=s.distractor_p)  # fmt: skip
+
+
+def split_servers(p: Params) -> tuple[list[Server], list[Server], dict[str, str]]:
+    """(servers to train on, held-out servers, family of every server) for `data.synth`."""
+    family: dict[str, str] = {}
+    pooled: list[Server] = []
+    if p.data.synth.pool:
+        for fam, names in pool.families().items():
+            for n in names:
+                family[n] = fam
+        pooled = pool.load_pool()
+    banned = handwritten_packages()
+    pooled = [s for s in pooled if s.package not in banned]
+    own = load_catalogs()  # the project's catalogs: trained on unless held out by data.held_out_servers
+    trained_own = {s.name for s in own if s.name not in p.data.held_out_servers}
+    # a family that shares its name with a trained catalog (e.g. another GitHub server) is trained, never held out
+    fams = sorted({family[s.name] for s in pooled} - trained_own)
+    Random(f"{p.run.seed}:held-out-families").shuffle(fams)
+    held_fams: set[str] = set()
+    count = 0
+    for fam in fams:
+        if count >= p.data.synth.held_out_servers:
+            break
+        held_fams.add(fam)
+        count += sum(1 for s in pooled if family[s.name] == fam)
+    held = [s for s in pooled if family[s.name] in held_fams]
+    held += [s for s in own if s.name in p.data.held_out_servers]
+    train = [s for s in pooled if family[s.name] not in held_fams]
+    train += [s for s in own if s.name not in p.data.held_out_servers and s.package not in banned]
+    for s in own:
+        family.setdefault(s.name, s.name)
+    return train, held, family

@@ -1,18 +1,20 @@
-"""`mcpft` command line: run the pipeline, check params, list reports, regenerate catalogs."""
+"""`mcpft` command line: run the pipeline, check params, list reports, regenerate catalogs, generate data."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from mcpft_lib import runs
 from mcpft_lib.config import ParamsError, load_params
-from mcpft_lib.data import stage
+from mcpft_lib.data import stage, synth
 from mcpft_lib.evaluation import perf
 from mcpft_lib.evaluation.bfcl import bench as bfcl_bench
 from mcpft_lib.export import registry
 from mcpft_lib.mcp import catalogs
+from mcpft_lib.mcp.catalogs import load_catalogs
 from mcpft_lib.report import runner, site
 from mcpft_lib.serve import app as serve_app
 from mcpft_lib.train import bench
@@ -106,6 +108,18 @@ def cmd_catalogs(args) -> int:
     return 0
 
 
+def cmd_data(args) -> int:
+    distractors = [] if args.no_distractors else load_catalogs()
+    options = synth.Options(parallel=args.dialect == "native", rename_fraction=args.rename_fraction,
+                            max_tools=args.max_tools)  # fmt: skip
+    stats = synth.generate_from_catalogs(args.catalog, args.n, args.out, args.seed, distractors, options,
+                                         overwrite=args.overwrite)  # fmt: skip
+    print(json.dumps({k: v for k, v in stats.items() if k != "paths"}, indent=2))
+    for path in stats["paths"].values():
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="mcpft", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -190,6 +204,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=256, help="max_tokens of a request that gives none")
     p.set_defaults(fn=cmd_serve)
 
+    p = sub.add_parser(
+        "data", help="datasets: `generate` schema-driven examples for the tools of any catalogs"
+    )
+    dsub = p.add_subparsers(dest="data_cmd", required=True)
+    g = dsub.add_parser("generate", help="examples for the tools of harvested catalogs, no code per tool")
+    g.add_argument(
+        "--catalog", action="append", required=True, metavar="FILE", help="catalog JSON (repeatable)"
+    )
+    g.add_argument("--n", type=int, required=True, help="examples to write (before splitting)")
+    g.add_argument(
+        "--out", required=True, help="folder for train/val/test JSONL, the OpenAI export and stats"
+    )
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument(
+        "--dialect",
+        choices=["native", "xml"],
+        default="native",
+        help="native allows several calls in one turn (parallel); xml keeps one call per message",
+    )
+    g.add_argument("--rename-fraction", type=float, default=0.2, help="share of examples with masked names")
+    g.add_argument("--max-tools", type=int, default=30, help="most tools offered in one example")
+    g.add_argument("--no-distractors", action="store_true", help="offer only the catalogs' own tools")
+    g.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
+    g.set_defaults(fn=cmd_data)
+
     p = sub.add_parser("catalogs", help="re-harvest the catalogs of MCP servers that run locally")
     p.add_argument("--npm", action="store_true", help="also the pinned npm servers (needs Node.js and npx)")
     p.set_defaults(fn=cmd_catalogs)
@@ -200,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (ParamsError, ValueError, FileNotFoundError) as e:
+    except (ParamsError, ValueError, FileNotFoundError, FileExistsError) as e:
         print(f"mcpft: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -108,6 +108,24 @@ class ImportSpec(_Section):
     limit: int | None = Field(None, ge=1)  # rows read (None: all)
 
 
+class SynthParams(_Section):
+    """Schema-driven examples for the tools of the harvested server pool (`data.synth` in YAML)."""
+
+    n_examples: int = Field(0, ge=0)  # examples written from catalogs alone, beside the curated ones (0: off)
+    pool: bool = True  # use the servers of mcpft_lib/mcp/pool/ (and data.servers' catalogs)
+    held_out_servers: int = Field(24, ge=0)  # pool servers never trained on, whole families drawn by run.seed
+    held_out_examples: int = Field(300, ge=0)  # examples on them in the held_out_servers split
+    categories: list[str] | None = None  # default: every category that applies to a server
+    rename_fraction: float = Field(0.2, ge=0, le=1)  # examples whose tool/parameter names are masked
+    max_tools: int = Field(12, ge=1, le=64)  # tools offered in one example, distractor servers included
+    distractor_p: float = Field(0.75, ge=0, le=1)  # examples that offer other servers beside the called one
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, v: list[str] | None) -> list[str] | None:
+        return _known(v, list(CATEGORIES), "data.synth.categories", "known") if v else v
+
+
 class DataParams(_Section):
     model_config = ConfigDict(**_Section.model_config, validate_by_name=True, serialize_by_alias=True)
     # public function-calling data imported next to the generated examples (`data.import` in YAML)
@@ -132,6 +150,7 @@ class DataParams(_Section):
     held_out_servers: list[str] = Field(default_factory=list)  # never in training: their own evaluation split
     # each connected server shows the tools the example calls plus random others up to this many (None: all)
     max_tools_per_server: int | None = Field(None, ge=1)
+    synth: SynthParams = Field(default_factory=SynthParams)  # schema-driven examples from the server pool
 
     @field_validator("servers")
     @classmethod

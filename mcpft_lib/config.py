@@ -236,6 +236,13 @@ class TrainParams(_Section):
     save_total_limit: int = Field(2, ge=1)
     resume: str = "auto"  # auto: newest complete checkpoint of the run | never | a checkpoint folder
     early_stopping: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
+    # which checkpoint is best (and what early stopping watches): val_loss (in-distribution validation loss) or
+    # held_out (teacher-forced decision accuracy on held_out_servers rows: does the model start a call or not,
+    # and name the right server and tool, on servers it never trained on)
+    select_by: Literal["val_loss", "held_out"] = "val_loss"
+    select_rows: int = Field(
+        64, ge=1
+    )  # held_out_servers examples the held_out selection scores (seeded sample)
     batching: Literal["packed", "grouped", "padded"] = "grouped"  # packed: padding-free, no cross-attention
     # grouped/padded batches are padded to a multiple of this (null: to the longest row): few distinct shapes,
     # so the allocator and the matmul kernels see the same sizes again instead of a new one each step

@@ -8,6 +8,8 @@ hand-written held-out set (data/handwritten/) are never trained on either.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from random import Random
 
 from mcpft_lib.config import Params
@@ -27,6 +29,25 @@ def handwritten_packages() -> set[str]:
     data = read_json(path)
     rows = data.get("servers", data) if isinstance(data, dict) else data
     return {str(r["package"]) for r in rows if isinstance(r, dict) and r.get("package")}
+
+
+@lru_cache(maxsize=1)
+def bfcl_names() -> frozenset[str]:
+    """BFCL v4's function names (and their `.` -> `_` forms, as BFCL names them for function-calling models)."""
+    lines = Path(__file__).with_name("bfcl_names.txt").read_text(encoding="utf-8").splitlines()
+    names = {ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")}
+    return frozenset(names | {n.replace(".", "_") for n in names})
+
+
+def without_bfcl(servers: list[Server]) -> list[Server]:
+    """The servers minus any tool named like a BFCL function (BFCL must measure functions never trained on)."""
+    banned = bfcl_names()
+    out = []
+    for s in servers:
+        tools = [t for t in s.tools if t.name not in banned]
+        if tools:
+            out.append(s if len(tools) == len(s.tools) else s.model_copy(update={"tools": tools}))
+    return out
 
 
 def options(p: Params) -> Options:
@@ -65,4 +86,4 @@ def split_servers(p: Params) -> tuple[list[Server], list[Server], dict[str, str]
     train += [s for s in own if s.name not in p.data.held_out_servers and s.package not in banned]
     for s in own:
         family.setdefault(s.name, s.name)
-    return train, held, family
+    return without_bfcl(train), held, family

@@ -61,7 +61,16 @@ def cmd_bench(args) -> int:
             f"in {r['seconds']:.2f} s ({r['cpu_seconds']:.2f} s CPU); validated in {r['validate_seconds']:.2f} s "
             f"({r['invalid']} invalid)"
         )
-        print(f"examples/second: {r['examples_per_s']:.0f}")
+        y = r["synth"]
+        print(
+            f"schema-driven: {y['examples']} examples over {y['servers']} servers / {y['tools']} tools "
+            f"({y['categories']} categories, validated, {y['quarantined']} draws quarantined) in {y['seconds']:.2f} s "
+            f"({y['cpu_seconds']:.2f} s CPU): {y['examples_per_minute']} examples/minute"
+        )
+        print(
+            f"examples/second: {r['examples_per_s']:.0f} (intents), {y['examples_per_minute'] / 60:.0f} (schema-driven)"
+        )
+        print(f"schema-driven / target 10,000 per minute: {y['examples_per_minute'] / 10_000:.2f}x")
         return 0
     if args.what == "generate":
         perf.bench_generate(args.params, args.set, n=args.items)

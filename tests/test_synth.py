@@ -3,6 +3,7 @@ stay consistent, the categories, and `mcpft data generate` on a catalog the proj
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from random import Random
 
@@ -10,7 +11,7 @@ import jsonschema
 import pytest
 
 from mcpft_lib.core.schema import Example, Server, Tool
-from mcpft_lib.data.synth import Options, Synthesizer, synthesize
+from mcpft_lib.data.synth import Options, Synthesizer, read_catalog_file, synthesize
 from mcpft_lib.data.synth.builder import mask, schema_errors
 from mcpft_lib.data.synth.phrasing import base_action, imperative
 from mcpft_lib.data.synth.values import ValueMaker
@@ -193,3 +194,56 @@ def test_offered_tool_lists_mix_servers_and_respect_the_budget():
     sizes = [sum(len(s.tools) for s in e.servers) for e in ex]
     assert max(sizes) <= 10 + 3  # the called server keeps all its called tools
     assert sum(len(e.servers) > 1 for e in ex) > len(ex) * 0.4
+
+
+@pytest.mark.slow
+def test_data_generate_on_a_server_harvested_in_the_test(tmp_path, capsys):
+    """`mcpft catalogs harvest` a stdio server the project has never seen, then `mcpft data generate` on its
+    catalog alone: >= 1,000 examples over every category that applies, 0 reference calls invalid against the
+    schema (re-validated here from the written files), the OpenAI export beside each split, the stats."""
+    import sys
+    from pathlib import Path
+
+    from mcpft_lib import cli
+    from mcpft_lib.data import validate
+    from mcpft_lib.mcp import pool
+
+    server = [sys.executable, str(Path(__file__).with_name("harvest_fixture.py"))]
+    assert (
+        cli.main(
+            ["catalogs", "harvest", "fixture_notes", "--out", str(tmp_path), "--timeout", "60", "--", *server]
+        )
+        == 0
+    )
+    catalog = tmp_path / "fixture_notes.json"
+    assert "fixture_notes" not in pool.pool_names() and catalog.is_file()
+    capsys.readouterr()
+    out = tmp_path / "data"
+    assert (
+        cli.main(
+            ["data", "generate", "--catalog", str(catalog), "--n", "1000", "--out", str(out), "--seed", "1"]
+        )
+        == 0
+    )
+    stats = json.loads((out / "stats.json").read_text())
+    syn = Synthesizer([read_catalog_file(catalog)], load_catalogs())
+    assert stats["n_examples"] >= 1000 and stats["invalid_reference_calls"] == 0
+    assert set(stats["categories"]) == set(syn.applicable(syn.servers[0]))
+    rows = 0
+    for split in ("train", "val", "test"):
+        examples, bad = validate.load_jsonl(out / f"{split}.jsonl")
+        assert not bad
+        rows += len(examples)
+        for e in examples:
+            for m in e.messages:
+                for c in m.calls:
+                    tool = e.server(c.server).tool(c.tool) if c.tool != "access_mcp_resource" else None
+                    if tool is not None:
+                        jsonschema.validate(c.arguments, tool.inputSchema)
+        openai_rows = (out / f"{split}.openai.jsonl").read_text().splitlines()
+        assert len(openai_rows) == len(examples) and all("tools" in json.loads(r) for r in openai_rows)
+    assert rows == stats["n_examples"]
+    assert stats["examples_per_minute"] > 0 and "wrote" in capsys.readouterr().out
+    assert (
+        cli.main(["data", "generate", "--catalog", str(catalog), "--n", "10", "--out", str(out)]) == 2
+    )  # kept

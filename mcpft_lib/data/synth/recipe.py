@@ -21,14 +21,16 @@ from mcpft_lib.mcp.catalogs import load_catalogs
 from mcpft_lib.runs import project_root
 
 
-def handwritten_packages() -> set[str]:
-    """Packages of the hand-written held-out set's servers (never trained on); empty without the set."""
+def handwritten_servers() -> tuple[set[str], set[str]]:
+    """(packages, names) of the hand-written held-out set's servers (never trained on); empty without the set."""
     path = project_root() / "data" / "handwritten" / "servers.json"
     if not path.is_file():
-        return set()
+        return set(), set()
     data = read_json(path)
-    rows = data.get("servers", data) if isinstance(data, dict) else data
-    return {str(r["package"]) for r in rows if isinstance(r, dict) and r.get("package")}
+    rows = [r for r in (data.get("servers", []) if isinstance(data, dict) else data) if isinstance(r, dict)]
+    return {str(r["package"]) for r in rows if r.get("package")}, {
+        str(r["name"]) for r in rows if r.get("name")
+    }
 
 
 @lru_cache(maxsize=1)
@@ -66,8 +68,10 @@ def split_servers(p: Params) -> tuple[list[Server], list[Server], dict[str, str]
             for n in names:
                 family[n] = fam
         pooled = pool.load_pool()
-    banned = handwritten_packages()
-    pooled = [s for s in pooled if s.package not in banned]
+    packages, names = handwritten_servers()  # the same package, name or family: not trained, not in the split
+    pooled = [
+        s for s in pooled if s.package not in packages and s.name not in names and family[s.name] not in names
+    ]
     own = load_catalogs()  # the project's catalogs: trained on unless held out by data.held_out_servers
     trained_own = {s.name for s in own if s.name not in p.data.held_out_servers}
     # a family that shares its name with a trained catalog (e.g. another GitHub server) is trained, never held out
@@ -83,7 +87,7 @@ def split_servers(p: Params) -> tuple[list[Server], list[Server], dict[str, str]
     held = [s for s in pooled if family[s.name] in held_fams]
     held += [s for s in own if s.name in p.data.held_out_servers]
     train = [s for s in pooled if family[s.name] not in held_fams]
-    train += [s for s in own if s.name not in p.data.held_out_servers and s.package not in banned]
+    train += [s for s in own if s.name not in p.data.held_out_servers and s.package not in packages]
     for s in own:
         family.setdefault(s.name, s.name)
     return without_bfcl(train), held, family

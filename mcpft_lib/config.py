@@ -113,6 +113,10 @@ class SynthParams(_Section):
 
     n_examples: int = Field(0, ge=0)  # examples written from catalogs alone, beside the curated ones (0: off)
     pool: bool = True  # use the servers of mcpft_lib/mcp/pool/ (and data.servers' catalogs)
+    # your own servers' catalogs (files `mcpft catalogs harvest` wrote, relative to the project root or absolute):
+    # always trained on, with a share of the examples (`own_share`) that call them
+    catalogs: list[str] = Field(default_factory=list)
+    own_share: float = Field(0.5, ge=0, le=1)
     held_out_servers: int = Field(24, ge=0)  # pool servers never trained on, whole families drawn by run.seed
     held_out_examples: int = Field(300, ge=0)  # examples on them in the held_out_servers split
     categories: list[str] | None = None  # default: every category that applies to a server

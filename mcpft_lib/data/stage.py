@@ -102,22 +102,24 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
     quarantine: list[dict] = []
     synth_held: list[Example] = []
     synth_info: dict = {}
-    if (
-        p.data.synth.n_examples
-    ):  # schema-driven examples over the server pool (offered tool lists already cut)
+    if p.data.synth.n_examples:  # schema-driven examples over the pool (offered tool lists already cut)
         fits_whole = (lambda ex: why_not(ex) is None) if why_not else None
-        train_srv, held_srv, family = synth_recipe.split_servers(p)
+        mine = synth_recipe.own_catalogs(p)  # the user's servers: a share of the examples calls them
+        train_srv, held_srv, family = synth_recipe.split_servers(p, mine)
         opts = synth_recipe.options(p)
-        syn, syn_q = synthesize(
-            train_srv, p.data.synth.n_examples, p.run.seed, train_srv, opts, family, fits_whole
-        )
+        n_mine = round(p.data.synth.n_examples * p.data.synth.own_share) if mine else 0
+        syn, syn_q = synthesize(train_srv, p.data.synth.n_examples - n_mine, p.run.seed, train_srv, opts, family,
+                                fits_whole)  # fmt: skip
+        if n_mine:
+            own_ex, own_q = synthesize(mine, n_mine, p.run.seed + 2, train_srv, opts, family, fits_whole)
+            syn, syn_q = syn + own_ex, syn_q + own_q
         examples += syn
         quarantine += syn_q
         if held_srv and p.data.synth.held_out_examples:
             synth_held, held_q = synthesize(held_srv, p.data.synth.held_out_examples, p.run.seed + 1, held_srv,
                                             opts, family, fits_whole)  # fmt: skip
             quarantine += held_q
-        synth_info = {"train_servers": sorted(s.name for s in train_srv),
+        synth_info = {"train_servers": sorted(s.name for s in train_srv), "own": [s.name for s in mine],
                       "held_out_servers": sorted(s.name for s in held_srv)}  # fmt: skip
     if p.data.imports:  # public function-calling data; rows that cannot be converted are quarantined
         imported, quarantine = import_all(p.data.imports)

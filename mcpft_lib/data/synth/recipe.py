@@ -16,6 +16,7 @@ from mcpft_lib.config import Params
 from mcpft_lib.core.fsutil import read_json
 from mcpft_lib.core.schema import Server
 from mcpft_lib.data.synth.builder import SYNTH_CATEGORIES, Options
+from mcpft_lib.data.synth.run import read_catalog_file
 from mcpft_lib.mcp import pool
 from mcpft_lib.mcp.catalogs import load_catalogs
 from mcpft_lib.runs import project_root
@@ -59,8 +60,18 @@ def options(p: Params) -> Options:
                    max_tools=s.max_tools, distractor_p=s.distractor_p)  # fmt: skip
 
 
-def split_servers(p: Params) -> tuple[list[Server], list[Server], dict[str, str]]:
-    """(servers to train on, held-out servers, family of every server) for `data.synth`."""
+def own_catalogs(p: Params) -> list[Server]:
+    """The user's catalogs of `data.synth.catalogs` (a missing or bad file is an error naming it)."""
+    out = []
+    for f in p.data.synth.catalogs:
+        path = Path(f) if Path(f).is_absolute() else project_root() / f
+        out.append(read_catalog_file(path))
+    return out
+
+
+def split_servers(p: Params, mine: list[Server] = ()) -> tuple[list[Server], list[Server], dict[str, str]]:
+    """(servers to train on, held-out servers, family of every server) for `data.synth`; `mine` (the user's own
+    catalogs) train, and pool servers of the same name or package give way to them."""
     family: dict[str, str] = {}
     pooled: list[Server] = []
     if p.data.synth.pool:
@@ -72,6 +83,8 @@ def split_servers(p: Params) -> tuple[list[Server], list[Server], dict[str, str]
     pooled = [
         s for s in pooled if s.package not in packages and s.name not in names and family[s.name] not in names
     ]
+    taken = {s.name for s in mine} | {s.package for s in mine if s.package}
+    pooled = [s for s in pooled if s.name not in taken and s.package not in taken]
     own = load_catalogs()  # the project's catalogs: trained on unless held out by data.held_out_servers
     trained_own = {s.name for s in own if s.name not in p.data.held_out_servers}
     # a family that shares its name with a trained catalog (e.g. another GitHub server) is trained, never held out
@@ -88,6 +101,7 @@ def split_servers(p: Params) -> tuple[list[Server], list[Server], dict[str, str]
     held += [s for s in own if s.name in p.data.held_out_servers]
     train = [s for s in pooled if family[s.name] not in held_fams]
     train += [s for s in own if s.name not in p.data.held_out_servers and s.package not in packages]
-    for s in own:
+    train = [s for s in train if s.name not in taken] + list(mine)
+    for s in [*own, *mine]:
         family.setdefault(s.name, s.name)
     return without_bfcl(train), held, family

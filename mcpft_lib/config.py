@@ -24,6 +24,7 @@ from pydantic import (
 
 from mcpft_lib.core.fsutil import UniqueKeyLoader
 from mcpft_lib.core.schema import CATEGORIES
+from mcpft_lib.core.system import project_root
 from mcpft_lib.mcp.catalogs import catalog_names
 from mcpft_lib.mcp.live import LIVE_SERVERS
 
@@ -128,6 +129,14 @@ class SynthParams(_Section):
     @classmethod
     def _known_categories(cls, v: list[str] | None) -> list[str] | None:
         return _known(v, list(CATEGORIES), "data.synth.categories", "known") if v else v
+
+    @field_validator("catalogs")
+    @classmethod
+    def _catalog_files(cls, v: list[str]) -> list[str]:
+        missing = [f for f in v if not (Path(f) if Path(f).is_absolute() else project_root() / f).is_file()]
+        if missing:
+            raise ValueError(f"no such catalog file {missing} (relative paths start at {project_root()})")
+        return v
 
 
 class DataParams(_Section):

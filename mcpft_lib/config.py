@@ -24,6 +24,7 @@ from pydantic import (
 
 from mcpft_lib.core.fsutil import UniqueKeyLoader
 from mcpft_lib.core.schema import CATEGORIES
+from mcpft_lib.core.system import project_root
 from mcpft_lib.mcp.catalogs import catalog_names
 from mcpft_lib.mcp.live import LIVE_SERVERS
 
@@ -108,6 +109,36 @@ class ImportSpec(_Section):
     limit: int | None = Field(None, ge=1)  # rows read (None: all)
 
 
+class SynthParams(_Section):
+    """Schema-driven examples for the tools of the harvested server pool (`data.synth` in YAML)."""
+
+    n_examples: int = Field(0, ge=0)  # examples written from catalogs alone, beside the curated ones (0: off)
+    pool: bool = True  # use the servers of mcpft_lib/mcp/pool/ (and data.servers' catalogs)
+    # your own servers' catalogs (files `mcpft catalogs harvest` wrote, relative to the project root or absolute):
+    # always trained on, with a share of the examples (`own_share`) that call them
+    catalogs: list[str] = Field(default_factory=list)
+    own_share: float = Field(0.5, ge=0, le=1)
+    held_out_servers: int = Field(24, ge=0)  # pool servers never trained on, whole families drawn by run.seed
+    held_out_examples: int = Field(300, ge=0)  # examples on them in the held_out_servers split
+    categories: list[str] | None = None  # default: every category that applies to a server
+    rename_fraction: float = Field(0.2, ge=0, le=1)  # examples whose tool/parameter names are masked
+    max_tools: int = Field(12, ge=1, le=64)  # tools offered in one example, distractor servers included
+    distractor_p: float = Field(0.75, ge=0, le=1)  # examples that offer other servers beside the called one
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, v: list[str] | None) -> list[str] | None:
+        return _known(v, list(CATEGORIES), "data.synth.categories", "known") if v else v
+
+    @field_validator("catalogs")
+    @classmethod
+    def _catalog_files(cls, v: list[str]) -> list[str]:
+        missing = [f for f in v if not (Path(f) if Path(f).is_absolute() else project_root() / f).is_file()]
+        if missing:
+            raise ValueError(f"no such catalog file {missing} (relative paths start at {project_root()})")
+        return v
+
+
 class DataParams(_Section):
     model_config = ConfigDict(**_Section.model_config, validate_by_name=True, serialize_by_alias=True)
     # public function-calling data imported next to the generated examples (`data.import` in YAML)
@@ -132,6 +163,7 @@ class DataParams(_Section):
     held_out_servers: list[str] = Field(default_factory=list)  # never in training: their own evaluation split
     # each connected server shows the tools the example calls plus random others up to this many (None: all)
     max_tools_per_server: int | None = Field(None, ge=1)
+    synth: SynthParams = Field(default_factory=SynthParams)  # schema-driven examples from the server pool
 
     @field_validator("servers")
     @classmethod
@@ -217,6 +249,13 @@ class TrainParams(_Section):
     save_total_limit: int = Field(2, ge=1)
     resume: str = "auto"  # auto: newest complete checkpoint of the run | never | a checkpoint folder
     early_stopping: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
+    # which checkpoint is best (and what early stopping watches): val_loss (in-distribution validation loss) or
+    # held_out (teacher-forced decision accuracy on held_out_servers rows: does the model start a call or not,
+    # and name the right server and tool, on servers it never trained on)
+    select_by: Literal["val_loss", "held_out"] = "val_loss"
+    select_rows: int = Field(
+        64, ge=1
+    )  # held_out_servers examples the held_out selection scores (seeded sample)
     batching: Literal["packed", "grouped", "padded"] = "grouped"  # packed: padding-free, no cross-attention
     # grouped/padded batches are padded to a multiple of this (null: to the longest row): few distinct shapes,
     # so the allocator and the matmul kernels see the same sizes again instead of a new one each step

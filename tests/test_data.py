@@ -449,6 +449,9 @@ def test_bench_data_reports_rate(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     rate = float(re.search(r"examples/second: (\d+)", out).group(1))
     assert "generated 300 examples" in out and rate > 50
+    synth = re.search(r"schema-driven: (\d+) examples over (\d+) servers .*: (\d+) examples/minute", out)
+    assert synth and int(synth.group(1)) == 300 and int(synth.group(2)) >= 10 and int(synth.group(3)) > 0
+    assert out.strip().splitlines()[-1].startswith("schema-driven / target 10,000 per minute: ")
 
 
 def test_example_browser_static_and_widget(default_build: tuple) -> None:

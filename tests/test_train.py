@@ -495,3 +495,59 @@ def test_decision_weight_needs_decision_marks():
     assert train_loss.weighted_rows([{"input_ids": [1], "labels": [1]}], 1.0) == [
         {"input_ids": [1], "labels": [1]}
     ]
+
+
+def test_decision_accuracy_is_argmax_agreement_on_every_decision_token(tiny):
+    """`loss.decision_accuracy` counts a row right when the argmax of full logits equals every marked token; a
+    model made to predict a row's tokens gets 1, the random tiny model gets the brute-force answer."""
+    model, tok = tiny
+    rows, _ = chat.tokenize_rows(tok, [CALL_CHAT, CALL_CHAT[:3]], 10_000)
+    want = 0
+    with torch.no_grad():
+        for r in rows:
+            logits = model(input_ids=torch.tensor([r["input_ids"]])).logits[0].float()
+            pos = [t for t, d in enumerate(r["decision"]) if d and t > 0]
+            want += bool(all(int(logits[t - 1].argmax()) == r["input_ids"][t] for t in pos))
+    assert train_loss.decision_accuracy(model, rows, batch_size=2) == want / 2
+    assert train_loss.decision_accuracy(model, [{"input_ids": [1], "labels": [1], "decision": [0]}]) is None
+
+
+@pytest.mark.slow
+def test_select_by_held_out_picks_and_stops_on_held_out_decisions(tmp_path, monkeypatch):
+    """train.select_by: held_out scores the held-out rows at every evaluation (step 0 included); the best checkpoint
+    and early stopping follow that score, not the validation loss. The score is scripted here (the real one is
+    tested above) so that the best step is known: 0.1, 0.5, 0.3 -> best step 2, patience 1 stops at step 4."""
+    scores = iter([0.1, 0.5, 0.3, 0.2, 0.1])
+    seen = []
+
+    def scripted(model, rows, batch_size=8):
+        seen.append(len(rows))
+        return next(scores)
+
+    monkeypatch.setattr(trainer, "decision_accuracy", scripted)
+    mp = ModelParams(source="tiny_random", device="cpu")
+    model, tok = loaders.load_model(mp)
+    rows, _ = chat.tokenize_rows(tok, [CALL_CHAT] * 8, 10_000)
+    tp = TrainParams(max_steps=10, batch_size=2, learning_rate=0.05, logging_steps=1, eval_every=2, save_every=2,
+                     save_total_limit=1, warmup_ratio=0.0, scheduler="constant", mixed_precision="fp32",
+                     select_by="held_out", early_stopping={"patience": 1},
+                     lora={"r": 8, "alpha": 16, "target_modules": "all-linear"})  # fmt: skip
+    summary, _ = trainer.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path, select_rows=rows[:3])
+    log = trainer.read_log(summary["log"])
+    evals = {r["step"]: r[trainer.SELECT_METRIC] for r in log if trainer.SELECT_METRIC in r}
+    assert evals == {0: 0.1, 2: 0.5, 4: 0.3} and seen == [3, 3, 3]
+    assert summary["stopped_early"] and summary["steps"] == 4 and summary["best_step"] == 2
+    assert (
+        summary["select_by"] == "held_out"
+        and summary["best_metric"] == 0.5
+        and summary["best_val_loss"] is None
+    )
+    assert (
+        summary["held_out_decisions"] == [0.1, 0.5, 0.3]
+        and Path(summary["best_checkpoint"]).name == "checkpoint-2"
+    )
+    assert all(
+        "eval_loss" in r for r in log if trainer.SELECT_METRIC in r
+    )  # the validation loss is still logged
+    with pytest.raises(ValueError, match="select_by: held_out needs"):
+        trainer.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path / "none")

@@ -16,6 +16,7 @@ CATEGORIES = (
     "large_context",
     "reasoning",
     "resource_access",
+    "parallel",  # several calls in one assistant turn (native dialect; schema-driven data)
 )
 
 

@@ -14,6 +14,8 @@ from mcpft_lib.data import splits as data_splits
 from mcpft_lib.data.importers import import_all
 from mcpft_lib.data.openai_format import write_openai_jsonl
 from mcpft_lib.data.splits import SPLITS
+from mcpft_lib.data.synth import recipe as synth_recipe
+from mcpft_lib.data.synth import synthesize
 from mcpft_lib.data.toolsets import sample_tools
 from mcpft_lib.mcp import dialects
 from mcpft_lib.mcp.catalogs import load_catalogs
@@ -36,6 +38,7 @@ def gen_params(p: Params) -> dict:
         "weights": dict(sorted(p.data.weights.items())),
         "held_out_servers": p.data.held_out_servers,
         "max_tools_per_server": p.data.max_tools_per_server,
+        **({"synth": p.data.synth.model_dump(mode="json")} if p.data.synth.n_examples else {}),
     }
 
 
@@ -97,6 +100,27 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
                              p.data.max_servers_per_example, p.data.balance, weights, fits)  # fmt: skip
     examples = [shown(ex) for ex in examples]
     quarantine: list[dict] = []
+    synth_held: list[Example] = []
+    synth_info: dict = {}
+    if p.data.synth.n_examples:  # schema-driven examples over the pool (offered tool lists already cut)
+        fits_whole = (lambda ex: why_not(ex) is None) if why_not else None
+        mine = synth_recipe.own_catalogs(p)  # the user's servers: a share of the examples calls them
+        train_srv, held_srv, family = synth_recipe.split_servers(p, mine)
+        opts = synth_recipe.options(p)
+        n_mine = round(p.data.synth.n_examples * p.data.synth.own_share) if mine else 0
+        syn, syn_q = synthesize(train_srv, p.data.synth.n_examples - n_mine, p.run.seed, train_srv, opts, family,
+                                fits_whole)  # fmt: skip
+        if n_mine:
+            own_ex, own_q = synthesize(mine, n_mine, p.run.seed + 2, train_srv, opts, family, fits_whole)
+            syn, syn_q = syn + own_ex, syn_q + own_q
+        examples += syn
+        quarantine += syn_q
+        if held_srv and p.data.synth.held_out_examples:
+            synth_held, held_q = synthesize(held_srv, p.data.synth.held_out_examples, p.run.seed + 1, held_srv,
+                                            opts, family, fits_whole)  # fmt: skip
+            quarantine += held_q
+        synth_info = {"train_servers": sorted(s.name for s in train_srv), "own": [s.name for s in mine],
+                      "held_out_servers": sorted(s.name for s in held_srv)}  # fmt: skip
     if p.data.imports:  # public function-calling data; rows that cannot be converted are quarantined
         imported, quarantine = import_all(p.data.imports)
         examples = examples + imported
@@ -109,6 +133,10 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
         seen = {data_splits.dedup_key(e) for e in good}
         held = [shown(ex) for ex in held_out_examples(p, held_out, seen, fits)]
         splits[HELD_OUT] = _validated(held, quarantine, why_not)
+    if synth_held:
+        seen = {data_splits.dedup_key(e) for name in SPLITS for e in splits[name]}
+        fresh = [e for e in synth_held if data_splits.dedup_key(e) not in seen]
+        splits[HELD_OUT] = splits.get(HELD_OUT, []) + _validated(fresh, quarantine, why_not)
     leaks = data_splits.leakage(splits)
     if leaks:  # split() keeps duplicate groups together; this is an independent audit
         raise RuntimeError(f"near-duplicate leakage across splits: {leaks[:3]}")
@@ -134,6 +162,7 @@ def build_dataset(p: Params, servers: list[Server], out_dir: str | Path, held_ou
         "counts": {k: len(v) for k, v in splits.items()},
         "composition": composition,
         "leakage": len(leaks),
+        **({"synth": synth_info} if synth_info else {}),
     }
     write_json(out_dir / "dataset.json", info)
     paths["hf"] = str(save_dataset_dict(splits, out_dir / "hf"))
@@ -298,4 +327,25 @@ def bench_data(p: Params, n: int = 10_000) -> dict:
         "invalid": invalid,
         "servers": p.data.servers,
         "categories": len(p.data.categories),
+        "synth": bench_synth(p, n),
+    }
+
+
+def bench_synth(p: Params, n: int) -> dict:
+    """Time schema-driven synthesis (validation included) over the recipe's training servers (the pool)."""
+    import time
+
+    train, _, family = synth_recipe.split_servers(p)
+    t0, c0 = time.perf_counter(), time.process_time()
+    exs, quarantine = synthesize(train, n, p.run.seed, train, synth_recipe.options(p), family)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "examples": len(exs),
+        "servers": len(train),
+        "tools": sum(len(s.tools) for s in train),
+        "seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "examples_per_minute": round(60 * len(exs) / wall),
+        "quarantined": len(quarantine),
+        "categories": len({e.category for e in exs}),
     }

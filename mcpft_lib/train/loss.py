@@ -97,3 +97,43 @@ def _unwrap(model):
     while hasattr(model, "module"):
         model = model.module
     return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def decision_accuracy(model, rows: list[dict], batch_size: int = 8) -> float | None:
+    """Share of `rows` whose every decision token (see `modeling.chat`: the first token of a reply, the call
+    opener, server and tool names, the end of a call-free turn) is the model's argmax under teacher forcing —
+    tool selection without decoding. Rows without decision marks are skipped; None when none has any."""
+    import torch
+
+    base = _unwrap(model)
+    head = base.get_output_embeddings()
+    device = next(model.parameters()).device
+    scored = [r for r in rows if any(r.get("decision", ()))]
+    if not scored:
+        return None
+    right = 0
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for i in range(0, len(scored), batch_size):
+                chunk = scored[i : i + batch_size]
+                n = max(len(r["input_ids"]) for r in chunk)
+                ids = torch.zeros(len(chunk), n, dtype=torch.long)
+                am = torch.zeros(len(chunk), n, dtype=torch.long)
+                for j, r in enumerate(chunk):
+                    ids[j, : len(r["input_ids"])] = torch.as_tensor(r["input_ids"])
+                    am[j, : len(r["input_ids"])] = 1
+                out = model(input_ids=ids.to(device), attention_mask=am.to(device), use_cache=False,
+                            output_hidden_states=True, logits_to_keep=1)  # fmt: skip
+                hidden = out.hidden_states[-1]
+                for j, r in enumerate(chunk):
+                    pos = [t for t, d in enumerate(r["decision"]) if d and t > 0 and r["labels"][t] != -100]
+                    if not pos:
+                        pos = [t for t, d in enumerate(r["decision"]) if d and t > 0]
+                    h = hidden[j, [t - 1 for t in pos]].float()
+                    logits = torch.nn.functional.linear(h, head.weight.float())
+                    right += bool((logits.argmax(-1).cpu() == ids[j, pos]).all())
+    finally:
+        model.train(was_training)
+    return right / len(scored)

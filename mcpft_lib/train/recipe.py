@@ -4,6 +4,7 @@ mcpft_lib.train` and `accelerate launch` all call `train_from_params`; the noteb
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,16 @@ def train_from_params(
     config.check_against_model(p, loaders.max_positions(model), source)
     parameters = {**loaders.param_count(model), "load_seconds": round(time.time() - t0, 1)}
     rows = {k: tokenize_rows(tok, stage.chats(splits[k], p), p.data.max_length) for k in ("train", "val")}
+    select = None
+    if p.train.select_by == "held_out":  # checkpoints chosen on servers never trained on (train.select_by)
+        held = splits.get(stage.HELD_OUT) or []
+        if not held:
+            raise ValueError(
+                f"{source}: train.select_by: held_out needs a held_out_servers split; the dataset has none "
+                "(set data.held_out_servers or data.synth.held_out_servers)"
+            )
+        sample = random.Random(p.run.seed).sample(held, min(p.train.select_rows, len(held)))
+        select = tokenize_rows(tok, stage.chats(sample, p), p.data.max_length)[0]
     summary, peft_model = train_lora(
         model,
         tok,
@@ -95,6 +106,7 @@ def train_from_params(
         out_dir,
         p.run.seed,
         progress_to_stderr=progress_to_stderr,
+        select_rows=select,
     )
     trainable = sum(q.numel() for q in peft_model.parameters() if q.requires_grad)
     parameters.update(trainable=trainable, trainable_pct=100.0 * trainable / max(parameters["total"], 1))

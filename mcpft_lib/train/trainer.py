@@ -14,8 +14,10 @@ from mcpft_lib.core.fsutil import atomic_write
 from mcpft_lib.core.system import cpu_has_fast_bf16
 from mcpft_lib.modeling.peft_setup import prepare_peft
 from mcpft_lib.runs import adapter_dir_of, checkpoints_dir_of
-from mcpft_lib.train.loss import WeightsCollator, target_only_loss, weighted_rows
+from mcpft_lib.train.loss import WeightsCollator, decision_accuracy, target_only_loss, weighted_rows
 from mcpft_lib.train.schedule import Schedule, derive
+
+SELECT_METRIC = "eval_held_out_decisions"  # logged at every evaluation when train.select_by is held_out
 
 
 def newest_checkpoint(ckpt_dir: str | Path) -> Path | None:
@@ -181,8 +183,11 @@ def _sft_config(mp: ModelParams, tp: TrainParams, sched: Schedule, out_dir: Path
         save_strategy="steps",
         save_steps=sched.save_steps,
         save_total_limit=tp.save_total_limit,
-        metric_for_best_model="eval_loss" if has_val else None,  # best checkpoint tracked and kept
-        greater_is_better=False,
+        # best checkpoint tracked and kept: by validation loss, or by held-out decisions (train.select_by)
+        metric_for_best_model=(SELECT_METRIC if tp.select_by == "held_out" else "eval_loss")
+        if has_val
+        else None,
+        greater_is_better=tp.select_by == "held_out",
         load_best_model_at_end=bool(tp.early_stopping.patience),
         seed=seed,
         data_seed=seed,
@@ -212,6 +217,7 @@ def train_lora(
     seed: int = 42,
     callbacks: list | tuple = (),
     progress_to_stderr: bool | None = None,
+    select_rows: list[dict] | None = None,
 ) -> tuple[dict, object]:
     """Fine-tune a LoRA adapter with TRL's SFTTrainer on pre-tokenized rows; save the adapter; return a summary.
 
@@ -224,6 +230,9 @@ def train_lora(
     resumed ends with the same adapter as an uninterrupted one to ~1e-6 (tests/test_train_resume.py).
     Early stopping (`train.early_stopping.patience` > 0) stops when the validation loss has not fallen by
     `min_delta` for `patience` evaluations and saves the best checkpoint's adapter.
+    `train.select_by: held_out` picks the best checkpoint (and drives early stopping) by the teacher-forced decision
+    accuracy on `select_rows` (tokenized held_out_servers examples, `loss.decision_accuracy`), logged as
+    `eval_held_out_decisions` at every evaluation, instead of the validation loss.
     `progress_to_stderr` (default: `core.progressbar.headless()`, a notebook run by the report runner) shows the
     training and validation bars as text on the process's terminal instead of transformers' notebook bar.
     """
@@ -237,6 +246,11 @@ def train_lora(
     sched = derive(tp, len(train_rows))  # no rows, or early stopping between saves: fails here too
     if tp.early_stopping.patience and not val_rows:
         raise ValueError("train.early_stopping.patience > 0 needs validation rows (the val split is empty)")
+    if tp.select_by == "held_out" and not select_rows:
+        raise ValueError(
+            "train.select_by: held_out needs held_out_servers rows to score (set data.held_out_servers or "
+            "data.synth.held_out_servers), or train.select_by: val_loss"
+        )
     if tp.report_to == "tensorboard":
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -283,6 +297,7 @@ def train_lora(
             callbacks=cbs,
         )
         trainer.counters = counters
+        trainer.select_rows = select_rows if tp.select_by == "held_out" else None
         trainer.data_collator = WeightsCollator(trainer.data_collator)
         if progressbar.headless() if progress_to_stderr is None else progress_to_stderr:
             from transformers import ProgressCallback
@@ -357,7 +372,10 @@ def train_lora(
         "final_loss": losses[-1] if losses else None,
         "first_val_loss": val_losses[0] if val_losses else None,
         "final_val_loss": val_losses[-1] if val_losses else None,
-        "best_val_loss": st.best_metric,
+        "select_by": tp.select_by,
+        "best_metric": st.best_metric,
+        "best_val_loss": st.best_metric if tp.select_by == "val_loss" else None,
+        "held_out_decisions": [r[SELECT_METRIC] for r in log if SELECT_METRIC in r],
         "best_step": st.best_global_step,
         "best_checkpoint": st.best_model_checkpoint,
         "adapter_is_best": bool(tp.early_stopping.patience) and st.best_global_step is not None,
@@ -433,6 +451,21 @@ def _trainer_class(base):
 
     class TargetOnlySFTTrainer(base):
         counters: dict = {}
+        select_rows: list[dict] | None = None
+
+        def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                            metric_key_prefix="eval"):  # fmt: skip
+            out = super().evaluation_loop(
+                dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix
+            )
+            if self.select_rows and metric_key_prefix == "eval":
+                with self.accelerator.autocast():
+                    acc = decision_accuracy(
+                        self.model, self.select_rows, self.args.per_device_eval_batch_size
+                    )
+                if acc is not None:
+                    out.metrics[SELECT_METRIC] = acc
+            return out
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if model.training and self.counters:

@@ -3,7 +3,7 @@
 import jsonschema
 import pytest
 
-from mcpft_lib.core.schema import CATEGORIES, RESOURCE_TOOL
+from mcpft_lib.core.schema import CURATED_CATEGORIES, RESOURCE_TOOL
 from mcpft_lib.data import validate
 from mcpft_lib.evaluation import items as evaluation_items
 from mcpft_lib.evaluation import metrics
@@ -31,8 +31,8 @@ def test_size_and_coverage(challenge):
     assert len(challenge) >= 60
     assert len({ex.id for ex in challenge}) == len(challenge)
     cats = {ex.category for ex in challenge}
-    assert cats == set(CATEGORIES)
-    assert all(sum(ex.category == c for ex in challenge) >= 5 for c in CATEGORIES)
+    assert cats == set(CURATED_CATEGORIES)
+    assert all(sum(ex.category == c for ex in challenge) >= 5 for c in CURATED_CATEGORIES)
     used = {c.server for ex in challenge for m in ex.messages for c in m.calls}
     assert used == SERVERS  # every catalog server is called somewhere
     assert all(len(ex.servers) >= 1 and ex.provenance == "challenge:hand-curated" for ex in challenge)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mcpft_lib.config import load_params
-from mcpft_lib.core.schema import CATEGORIES, RESOURCE_TOOL, Example
+from mcpft_lib.core.schema import CURATED_CATEGORIES, RESOURCE_TOOL, Example
 from mcpft_lib.data import card as data_card
 from mcpft_lib.data import generate, scenario, stage, validate
 from mcpft_lib.data import splits as data_splits
@@ -105,7 +105,7 @@ def test_generator_speed() -> None:
 
 
 def test_generator_arguments_checked() -> None:
-    assert generate.supported_categories() == list(CATEGORIES)
+    assert generate.supported_categories() == list(CURATED_CATEGORIES)
     with pytest.raises(ValueError, match="balance"):
         generate.generate(10, 0, SERVERS, balance=1.5)
     with pytest.raises(ValueError, match="unknown servers/categories"):
@@ -290,7 +290,7 @@ def test_new_categories_have_their_shape() -> None:
 
 
 def test_every_server_has_intents_and_phrasings_vary() -> None:
-    called = {c.server for e in generate.generate(3000, 5, SERVERS, categories=list(CATEGORIES)) for m in e.messages
+    called = {c.server for e in generate.generate(3000, 5, SERVERS, categories=list(CURATED_CATEGORIES)) for m in e.messages
               for c in m.calls}  # fmt: skip
     assert called == {s.name for s in SERVERS}
     users = [e.messages[0].content for e in generate.generate(300, 6, SERVERS, categories=["single_call"])]
@@ -338,9 +338,9 @@ def default_build(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 
 def test_default_profile_covers_every_category_in_train_and_test(default_build: tuple) -> None:
     p, built, _ = default_build
-    assert set(p.data.categories) == set(CATEGORIES)
+    assert set(p.data.categories) == set(CURATED_CATEGORIES)
     for name in ("train", "test"):
-        assert {e.category for e in built["splits"][name]} == set(CATEGORIES), name
+        assert {e.category for e in built["splits"][name]} == set(CURATED_CATEGORIES), name
     assert built["leakage"] == 0 and built["n_quarantined"] == 0
     for v in built["splits"].values():
         assert all(validate.validate_example(e) == [] for e in v)
@@ -407,7 +407,7 @@ def test_build_quarantines_too_long_with_a_tokenizer(tmp_path: Path) -> None:
     lengths = [len(stage.chat(e, p)) for v in built["splits"].values() for e in v]
     assert built["n_examples"] + built["n_quarantined"] == 90
     assert all(q["reason"].startswith("too_long") for q in built["quarantine"])
-    assert {e.category for e in built["splits"]["train"]} == set(CATEGORIES)
+    assert {e.category for e in built["splits"]["train"]} == set(CURATED_CATEGORIES)
     assert lengths
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from mcpft_lib.config import load_params
 from mcpft_lib.core.schema import (
-    CATEGORIES,
+    CURATED_CATEGORIES,
     RESOURCE_TOOL,
     Example,
     Message,
@@ -35,8 +35,8 @@ SERVERS = catalogs.load_catalogs()
 @pytest.fixture(scope="module")
 def generated() -> list[Example]:
     """Examples of every category, up to two servers each (resources, errors, clarifications, long results)."""
-    exs = generate.generate(180, 11, SERVERS, list(CATEGORIES), 2)
-    assert {e.category for e in exs} == set(CATEGORIES)
+    exs = generate.generate(180, 11, SERVERS, list(CURATED_CATEGORIES), 2)
+    assert {e.category for e in exs} == set(CURATED_CATEGORIES)
     assert any(len(e.servers) == 2 for e in exs)
     assert any(c.tool == RESOURCE_TOOL for e in exs for m in e.messages for c in m.calls)
     assert any(m.is_error for e in exs for m in e.messages)

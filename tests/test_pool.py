@@ -41,7 +41,9 @@ def test_the_committed_pool_is_big_valid_and_says_where_each_catalog_comes_from(
         text = (pool.POOL_DIR / f"{s.name}.json").read_text(encoding="utf-8")
         assert str(Path.home()) + "/" not in text and "/tmp/mcpft-" not in text, s.name
         assert set(info["env"]) >= set(cand.env), s.name
-        assert not any(json.dumps(v) in json.dumps(info) for v in cand.env.values()), s.name  # values, as JSON strings
+        assert not any(json.dumps(v) in json.dumps(info) for v in cand.env.values()), (
+            s.name
+        )  # values, as JSON strings
         assert info["tools_listed"] == len(s.tools) + len(info["rejected"]), s.name
     fams = pool.families()
     assert sorted(n for members in fams.values() for n in members) == names

@@ -18,6 +18,10 @@ CATEGORIES = (
     "resource_access",
     "parallel",  # several calls in one assistant turn (native dialect; schema-driven data)
 )
+# what the curated generator (`data.generate`, hand-written intents) and the challenge set cover: every category
+# but the ones only schema-driven synthesis makes (`data.synth`; parallel calls need the native dialect)
+SYNTH_ONLY_CATEGORIES = ("parallel",)
+CURATED_CATEGORIES = tuple(c for c in CATEGORIES if c not in SYNTH_ONLY_CATEGORIES)
 
 
 class _Strict(BaseModel):

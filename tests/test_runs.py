@@ -231,7 +231,10 @@ def test_lineage_metrics_newest_section_wins(isolated_reports):
 NOT_ARTIFACTS = {
     ("mcpft_lib/evaluation/items.py", '/ "data"'): "the repository's data/ folder (challenge set)",
     ("mcpft_lib/evaluation/handwritten.py", '/ "data"'): "the repository's data/ folder (hand-written set)",
-    ("mcpft_lib/data/synth/recipe.py", '/ "data"'): "the repository's data/ folder (hand-written set's servers)",
+    (
+        "mcpft_lib/data/synth/recipe.py",
+        '/ "data"',
+    ): "the repository's data/ folder (hand-written set's servers)",
     ("mcpft_lib/report/cards.py", '/ "adapter"'): "the layout of the published hub repository",
 }
 STAGE_NAMES = {"data", "train", "export", "adapter", "checkpoints"}

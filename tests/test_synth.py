@@ -247,3 +247,19 @@ def test_data_generate_on_a_server_harvested_in_the_test(tmp_path, capsys):
     assert (
         cli.main(["data", "generate", "--catalog", str(catalog), "--n", "10", "--out", str(out)]) == 2
     )  # kept
+
+
+def test_servers_that_train_also_distract_each_other():
+    """The pool both trains and distracts (data.synth in a profile): every example's other servers come from the
+    same list, never the called server or its family."""
+    servers = load_catalogs()
+    fam = {s.name: ("vcs" if s.name in ("git", "github") else s.name) for s in servers}
+    ex, _ = synthesize(servers, 300, 3, servers, Options(max_tools=12), fam)
+    multi = [e for e in ex if len(e.servers) > 1]
+    assert len(multi) > len(ex) * 0.4
+    for e in multi:
+        called = {c.server for m in e.messages for c in m.calls}
+        names = [s.name for s in e.servers]
+        assert len(names) == len(set(names)), names
+        for c in called:  # no other server of the called one's family is offered
+            assert [n for n in names if fam[n] == fam[c]] == [c], (c, names)

@@ -72,10 +72,12 @@ class Synthesizer:
         if not self.servers:
             raise ValueError("no server with tools to synthesize examples for")
         self.opt = options or Options()
-        names = {s.name for s in self.servers}
         self.family = families or {}
-        self.distractors = [s for s in (distractors or []) if s.tools and s.name not in names]
-        self.others = self.distractors + self.servers  # where irrelevant requests come from
+        # the servers themselves may distract too (the pool trains and distracts): `offer` leaves out the called
+        # server and its family per example
+        self.distractors = [s for s in (distractors or []) if s.tools]
+        names = {s.name for s in self.distractors}
+        self.others = self.distractors + [s for s in self.servers if s.name not in names]  # irrelevant requests
 
     # -- categories ---------------------------------------------------------------------------------------------
     def applicable(self, server: Server) -> list[str]:

@@ -12,6 +12,7 @@ from mcpft_lib.config import ParamsError, load_params
 from mcpft_lib.data import stage, synth
 from mcpft_lib.evaluation import perf
 from mcpft_lib.evaluation.bfcl import bench as bfcl_bench
+from mcpft_lib.evaluation.runner import live_runner
 from mcpft_lib.export import registry
 from mcpft_lib.mcp import catalogs, harvest, pool
 from mcpft_lib.mcp.catalogs import load_catalogs
@@ -26,7 +27,9 @@ def _params(args):
 
 def cmd_run(args) -> int:
     params = _params(args)  # validated before anything heavy happens
-    runner.select_notebooks(args.only)
+    if "04_evaluation" in runner.select_notebooks(args.only):
+        # your own live servers (eval.live.commands) start once now: a broken one fails before any work
+        live_runner(params)
     run = runner.run_pipeline(
         params,
         args.params,

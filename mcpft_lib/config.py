@@ -21,16 +21,23 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from mcpft_lib.core.fsutil import UniqueKeyLoader
 from mcpft_lib.core.schema import CATEGORIES
 from mcpft_lib.core.system import project_root
 from mcpft_lib.mcp.catalogs import catalog_names
 from mcpft_lib.mcp.live import LIVE_SERVERS
+from mcpft_lib.mcp.live_commands import check_command
 
 
 class ParamsError(ValueError):
     """A problem with a params file or an override; the message names file and key."""
+
+
+def _entry_error(entry: str, msg: str) -> PydanticCustomError:
+    """A problem with one entry of a mapping-valued key: the error names `<key>.<entry>` (and its line)."""
+    return PydanticCustomError("entry", "{msg}", {"entry": entry, "msg": msg})
 
 
 class _Section(BaseModel):
@@ -348,11 +355,26 @@ class LiveParams(_Section):
         default_factory=lambda: ["time", "git", "filesystem", "sqlite", "memory"]
     )  # live allowlist
     timeout_s: float = Field(10.0, gt=0, le=300)  # per call; a hung or crashed server is restarted
+    # your own stdio servers, replayed too: {NAME: [COMMAND, ARGS...]}, NAME as its catalog names the server;
+    # relative paths start at the project root, `{dir}` is the server's own empty folder (fresh for every call)
+    commands: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("servers")
     @classmethod
     def _known_live(cls, v: list[str]) -> list[str]:
         return _known(v, sorted(LIVE_SERVERS), "live servers", "live recipes in mcpft_lib/mcp/live.py")
+
+    @field_validator("commands")
+    @classmethod
+    def _runnable(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        # paths made absolute: the resolved params are read again by notebooks running in another folder
+        out = {}
+        for name, argv in v.items():
+            try:
+                out[name] = check_command(name, argv, LIVE_SERVERS, project_root())
+            except ValueError as e:
+                raise _entry_error(name, str(e)) from None
+        return out
 
 
 Count = Annotated[int, Field(ge=1)]
@@ -476,6 +498,8 @@ def _format_errors(err: ValidationError, source: str, text: str | None, from_ove
     lines = []
     for e in err.errors():
         loc = tuple(str(p) for p in e["loc"])
+        if e["type"] == "entry":  # one entry of a mapping (`_entry_error`)
+            loc = (*loc, e["ctx"]["entry"])
         key = ".".join(loc) or "(top level)"
         where = source
         if any(key == t or key.startswith(t + ".") or t.startswith(key + ".") for t in from_override):
@@ -553,6 +577,15 @@ def load_params(path: str | Path, overrides: list[str] | None = None) -> Params:
         return Params.model_validate(data)
     except ValidationError as e:
         raise ParamsError(_format_errors(e, str(path), text, touched)) from None
+
+
+def validate_params(data: dict, source: str) -> Params:
+    """`data` (a profile as a dict, e.g. a Params dump changed in code) validated as `load_params` validates a
+    file: a ParamsError naming `source` and the key."""
+    try:
+        return Params.model_validate(data)
+    except ValidationError as e:
+        raise ParamsError(_format_errors(e, source, None, set())) from None
 
 
 def check_against_model(params: Params, max_positions: int | None, source: str = "params") -> None:

@@ -14,7 +14,7 @@ from mcpft_lib.evaluation.metrics import METRICS, score_turn
 from mcpft_lib.evaluation.stats import compare, summarize
 from mcpft_lib.evaluation.views import reasons
 from mcpft_lib.export import registry
-from mcpft_lib.mcp import live, xml_calls
+from mcpft_lib.mcp import live, live_commands, xml_calls
 from mcpft_lib.modeling import loaders
 
 
@@ -151,19 +151,29 @@ def _differs(o, ref) -> str:
     return "result_and_state_differ" if result and state else "result_differs" if result else "state_differs"
 
 
-def live_runner(params):
-    """The LiveRunner for `params.eval.live` (allowlisted servers, per-call timeout), or None when off."""
+def live_runner(params, probe: bool = True):
+    """The LiveRunner for `params.eval.live` (allowlisted servers and the user's own `commands`, per-call
+    timeout), or None when off. With `probe` each of `commands` is started once first: one that does not start
+    is a ValueError naming its key (`live_commands.probe`), before any model is loaded."""
 
     lp = params.eval.live
-    if not lp.enabled or not lp.servers:
+    if not lp.enabled or not (lp.servers or lp.commands):
         return None
-    return live.LiveRunner(lp.servers, timeout_s=lp.timeout_s)
+    own = {
+        name: live.ServerSpec("", kind="command", command=tuple(argv)) for name, argv in lp.commands.items()
+    }
+    if probe:
+        for name, argv in lp.commands.items():
+            live_commands.probe(name, argv)
+    return live.LiveRunner([*lp.servers, *own], timeout_s=lp.timeout_s, specs={**live.LIVE_SERVERS, **own})
 
 
 def evaluate_models(candidates: dict, items: list[dict], params) -> dict:
     """Load each candidate (name -> ModelParams) in `params.eval.dtype`, generate and score every item;
-    then replay the calls on the allowlisted live servers (`params.eval.live`)."""
+    then replay the calls on the allowlisted live servers (`params.eval.live`; the user's own servers are
+    started once before the first model loads, so a broken command fails first)."""
 
+    live_replay = live_runner(params)
     results = {}
     for name, mp in candidates.items():
         model, tok = loaders.load_model(mp, dtype=params.eval.dtype)
@@ -180,7 +190,7 @@ def evaluate_models(candidates: dict, items: list[dict], params) -> dict:
         )
         results[name] = {"rows": rows, "stats": stats}
         del model
-    attach_live(results, items, live_runner(params))
+    attach_live(results, items, live_replay)
     return results
 
 

@@ -1,13 +1,14 @@
 """Live execution: replay parsed tool calls against real MCP servers started locally over stdio.
 
-Only allowlisted servers of `LIVE_SERVERS` run, each as a fixed argv (`python -m module ...`, never a shell)
-in a temporary sandbox: `git` on a scratch repository, `filesystem`, `sqlite` and `memory` on the project's
-sandboxed servers (`mcpft_lib.mcp.servers.sandbox_*`), `time` as is. Before each call the sandbox is seeded from
-the example's reference trajectory (the files it reads, the directories it lists, the branches it checks
-out, the tables it lists, the memo and graph it reads), the way BFCL's multi-turn tasks set an initial state;
-the reference's repository path maps to the scratch repository and a commit it shows to HEAD. Each call gets
-a timeout; a server that hangs or crashes scores that call and is restarted for the next one. Status of a
-call: ok / is_error / protocol_error / timeout / crashed / start_failed / not_allowlisted.
+Only allowlisted servers of `LIVE_SERVERS` run, each as a fixed argv (`python -m module ...`, never a shell) in
+a temporary sandbox: `git` on a scratch repository, `filesystem`, `sqlite` and `memory` on the project's
+sandboxed servers (`mcpft_lib.mcp.servers.sandbox_*`), `time` as is; the user's own servers
+(`eval.live.commands`, kind `command`: `live_commands`) each call on a fresh process in a fresh folder. Before
+each call the sandbox is seeded from the example's reference trajectory (the files it reads, the directories it
+lists, the branches it checks out, the tables it lists, the memo and graph it reads), the way BFCL's multi-turn
+tasks set an initial state; the reference's repository path maps to the scratch repository and a commit it shows
+to HEAD. Each call gets a timeout; a server that hangs or crashes scores that call and is restarted for the next
+one. Status of a call: ok / is_error / protocol_error / timeout / crashed / start_failed / not_allowlisted.
 
 The sandbox is deterministic, so that two calls on the same seed can be compared the way BFCL's multi-turn
 checker compares a model's execution with the ground truth's: the sqlite database holds a fixed set of rows
@@ -40,6 +41,7 @@ from typing import Any
 
 from mcpft_lib.core import progressbar
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, ToolCall
+from mcpft_lib.mcp import live_commands
 from mcpft_lib.mcp.catalogs import run_sync
 from mcpft_lib.mcp.world import (
     COUNTRIES,
@@ -64,6 +66,8 @@ class ServerSpec:
     args: tuple[str, ...] = ()
     kind: str = "plain"  # plain | filesystem | git | sqlite | memory: how the sandbox is seeded before a call
     volatile: tuple[str, ...] = ()  # tools that read the clock: the time of day is masked for result_key
+    # kind "command": the user's own argv (`eval.live.commands`, `live_commands`) instead of `python -m module`
+    command: tuple[str, ...] = ()
 
 
 LIVE_SERVERS: dict[str, ServerSpec] = {
@@ -654,11 +658,16 @@ class LiveRunner:
         from mcp.client.stdio import stdio_client
 
         spec = self.specs[name]
-        args = [a.format(**sandbox.path_args()) for a in spec.args]
+        if spec.kind == "command":  # the user's own server, in its own folder
+            folder = live_commands.folder_of(sandbox.dir, name)
+            cmd, args, cwd = spec.command[0], live_commands.expand(spec.command[1:], folder), folder
+        else:
+            cmd, cwd = sys.executable, sandbox.dir
+            args = ["-m", spec.module, *(a.format(**sandbox.path_args()) for a in spec.args)]
         params = StdioServerParameters(
-            command=sys.executable,
-            args=["-m", spec.module, *args],
-            cwd=str(sandbox.dir),
+            command=cmd,
+            args=args,
+            cwd=str(cwd),
             env=dict(_GIT_ENV) if spec.kind == "git" else None,  # its commits get the fixed dates too
         )
         read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
@@ -707,6 +716,9 @@ class LiveRunner:
                     elif spec.kind == "git":
                         seed = sandbox.seed_git(job.example, last_tool, call.server)
                         args = sandbox.map_git_args(args, seed)
+                    elif spec.kind == "command":  # a fresh process in an empty folder: its own initial state
+                        await close()
+                        live_commands.fresh_folder(sandbox.dir, name)
                 except (OSError, subprocess.CalledProcessError, RuntimeError, sqlite3.Error) as e:
                     outcomes.append(Outcome("start_failed", f"sandbox setup failed: {e}"))
                     continue
@@ -740,7 +752,11 @@ class LiveRunner:
                     dirs = {str(sandbox.dir), str(sandbox.dir.resolve())}
                     try:
                         o.result_key = result_key(_text(res, None), dirs, call.tool in spec.volatile)
-                        o.state_key = sandbox.snapshot(spec.kind)
+                        o.state_key = (
+                            live_commands.folder_state(live_commands.folder_of(sandbox.dir, name))
+                            if spec.kind == "command"
+                            else sandbox.snapshot(spec.kind)
+                        )
                     except Exception as e:  # a harness fault must not end the evaluation
                         o.result_key = o.state_key = ""
                         o.text = f"{o.text}\n[mcpft: result or state not comparable: {e!r}]"[:RESULT_CHARS]

@@ -8,11 +8,18 @@ The agent loop is what an OpenAI-client agent does: send the conversation and th
 come from `live`), send the results back as tool messages, and stop when the model answers without a call or
 the step limit is reached. A turn whose call markup the server could not use gets an error message back, as
 Cline does, and counts as a step.
+
+Bring your own server (notebook 06): the help-desk server shipped as an example (`shipped_server`), the `mcpft`
+command line as a user types it (`mcpft`), the run's profile trained the quick way on one server of one's own
+(`byo_params`), the examples that can be replayed on it (`server_examples`) and base vs fine-tuned scored on them
+with the adapter switched off and on (`evaluate_adapter`).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -20,10 +27,14 @@ from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from mcpft_lib.config import Params, validate_params
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Server, ToolCall
+from mcpft_lib.data.synth.run import read_catalog_file
+from mcpft_lib.evaluation import runner as eval_runner
 from mcpft_lib.evaluation.generation import generate
 from mcpft_lib.mcp import live
 from mcpft_lib.mcp.xml_calls import render_assistant
+from mcpft_lib.modeling import loaders
 from mcpft_lib.modeling.loaders import TURN_END
 from mcpft_lib.runs import project_root
 from mcpft_lib.serve import app as serve_app
@@ -364,6 +375,74 @@ def pick_live_example(examples: list[Example], allow=("time", "git", "filesystem
             f"no example among {len(examples)} calls only live servers ({', '.join(allow)}) and ends in an answer"
         )
     return best[1]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Bring your own MCP server (notebooks/examples/06_bring_your_own_server.ipynb)
+
+
+def shipped_server() -> Path:
+    """The example of a server of one's own shipped with mcpft: an IT help desk on SQLite (7 tools, 2 resources),
+    `notebooks/examples/servers/helpdesk.py`. It is not in the pool (`mcp/pool/`): no model was trained on it."""
+    return project_root() / "notebooks" / "examples" / "servers" / "helpdesk.py"
+
+
+def mcpft(*args: str, timeout: float = 900.0) -> str:
+    """`mcpft ARGS...` as a user types it in the project root (run as `python -m mcpft_lib.cli` with this
+    interpreter); its standard output, or a RuntimeError with the command line and the end of its errors."""
+    argv = [sys.executable, "-m", "mcpft_lib.cli", *args]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=project_root())
+    if r.returncode:
+        raise RuntimeError(f"mcpft {shlex.join(args)} exited with {r.returncode}:\n{r.stderr[-3000:]}")
+    return r.stdout
+
+
+def byo_params(
+    params: Params, catalog: str | Path, command: list[str], n_examples: int, steps: int
+) -> Params:
+    """The run's profile (model, dialect, LoRA, batch, eval settings) trained the quick way on a server of one's
+    own: its harvested `catalog` in `data.synth.catalogs` with every one of `n_examples` schema-driven examples
+    calling it (the project's catalogs, and the pool when there is one, as distractors), the curated set at its
+    minimum (10), no held-out split, `steps` optimizer steps with the best checkpoint by validation loss, and the
+    server replayed live by `command` (`eval.live.commands`, under the catalog's server name). Validated as any
+    profile: a command that cannot run is a ParamsError naming `eval.live.commands.<name>`; a catalog file that
+    is missing or not a catalog fails first, naming the file."""
+    name = read_catalog_file(catalog).name
+    d = params.model_dump(mode="json")
+    d["data"].update(n_examples=10, held_out_servers=[])
+    d["data"]["synth"].update(n_examples=n_examples, catalogs=[str(Path(catalog).resolve())], own_share=1.0,
+                              held_out_servers=0, held_out_examples=0)  # fmt: skip
+    d["train"].update(max_steps=steps, epochs=None, select_by="val_loss", rank_sweep=[])
+    d["train"]["early_stopping"]["patience"] = 0
+    d["eval"]["live"]["commands"] = {name: list(command)}
+    return validate_params(d, "byo_params")
+
+
+def server_examples(examples: list[Example], server: str) -> list[Example]:
+    """The examples that offer `server` under its own tool names: the ones whose names are masked
+    (`meta.renamed`, a training device) call tools the live server does not have."""
+    return [e for e in examples if any(s.name == server for s in e.servers) and not e.meta.get("renamed")]
+
+
+def evaluate_adapter(params: Params, adapter_dir: str | Path, items: list[dict], runner=None) -> dict:
+    """Base vs fine-tuned on `items`, scored as notebook 04 scores them: the profile's base model in
+    `eval.dtype` with the adapter attached by PEFT, generated once with the adapter off (`base`) and once on
+    (`fine_tuned`), every turn scored, then both models' calls replayed on the live `runner`
+    (`evaluation.runner.live_runner`; None: no live replay). Returns notebook 04's `results`."""
+    from peft import PeftModel
+
+    base, tok = loaders.load_model(params.model, dtype=params.eval.dtype)
+    model = PeftModel.from_pretrained(base, str(adapter_dir)).eval()
+    turn_end = TURN_END.get(tok.init_kwargs.get("mcpft_template"))
+    args = (items, params.data.dialect, params.eval.max_new_tokens, params.eval.batch_size, turn_end)
+    results = {}
+    with model.disable_adapter():
+        rows, stats = eval_runner.evaluate_model(model, tok, *args, desc="generate base")
+    results["base"] = {"rows": rows, "stats": stats}
+    rows, stats = eval_runner.evaluate_model(model, tok, *args, desc="generate fine_tuned")
+    results["fine_tuned"] = {"rows": rows, "stats": stats}
+    eval_runner.attach_live(results, items, runner)
+    return results
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -130,6 +130,13 @@ class Run:
         """Where notebook 03 writes the exports (`export/`, see `export_dir_of`; this run only, parent created)."""
         return self.path(EXPORT)
 
+    def example_out(self, notebook: str) -> Path:
+        """Where example notebook `notebook` writes what it makes (`examples/<notebook>/`: a harvested catalog, a
+        dataset, an adapter; this run only, created)."""
+        p = self.path(f"examples/{notebook}")
+        p.mkdir(exist_ok=True)
+        return p
+
     def checkpoints_dir(self) -> Path:
         """This run's training checkpoints (`train/checkpoints/`). This run only: `train.resume` continues this
         run's training, never an upstream run's."""

@@ -26,13 +26,14 @@ def _call(server, tool, **args):
     return xml_calls.render_call(ToolCall(server=server, tool=tool, arguments=args))
 
 
-def test_the_five_examples_exist():
+def test_the_six_examples_exist():
     assert examples.example_notebooks() == [
         "01_inference_transformers",
         "02_adapter_peft",
         "03_gguf",
         "04_mcp_agent_loop",
         "05_inference_api",
+        "06_bring_your_own_server",
     ]
 
 

@@ -280,7 +280,7 @@ def test_run_page_lists_everything(smoke_run):
     assert "Model and versions" in page and info["versions"]["transformers"] in page
     assert "<script" not in page  # static: opens anywhere
     index = (tmp / "reports" / "index.html").read_text()
-    assert f"{run_dir.name}/index.html" in index and "11/11" in index
+    assert f"{run_dir.name}/index.html" in index and "12/12" in index
 
 
 @pytest.mark.notebook
@@ -293,6 +293,7 @@ def test_examples_ran_and_the_agent_loop_made_a_live_round_trip(smoke_run):
         "03_gguf": "ok",
         "04_mcp_agent_loop": "ok",
         "05_inference_api": "ok",
+        "06_bring_your_own_server": "ok",
     }
     agent = json.loads((run_dir / "metrics.json").read_text())["examples"]["agent_loop"]
     assert agent["reference_round_trip"] is True

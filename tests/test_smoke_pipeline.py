@@ -84,7 +84,7 @@ def test_batch_reports_hold_no_progress_bars(smoke_run):
 
     _, run_dir = smoke_run
     notebooks = sorted(run_dir.glob("*.ipynb")) + sorted((run_dir / "examples").glob("*.ipynb"))
-    assert len(notebooks) == 11
+    assert len(notebooks) == 12
     for path in notebooks:
         text = path.read_text()
         assert "Loading weights" not in text and "it/s]" not in text, path.name
@@ -104,3 +104,23 @@ def test_headless_progress_goes_to_the_terminal(smoke_session):
         done = re.findall(rf"{desc}: 100%\|[^|\n]*\| (\d+)/(\d+) \[", console)
         assert done and all(a == b for a, b in done), (desc, done)
         assert total is None or int(done[0][1]) == total, (desc, done)
+
+
+@pytest.mark.notebook
+def test_bring_your_own_server_example(smoke_session):
+    """Notebook 06 harvested the shipped help-desk server, generated its data, trained the run's model on it and
+    scored base vs fine-tuned on its test examples with every reference call replayed on the running server."""
+    run_dir = smoke_session["run_dir"]
+    byo = json.loads((run_dir / "metrics.json").read_text())["examples"]["byo"]
+    assert byo["server"] == "helpdesk" and byo["tools"] == 7
+    assert byo["examples_generated"] == 48 and byo["train_steps"] == 3 and byo["turns"] > 0
+    for model in ("base", "fine_tuned"):
+        for metric in ("tool_selection", "args_match", "executed_ok", "exec_match"):
+            v = byo[f"{model}.{metric}"]
+            assert v is None or 0.0 <= v <= 1.0, (model, metric, v)
+        status = byo["live_status"][model]
+        # turns judged on the running server (the reference call ran there), and the server always started
+        judged = {k: n for k, n in status.items() if not k.startswith("ref_") and k != "not_live"}
+        assert judged and "start_failed" not in status, status
+    out = smoke_session["tmp"] / "artifacts" / run_dir.name / "examples" / "06_bring_your_own_server"
+    assert (out / "helpdesk.json").is_file() and (out / "generated" / "stats.json").is_file()

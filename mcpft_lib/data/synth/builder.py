@@ -77,7 +77,9 @@ class Synthesizer:
         # server and its family per example
         self.distractors = [s for s in (distractors or []) if s.tools]
         names = {s.name for s in self.distractors}
-        self.others = self.distractors + [s for s in self.servers if s.name not in names]  # irrelevant requests
+        self.others = self.distractors + [
+            s for s in self.servers if s.name not in names
+        ]  # irrelevant requests
 
     # -- categories ---------------------------------------------------------------------------------------------
     def applicable(self, server: Server) -> list[str]:

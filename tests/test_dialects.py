@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Resource, Server, Tool, ToolCall
@@ -563,6 +563,9 @@ def test_property_native_round_trip(family: str, content: str, calls: list[ToolC
         ToolCall, server=_names, tool=_names, arguments=st.dictionaries(_awk_text, _awk_json, max_size=4)
     )
 )
+@example(
+    ToolCall(server="a", tool="a", arguments={"</use_mcp_tool>" * 2: "</use_mcp_tool>" * 3})
+)  # 5 in one block
 def test_property_xml_round_trip_awkward(c: ToolCall) -> None:
     for lenient in (False, True):
         r = parse(render_call(c), lenient=lenient)

@@ -292,10 +292,13 @@ class _Scanner:
         """Decode the JSON value at j followed by `</arguments>`; returns (ok, value, end of `</arguments>`).
 
         Decodes a slice up to the block's close tag (JSON errors then cost O(block), not O(text)); a string
-        cut by a `</use_mcp_tool>` inside it extends the slice to the next close tag, at most 4 times.
+        cut by a `</use_mcp_tool>` inside it extends the slice to the next close tag, at most 4 times; then the
+        rest of the text is decoded once (values that hold many close tags cost O(text) once, never O(text²)).
         """
         text, limit = self.text, close
-        for _ in range(5):
+        for attempt in range(6):
+            if attempt == 5:
+                limit = len(text)
             seg = text[j:limit]
             try:
                 value, vend = JSON_DECODER.raw_decode(seg)

@@ -42,21 +42,22 @@ _ARRAYS = {"list", "array", "tuple", "set", "sequence", "iterable"}
 _OBJECTS = {"dict", "object", "mapping", "map", "json"}
 
 
-def _split_top(s: str) -> list[str]:
-    """Split on commas that are not inside brackets: `Dict[str, int], optional` -> [`Dict[str, int]`, `optional`]."""
+def _split_top(s: str, sep: str = ",") -> list[str]:
+    """Split on `sep` where it is not inside brackets, parts stripped (empty ones kept):
+    `Dict[str, int], optional` -> [`Dict[str, int]`, `optional`]."""
     parts, depth, cur = [], 0, []
     for ch in s:
         if ch in "[(":
             depth += 1
         elif ch in "])":
             depth -= 1
-        if ch == "," and depth == 0:
+        if ch == sep and depth == 0:
             parts.append("".join(cur).strip())
             cur = []
         else:
             cur.append(ch)
     parts.append("".join(cur).strip())
-    return [p for p in parts if p]
+    return parts
 
 
 def type_schema(t: Any) -> tuple[dict[str, Any], bool]:
@@ -73,10 +74,10 @@ def type_schema(t: Any) -> tuple[dict[str, Any], bool]:
         return {}, False
     s = t.strip()
     optional = False
-    parts = _split_top(s)
+    parts = [p for p in _split_top(s) if p]
     if len(parts) > 1 and parts[-1].lower() == "optional":
         optional, s = True, ", ".join(parts[:-1])
-    alts = [a.strip() for a in _split_top_pipe(s)]
+    alts = _split_top(s, "|")
     if len(alts) > 1:
         non_null = [a for a in alts if a.lower() not in ("none", "null")]
         optional = optional or len(non_null) < len(alts)
@@ -84,7 +85,7 @@ def type_schema(t: Any) -> tuple[dict[str, Any], bool]:
             return type_schema(non_null[0])[0], optional
         return {"anyOf": [type_schema(a)[0] for a in non_null]}, optional
     m = re.fullmatch(r"([A-Za-z_.]+)\s*\[(.*)\]", s, re.S)
-    head, args = (m.group(1), _split_top(m.group(2))) if m else (s, [])
+    head, args = (m.group(1), [p for p in _split_top(m.group(2)) if p]) if m else (s, [])
     h = head.lower().rsplit(".", 1)[-1]
     if h == "optional" and args:
         return type_schema(args[0])[0], True
@@ -111,22 +112,6 @@ def type_schema(t: Any) -> tuple[dict[str, Any], bool]:
     if h == "any":
         return {}, optional
     return {"description": f"type: {t}"}, optional
-
-
-def _split_top_pipe(s: str) -> list[str]:
-    parts, depth, cur = [], 0, []
-    for ch in s:
-        if ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        if ch == "|" and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
-    return parts
 
 
 def _fix_schema(node: Any) -> Any:

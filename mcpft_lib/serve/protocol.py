@@ -83,24 +83,21 @@ class ToolCallIn(_In):
     function: FunctionCall
 
 
-class SystemMessage(_In):
+class _TextMessage(_In):
+    content: Any
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, v: Any) -> Any:
+        return _text(v)
+
+
+class SystemMessage(_TextMessage):
     role: Literal["system", "developer"]
-    content: Any
-
-    @field_validator("content")
-    @classmethod
-    def _content(cls, v: Any) -> Any:
-        return _text(v)
 
 
-class UserMessage(_In):
+class UserMessage(_TextMessage):
     role: Literal["user"]
-    content: Any
-
-    @field_validator("content")
-    @classmethod
-    def _content(cls, v: Any) -> Any:
-        return _text(v)
 
 
 class AssistantMessage(_In):

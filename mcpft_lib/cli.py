@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from mcpft_lib import runs
+from mcpft_lib import hardware, runs
 from mcpft_lib.config import ParamsError, load_params
 from mcpft_lib.data import stage, synth
 from mcpft_lib.evaluation import perf
@@ -87,7 +87,10 @@ def cmd_bench(args) -> int:
         perf.run_perf(args.params, args.set, variants, args.new_tokens, args.adapter, args.merged, args.gguf)
         return 0
 
-    bench.bench_train(args.params, args.set, steps=args.steps)
+    # the peak the utilisation is measured against: a 2048 x 2048 matmul per dtype, here, before the variants
+    peaks = hardware.micro_benchmark(size=2048, seconds=1.0)["results"]
+    bench.bench_train(args.params, args.set, steps=args.steps,
+                      peaks={r["dtype"]: r["tflops"] for r in peaks if r["op"] == "matmul"})  # fmt: skip
     return 0
 
 

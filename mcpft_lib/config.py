@@ -54,10 +54,38 @@ def _known(values: list[str], known: list[str], what: str, where: str) -> list[s
     return values
 
 
+def example_notebooks(folder: str | Path | None = None) -> list[str]:
+    """Stems of the example notebooks, in name order (the runner executes them in this order)."""
+
+    folder = Path(folder or project_root() / "notebooks" / "examples")
+    return sorted(p.stem for p in folder.glob("*.ipynb"))
+
+
+def match_examples(wanted: list[str], known: list[str]) -> list[str]:
+    """`run.examples` entries (a notebook's stem, or its two-digit number) -> the stems, in `known`'s order."""
+    chosen = set()
+    for w in wanted:
+        match = [k for k in known if k == w or k[:2] == w.zfill(2)]
+        if not match:
+            raise ValueError(f"no example notebook {w!r}; choose from {', '.join(known)}")
+        chosen.update(match)
+    return [k for k in known if k in chosen]
+
+
 class RunParams(_Section):
     profile: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")  # goes into the run-id
     seed: int = 42
     description: str = ""
+    # example notebooks (notebooks/examples/, by name or two-digit number) `mcpft run` executes after 05;
+    # None: every one
+    examples: list[str] | None = None
+
+    @field_validator("examples")
+    @classmethod
+    def _known_examples(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        return match_examples(v, example_notebooks())
 
 
 class HardwareParams(_Section):
@@ -219,6 +247,9 @@ class LoraParams(_Section):
     )
     use_rslora: bool = False
     use_dora: bool = False
+    # adapters on the top N transformer blocks only (None: every block): the backward pass stops below the lowest
+    # adapted block, so a step costs less; the blocks below keep the base model's weights
+    top_layers: int | None = Field(None, ge=1)
 
 
 # an interval: after each epoch, or every N optimizer steps

@@ -27,7 +27,7 @@ from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from mcpft_lib.config import Params, validate_params
+from mcpft_lib.config import Params, example_notebooks, validate_params  # noqa: F401 (re-exported)
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Message, Server, ToolCall
 from mcpft_lib.data.synth.run import read_catalog_file
 from mcpft_lib.evaluation import runner as eval_runner
@@ -39,14 +39,6 @@ from mcpft_lib.modeling.loaders import TURN_END
 from mcpft_lib.runs import project_root
 from mcpft_lib.serve import app as serve_app
 from mcpft_lib.serve import backends, protocol
-
-
-def example_notebooks(folder: str | Path | None = None) -> list[str]:
-    """Stems of the example notebooks, in name order (the runner executes them in this order)."""
-
-    folder = Path(folder or project_root() / "notebooks" / "examples")
-    return sorted(p.stem for p in folder.glob("*.ipynb"))
-
 
 # ----------------------------------------------------------------------------------------------------------
 # Where a run's models are

@@ -31,3 +31,9 @@ def test_bench_train_prints_both_variants_and_ratio_last(tmp_path):
     for variant in ("trl_defaults", "mcpft"):
         (row,) = [line for line in lines if line.startswith(variant)]
         assert "tokens/s" in row and "peak RSS" in row and "held-out loss" in row
+        mfu = float(row.split("MFU ")[1].split()[0])
+        assert 0 < mfu < 1, row  # useful FLOPs x tokens/s over the matmul peak measured in the same run
+    (flops,) = [line for line in lines if line.startswith("model FLOPs per training token")]
+    assert float(flops.split("token ")[1].split()[0]) > 0 and "TFLOP/s" in flops
+    (prof,) = [line for line in lines if line.startswith("mcpft step by op")]
+    assert "matmuls" in prof and "aten::" in prof

@@ -153,3 +153,20 @@ def test_training_length_is_epochs_or_max_steps(tmp_path):
     f = tmp_path / "resolved.yaml"
     f.write_text(load_params(epochs).to_yaml())
     assert load_params(f).train == load_params(epochs).train
+
+
+def test_run_examples_selects_example_notebooks_by_name_or_number():
+    """`run.examples`: the example notebooks `mcpft run` executes after 05 (stems or numbers); a name that
+    matches none is an error naming the key and the choices, before anything runs."""
+    from mcpft_lib.report.runner import _example_names
+
+    p = load_params(ROOT / "params/default.yaml", ['run.examples=["02", 05_inference_api]'])
+    assert p.run.examples == ["02_adapter_peft", "05_inference_api"]
+    assert _example_names(None, p.run.examples) == ["02_adapter_peft", "05_inference_api"]
+    assert "06_bring_your_own_server" in _example_names(
+        None, load_params(ROOT / "params/smoke.yaml").run.examples
+    )
+    with pytest.raises(
+        ParamsError, match=r"run\.examples.*no example notebook '09'.*06_bring_your_own_server"
+    ):
+        load_params(ROOT / "params/default.yaml", ['run.examples=["09"]'])

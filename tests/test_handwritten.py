@@ -251,12 +251,12 @@ def test_notebook_04_items_of_the_smoke_profile_include_the_set(tmp_path):
         system = it["chat"][0]["content"]
         assert all(f"## {s.name}" in system for s in it["example"].servers)
         assert it["chat"][-1] == {"role": "user", "content": it["example"].messages[0].content}
-    default = load_params(ROOT / "params" / "default.yaml")
-    assert "handwritten" in default.eval.sets
-    cut, _ = evaluation_items.load_eval_sets(tmp_path, ["handwritten"], default.eval.n_examples)
+    quality = load_params(ROOT / "params" / "quality.yaml")  # the profile the quality targets are measured on
+    assert "handwritten" in quality.eval.sets
+    cut, _ = evaluation_items.load_eval_sets(tmp_path, ["handwritten"], quality.eval.n_examples)
     cut = cut["handwritten"]
-    assert len(cut) == default.eval.n_examples["handwritten"] >= 40
-    assert (
-        len({ex.meta["server"] for ex in cut}) >= 12
-    )  # the default cut keeps the servers and the no-call share
+    assert len(cut) == quality.eval.n_examples["handwritten"] == 188  # the whole set
+    cut, _ = evaluation_items.load_eval_sets(tmp_path, ["handwritten"], {"handwritten": 52})
+    cut = cut["handwritten"]  # four rows per server keep the servers and the no-call share
+    assert len({ex.meta["server"] for ex in cut}) >= 12
     assert 0.2 <= sum(ex.meta["expect"] == "no_call" for ex in cut) / len(cut) <= 0.35

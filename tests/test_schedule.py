@@ -86,11 +86,20 @@ def test_steps_per_epoch_is_the_trainers_own_count(tiny, tmp_path, rows, batch, 
     assert per_epoch == sched.steps_per_epoch and (epochs, max_steps) == (3, sched.max_steps)
 
 
-def test_default_profile_derives_588_steps_and_an_evaluation_and_checkpoint_each_epoch(tmp_path):
-    """params/default.yaml says epochs: 3 for its own dataset (pinned in tests/test_data.py): 782 training rows
-    built without a tokenizer, 781 with the run's; both make 196 steps an epoch at batch 4, 588 in all, and the
-    Trainer, given the arguments train_lora builds, validates and saves at 196, 392 and 588."""
-    p = load_params(ROOT / "params/default.yaml")
+def test_three_epochs_of_the_curated_set_derive_588_steps_and_an_evaluation_and_checkpoint_each_epoch(
+    tmp_path,
+):
+    """Three epochs of the curated 900-example set (the former default, pinned in tests/test_data.py): 782 training
+    rows built without a tokenizer, 781 with the run's; both make 196 steps an epoch at batch 4, 588 in all, and
+    the Trainer, given the arguments train_lora builds, validates and saves at 196, 392 and 588. The default
+    profile itself gives its length in steps: 30, validated and saved at 30."""
+    d = load_params(ROOT / "params/default.yaml")
+    assert (d.train.epochs, d.train.max_steps, d.train.eval_every, d.train.save_every) == (None, 30, 30, 30)
+    s = schedule.derive(d.train, 200, 1)
+    assert (s.length_from, s.max_steps, s.eval_at, s.save_at) == ("max_steps", 30, [30], [30])
+    curated = ["data.n_examples=900", "data.synth.n_examples=0", "data.val_fraction=0.08"]
+    p = load_params(ROOT / "params/default.yaml", [*curated, "train.epochs=3", "train.eval_every=epoch",
+                                                    "train.save_every=epoch"])  # fmt: skip
     assert (p.train.epochs, p.train.max_steps, p.train.eval_every, p.train.save_every) == (
         3,
         None,

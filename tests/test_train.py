@@ -551,3 +551,27 @@ def test_select_by_held_out_picks_and_stops_on_held_out_decisions(tmp_path, monk
     )  # the validation loss is still logged
     with pytest.raises(ValueError, match="select_by: held_out needs"):
         trainer.train_lora(model, tok, rows, rows[:2], mp, tp, tmp_path / "none")
+
+
+def test_top_layers_adapts_only_the_top_blocks_and_backward_stops_there():
+    """train.lora.top_layers: adapters on the top blocks only; the blocks below run no backward at all."""
+    mp = ModelParams(source="tiny_random", device="cpu", tiny={"num_layers": 4})
+    model, tok = loaders.load_model(mp)
+    tp = TrainParams(lora={"r": 4, "alpha": 8, "target_modules": "all-linear", "top_layers": 1})
+    peft_model = peft_setup.prepare_peft(model, mp, tp)
+    adapted = {
+        int(re.search(r"layers\.(\d+)\.", n).group(1))
+        for n, _ in peft_model.named_parameters()
+        if "lora_" in n
+    }
+    assert adapted == {3}
+    seen = []  # blocks whose backward ran
+    for i, layer in enumerate(peft_model.get_base_model().model.layers):
+        layer.register_full_backward_hook(lambda m, gi, go, i=i: seen.append(i))
+    row, _ = chat.tokenize_chat(tok, CHAT, 10_000)
+    ids, labels = torch.tensor([row["input_ids"]]), torch.tensor([row["labels"]])
+    peft_model.train()
+    train_loss.target_only_loss(peft_model, {"input_ids": ids, "labels": labels}).backward()
+    assert seen == [3]
+    with pytest.raises(ValueError, match="top_layers=5: the model has 4 layers"):
+        peft_setup.lora_config(TrainParams(lora={"top_layers": 5}).lora, model)

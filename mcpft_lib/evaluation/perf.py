@@ -230,7 +230,10 @@ def load_variant(
         if adapter_dir:
             model, note = PeftModel.from_pretrained(model, str(adapter_dir)), f"adapter {adapter_dir}"
         else:  # a fresh LoRA of the run's shape: the same compute as a trained one
-            model, note = get_peft_model(model, lora_config(p.train.lora)), "fresh LoRA (run's r and targets)"
+            model, note = (
+                get_peft_model(model, lora_config(p.train.lora, model)),
+                "fresh LoRA (run's r and targets)",
+            )
         model.eval()
         if variant == "merged":
             return model.merge_and_unload().eval(), tok, f"merged in memory from {note}"

@@ -11,10 +11,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mcpft_lib.config import Params
+from mcpft_lib.config import Params, example_notebooks, match_examples
 from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write, write_json
-from mcpft_lib.examples import example_notebooks
 from mcpft_lib.report import progress
 from mcpft_lib.report.site import write_index, write_run_page
 from mcpft_lib.runs import Run, create_run, open_run, project_root
@@ -238,16 +237,25 @@ def settle(run: Run, error: str | None = None) -> None:
         run.update(**changed)
 
 
-def _example_names(notebooks_dir: Path | None) -> list[str]:
+def _example_names(notebooks_dir: Path | None, wanted: list[str] | None = None) -> list[str]:
+    """The example notebooks to execute: all of them, or those `run.examples` names."""
     ex_dir = Path(notebooks_dir or project_root() / "notebooks") / "examples"
-    return example_notebooks(ex_dir) if ex_dir.is_dir() else []
+    names = example_notebooks(ex_dir) if ex_dir.is_dir() else []
+    return names if wanted is None else match_examples(wanted, names)
 
 
-def run_examples(run: Run, notebooks_dir: Path | None = None, timeout: int | None = None, log=print) -> bool:
-    """Execute the example-usage notebooks (notebooks/examples/) against the run's model into
-    reports/<run>/examples/ (ipynb + HTML; states under run.json's `examples`). True when all succeeded."""
+def run_examples(
+    run: Run,
+    notebooks_dir: Path | None = None,
+    timeout: int | None = None,
+    log=print,
+    wanted: list[str] | None = None,
+) -> bool:
+    """Execute the example-usage notebooks (notebooks/examples/; `wanted`: those `run.examples` names) against the
+    run's model into reports/<run>/examples/ (ipynb + HTML; states under run.json's `examples`). True when all
+    succeeded."""
 
-    names = _example_names(notebooks_dir)
+    names = _example_names(notebooks_dir, wanted)
     if not names:
         return True
     ex_dir = Path(notebooks_dir or project_root() / "notebooks") / "examples"
@@ -273,7 +281,7 @@ def run_pipeline(
     t0 = time.time()
     # the whole run is listed before it starts, the example notebooks (after 05) too: the pages show what is
     # left and the ETA covers all of it
-    examples = _example_names(notebooks_dir) if "05_documentation" in notebooks else []
+    examples = _example_names(notebooks_dir, params.run.examples) if "05_documentation" in notebooks else []
     run.update(
         notebooks={nb: {"status": "pending"} for nb in notebooks},
         **({"examples": {nb: {"status": "pending"} for nb in examples}} if examples else {}),
@@ -287,7 +295,7 @@ def run_pipeline(
     try:
         ok = execute(run, notebooks, notebooks_dir=notebooks_dir, timeout=timeout, log=log)
         if ok and examples:
-            ok = run_examples(run, notebooks_dir, timeout, log)
+            ok = run_examples(run, notebooks_dir, timeout, log, params.run.examples)
     except BaseException as e:
         error = f"{type(e).__name__}: {e}"
         settle(run, error)

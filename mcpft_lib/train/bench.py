@@ -48,6 +48,81 @@ def _heldout_loss(model, tok, chats: list[list[dict]], max_length: int) -> float
     return total / max(n, 1)
 
 
+def model_flops_per_token(model, rows: list[dict], n: int = 8) -> float:
+    """The useful FLOPs of one training step per token for this set-up, counted by torch's `FlopCounterMode` on
+    single unpadded rows through mcpft's loss: the frozen base's forward and activation gradients (no weight
+    gradients), the LoRA weights' gradients, attention at the rows' real lengths, the head on loss-bearing rows
+    only. The same figure divides both trainers' speed: work a trainer does beyond it (padding, the head on
+    every row) lowers its utilisation. Attention runs eagerly while counting so that its matmuls are counted
+    (torch's counter does not know the CPU's fused attention kernel)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    base = getattr(model, "get_base_model", lambda: model)()
+    attn = getattr(base.config, "_attn_implementation", None)
+    flops = tokens = 0
+    model.train()
+    try:
+        if attn and attn != "eager":
+            base.set_attn_implementation("eager")
+        for r in rows[:n]:
+            ids = torch.tensor([r["input_ids"]])
+            inputs = {
+                "input_ids": ids,
+                "attention_mask": torch.ones_like(ids),
+                "labels": torch.tensor([r["labels"]]),
+            }
+            with FlopCounterMode(display=False) as counter:
+                target_only_loss(model, inputs).backward()
+            flops, tokens = flops + counter.get_total_flops(), tokens + ids.shape[1]
+    finally:
+        model.zero_grad(set_to_none=True)
+        if attn and attn != "eager":
+            base.set_attn_implementation(attn)
+    return flops / max(tokens, 1)
+
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_scaled_dot_product")
+
+
+def profile_by_op(
+    model, tok, rows: list[dict], mp, tp, out_dir: str, seed: int, steps: int = 3, top: int = 8
+) -> dict:
+    """Where a training step's time goes: `steps` more optimizer steps of the same trainer under torch's
+    profiler (the first is left out as warm-up), self CPU time per op, the matmuls (GEMMs, attention) summed."""
+    import torch
+    from transformers import TrainerCallback
+
+    class Profile(TrainerCallback):
+        prof = None
+
+        def on_step_begin(self, args, state, control, **kw):
+            if state.global_step == 1 and self.prof is None:
+                self.prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+                self.prof.__enter__()
+
+        def on_step_end(self, args, state, control, **kw):
+            if self.prof is not None and state.global_step == steps:
+                self.prof.__exit__(None, None, None)
+
+    cb = Profile()
+    tp = tp.model_copy(update={"epochs": None, "max_steps": steps, "eval_every": 10**6, "save_every": 10**6})
+    fresh = model.unload() if hasattr(model, "unload") else model  # the base again, a fresh adapter on it
+    train_trainer.train_lora(fresh, tok, rows, [], mp, tp, out_dir, seed=seed, callbacks=[cb])
+    events = [e for e in cb.prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    events.sort(key=lambda e: -e.self_cpu_time_total)
+    matmul = sum(e.self_cpu_time_total for e in events if e.key.startswith(MATMUL_OPS))
+    return {
+        "steps_profiled": steps - 1,
+        "seconds_per_step": total / 1e6 / (steps - 1),
+        "matmul_share": matmul / total,
+        "top_ops": [
+            {"op": e.key, "share": e.self_cpu_time_total / total, "calls": e.count} for e in events[:top]
+        ],
+    }
+
+
 def train_variant(variant: str, params_file: str, overrides: list[str], steps: int, out_dir: str) -> dict:
     """Train one variant for `steps` steps; report tokens/s, peak RSS, held-out loss (run in its own process)."""
     from datasets import Dataset
@@ -86,12 +161,20 @@ def train_variant(variant: str, params_file: str, overrides: list[str], steps: i
             args=args,
             train_dataset=Dataset.from_list([{"messages": c} for c in plain]),
             processing_class=tok,
-            peft_config=peft_setup.lora_config(p.train.lora),
+            peft_config=peft_setup.lora_config(p.train.lora, model),
         )
         trainer.train()
         trained = trainer.model
+        bf16 = bool(trainer.args.bf16)
     seconds = time.time() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    extra = {}
+    if variant == "mcpft":  # after the timed steps: the model FLOPs per token and a profile by op
+        bf16 = train_trainer.use_bf16(p.model, p.train)
+        extra["flops_per_token"] = model_flops_per_token(trained, rows)
+        extra["profile"] = profile_by_op(
+            trained, tok, rows, p.model, p.train, out_dir + "-profile", p.run.seed
+        )
     return {
         "variant": variant,
         "steps": steps,
@@ -102,15 +185,22 @@ def train_variant(variant: str, params_file: str, overrides: list[str], steps: i
         "train_rss_growth_gib": (peak - rss0) / 2**20,
         "heldout_loss": _heldout_loss(trained, tok, heldout, p.data.max_length),
         "dropped": dict(dropped),
+        "dtype": "bfloat16" if bf16 else "float32",
+        **extra,
     }
 
 
-def bench_train(params_file: str, overrides: list[str] | None = None, steps: int = 6, log=print) -> dict:
-    """Train the same model on the same data for the same steps with TRL defaults and with mcpft; ratio last."""
+def bench_train(
+    params_file: str, overrides: list[str] | None = None, steps: int = 6, log=print, peaks: dict | None = None
+) -> dict:
+    """Train the same model on the same data for the same steps with TRL defaults and with mcpft; ratio last.
+    `peaks` (matmul TFLOP/s per dtype, measured on this machine just before: `mcpft bench train` passes
+    `hardware.micro_benchmark`'s) turn each trainer's tokens/s into model FLOPs utilisation."""
     import tempfile
 
     load_params(params_file, overrides)  # fail fast on bad params
-    results = {}
+    peaks = peaks or {}
+    results = {"matmul_peak_tflops": peaks}
     with tempfile.TemporaryDirectory() as tmp:
         for v in VARIANTS:
             log(f"bench train: {v} ({steps} steps) ...", flush=True)
@@ -130,12 +220,26 @@ def bench_train(params_file: str, overrides: list[str] | None = None, steps: int
             results[v] = json.loads(out.stdout.strip().splitlines()[-1])
     base, ours = results["trl_defaults"], results["mcpft"]
     results["speed_ratio"] = ours["tokens_per_s"] / base["tokens_per_s"]
+    fpt = ours["flops_per_token"]
+    log(
+        f"model FLOPs per training token {fpt / 1e9:.3f} GFLOP (counted for this set-up); matmul peak "
+        + ", ".join(f"{d} {t:.3f} TFLOP/s" for d, t in peaks.items())
+    )
     for v in VARIANTS:
         r = results[v]
+        peak = peaks.get(r["dtype"])
+        r["mfu"] = fpt * r["tokens_per_s"] / (peak * 1e12) if peak else None
+        mfu = f"MFU {r['mfu']:.3g} ({r['dtype']})" if peak else f"MFU n/a (no {r['dtype']} peak)"
         log(
-            f"{v:14} {r['tokens_per_s']:8.1f} tokens/s  peak RSS {r['peak_rss_gib']:.2f} GiB  "
+            f"{v:14} {r['tokens_per_s']:8.1f} tokens/s  {mfu}  peak RSS {r['peak_rss_gib']:.2f} GiB  "
             f"held-out loss {r['heldout_loss']:.4f}  ({r['seconds']:.1f} s)"
         )
+    prof = ours["profile"]
+    log(
+        f"mcpft step by op ({prof['steps_profiled']} profiled steps, {prof['seconds_per_step']:.2f} s each): "
+        f"matmuls {prof['matmul_share']:.0%}; "
+        + ", ".join(f"{o['op']} {o['share']:.0%}" for o in prof["top_ops"])
+    )
     log(f"speed ratio (mcpft / TRL defaults): {results['speed_ratio']:.2f}x")
     return results
 

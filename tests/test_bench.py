@@ -29,7 +29,7 @@ def test_bench_train_prints_both_variants_and_ratio_last(tmp_path):
     assert lines[-1].startswith("speed ratio (mcpft / TRL defaults): ") and lines[-1].endswith("x")
     assert float(lines[-1].split(": ")[1].rstrip("x")) > 0
     for variant in ("trl_defaults", "mcpft"):
-        (row,) = [line for line in lines if line.startswith(variant)]
+        (row,) = [line for line in lines if line.startswith(variant) and "tokens/s" in line]
         assert "tokens/s" in row and "peak RSS" in row and "held-out loss" in row
         mfu = float(row.split("MFU ")[1].split()[0])
         assert 0 < mfu < 1, row  # useful FLOPs x tokens/s over the matmul peak measured in the same run

@@ -20,13 +20,37 @@ from mcpft_lib.train.loss import target_only_loss
 VARIANTS = ("trl_defaults", "mcpft")
 
 
-def _rows_and_chats(p: Params, n: int) -> tuple[list[list[dict]], list[list[dict]]]:
-    """Training chats and held-out chats from the run's generator (same for every variant)."""
+def _rows_and_chats(p: Params, tok, n: int) -> tuple[list[list[dict]], list[list[dict]]]:
+    """Training chats and held-out chats from the run's generator (same for every variant): only chats that fit
+    `data.max_length`, so that both trainers see the same tokens and none is cut or dropped."""
 
     servers = catalogs.load_catalogs(p.data.servers)
-    exs = generate.generate(n + 8, p.run.seed, servers, p.data.categories, p.data.max_servers_per_example)
-    chats = stage.chats(exs, p)
-    return chats[:n], chats[n:]
+    exs = generate.generate(
+        4 * n + 32, p.run.seed, servers, p.data.categories, p.data.max_servers_per_example
+    )
+    chats = [c for c in stage.chats(exs, p) if chat.tokenize_chat(tok, c, p.data.max_length)[0] is not None]
+    if len(chats) < n + 8:
+        raise ValueError(
+            f"bench train: {len(chats)} of {len(exs)} generated chats fit data.max_length, {n + 8} needed"
+        )
+    return chats[:n], chats[n : n + 8]
+
+
+def _timer():
+    """A callback that keeps the seconds between on_train_begin and on_train_end: the training steps, not the
+    set-up before them."""
+    from transformers import TrainerCallback
+
+    class Timer(TrainerCallback):
+        seconds = None
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.t0 = time.perf_counter()
+
+        def on_train_end(self, args, state, control, **kw):
+            self.seconds = time.perf_counter() - self.t0
+
+    return Timer()
 
 
 def _heldout_loss(model, tok, chats: list[list[dict]], max_length: int) -> float:
@@ -129,17 +153,19 @@ def train_variant(variant: str, params_file: str, overrides: list[str], steps: i
 
     p = load_params(params_file, overrides)
     n = steps * p.train.batch_size * p.train.grad_accum
-    chats, heldout = _rows_and_chats(p, n)
     model, tok = loaders.load_model(p.model)
+    chats, heldout = _rows_and_chats(p, tok, n)
     rows, dropped = chat.tokenize_rows(tok, chats, p.data.max_length)
     tokens = sum(len(r["input_ids"]) for r in rows)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.time()
+    timer = _timer()
     if variant == "mcpft":
         tp = p.train.model_copy(
             update={"epochs": None, "max_steps": steps, "eval_every": 10**6, "save_every": 10**6}
         )
-        _, trained = train_trainer.train_lora(model, tok, rows, [], p.model, tp, out_dir, seed=p.run.seed)
+        _, trained = train_trainer.train_lora(
+            model, tok, rows, [], p.model, tp, out_dir, seed=p.run.seed, callbacks=[timer]
+        )
     else:  # what a user gets from TRL's SFTTrainer with its defaults on the same chats and LoRA
         from trl import SFTConfig, SFTTrainer
 
@@ -162,11 +188,12 @@ def train_variant(variant: str, params_file: str, overrides: list[str], steps: i
             train_dataset=Dataset.from_list([{"messages": c} for c in plain]),
             processing_class=tok,
             peft_config=peft_setup.lora_config(p.train.lora, model),
+            callbacks=[timer],
         )
         trainer.train()
         trained = trainer.model
         bf16 = bool(trainer.args.bf16)
-    seconds = time.time() - t0
+    seconds = timer.seconds  # the training steps only (model load and trainer set-up excluded, for both)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     extra = {}
     if variant == "mcpft":  # after the timed steps: the model FLOPs per token and a profile by op

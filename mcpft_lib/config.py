@@ -80,6 +80,15 @@ class RunParams(_Section):
     # None: every one
     examples: list[str] | None = None
 
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _numbers(cls, v):  # YAML reads `[06]` as [6]: a number names the notebook of that number
+        return (
+            [f"{x:02d}" if isinstance(x, int) and not isinstance(x, bool) else x for x in v]
+            if isinstance(v, list)
+            else v
+        )
+
     @field_validator("examples")
     @classmethod
     def _known_examples(cls, v: list[str] | None) -> list[str] | None:

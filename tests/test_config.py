@@ -163,6 +163,9 @@ def test_run_examples_selects_example_notebooks_by_name_or_number():
     p = load_params(ROOT / "params/default.yaml", ['run.examples=["02", 05_inference_api]'])
     assert p.run.examples == ["02_adapter_peft", "05_inference_api"]
     assert _example_names(None, p.run.examples) == ["02_adapter_peft", "05_inference_api"]
+    assert load_params(ROOT / "params/default.yaml", ["run.examples=[06]"]).run.examples == [
+        "06_bring_your_own_server"
+    ]
     assert "06_bring_your_own_server" in _example_names(
         None, load_params(ROOT / "params/smoke.yaml").run.examples
     )

@@ -7,6 +7,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from mcpft_lib.config import Params, load_params
@@ -20,20 +21,35 @@ from mcpft_lib.train.loss import target_only_loss
 VARIANTS = ("trl_defaults", "mcpft")
 
 
-def _rows_and_chats(p: Params, tok, n: int) -> tuple[list[list[dict]], list[list[dict]]]:
-    """Training chats and held-out chats from the run's generator (same for every variant): only chats that fit
-    `data.max_length`, so that both trainers see the same tokens and none is cut or dropped."""
+def _rows_and_chats(p: Params, tok, n: int) -> tuple[list[list[dict]], list[dict], list[list[dict]], Counter]:
+    """Training chats, their tokenized rows and held-out chats from the run's generator (same for every
+    variant): only chats that fit `data.max_length`, so that both trainers see the same tokens and none is cut;
+    the generated chats that did not fit are counted by reason."""
 
     servers = catalogs.load_catalogs(p.data.servers)
     exs = generate.generate(
         4 * n + 32, p.run.seed, servers, p.data.categories, p.data.max_servers_per_example
     )
-    chats = [c for c in stage.chats(exs, p) if chat.tokenize_chat(tok, c, p.data.max_length)[0] is not None]
+    chats, rows, dropped = [], [], Counter()
+    for c in stage.chats(exs, p):
+        row, reason = chat.tokenize_chat(tok, c, p.data.max_length)
+        if row is None:
+            dropped[reason] += 1
+        else:
+            chats.append(c)
+            rows.append(row)
     if len(chats) < n + 8:
         raise ValueError(
             f"bench train: {len(chats)} of {len(exs)} generated chats fit data.max_length, {n + 8} needed"
         )
-    return chats[:n], chats[n : n + 8]
+    return chats[:n], rows[:n], chats[n : n + 8], dropped
+
+
+def _steps_only(tp, steps: int):
+    """`train` settings for exactly `steps` optimizer steps, with no validation or checkpoint on the way."""
+    return tp.model_copy(
+        update={"epochs": None, "max_steps": steps, "eval_every": 10**6, "save_every": 10**6}
+    )
 
 
 def _timer():
@@ -130,7 +146,7 @@ def profile_by_op(
                 self.prof.__exit__(None, None, None)
 
     cb = Profile()
-    tp = tp.model_copy(update={"epochs": None, "max_steps": steps, "eval_every": 10**6, "save_every": 10**6})
+    tp = _steps_only(tp, steps)
     fresh = model.unload() if hasattr(model, "unload") else model  # the base again, a fresh adapter on it
     train_trainer.train_lora(fresh, tok, rows, [], mp, tp, out_dir, seed=seed, callbacks=[cb])
     events = [e for e in cb.prof.key_averages() if e.self_cpu_time_total > 0]
@@ -154,17 +170,21 @@ def train_variant(variant: str, params_file: str, overrides: list[str], steps: i
     p = load_params(params_file, overrides)
     n = steps * p.train.batch_size * p.train.grad_accum
     model, tok = loaders.load_model(p.model)
-    chats, heldout = _rows_and_chats(p, tok, n)
-    rows, dropped = chat.tokenize_rows(tok, chats, p.data.max_length)
+    chats, rows, heldout, dropped = _rows_and_chats(p, tok, n)
     tokens = sum(len(r["input_ids"]) for r in rows)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     timer = _timer()
     if variant == "mcpft":
-        tp = p.train.model_copy(
-            update={"epochs": None, "max_steps": steps, "eval_every": 10**6, "save_every": 10**6}
-        )
         _, trained = train_trainer.train_lora(
-            model, tok, rows, [], p.model, tp, out_dir, seed=p.run.seed, callbacks=[timer]
+            model,
+            tok,
+            rows,
+            [],
+            p.model,
+            _steps_only(p.train, steps),
+            out_dir,
+            seed=p.run.seed,
+            callbacks=[timer],
         )
     else:  # what a user gets from TRL's SFTTrainer with its defaults on the same chats and LoRA
         from trl import SFTConfig, SFTTrainer

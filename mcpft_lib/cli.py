@@ -82,6 +82,14 @@ def cmd_bench(args) -> int:
         cats = args.categories.split(",") if args.categories else None
         bfcl_bench.run_bench(args.params, args.set, args.model, args.run, cats, args.per_category, args.out)
         return 0
+    if args.what == "perf" and args.backends:
+        mp = None
+        if args.model == "fine_tuned":
+            mp = bfcl_bench.model_params(load_params(args.params, args.set), "fine_tuned", args.run)
+        perf.bench_backends(
+            args.params, args.set, args.backends.split(","), args.items, args.new_tokens * 4, mp
+        )
+        return 0
     if args.what == "perf":
         variants = args.variants.split(",") if args.variants else list(perf.VARIANTS)
         perf.run_perf(args.params, args.set, variants, args.new_tokens, args.adapter, args.merged, args.gguf)
@@ -206,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--variants", help="comma-separated, default all: base,adapter,merged,int8,nf4,gguf (perf)"
     )
+    p.add_argument(
+        "--backends",
+        help="perf: compare inference backends instead of variants, e.g. transformers,llama_cpp (prefill and "
+        "decode tokens/s at batch 1, aggregate at eval.batch_size on --items test turns; ratio last)",
+    )
     p.add_argument("--new-tokens", type=int, default=16, help="greedy tokens per prompt (perf)")
     p.add_argument(
         "--adapter", help="trained adapter folder (perf; default: a fresh LoRA of the run's shape)"
@@ -213,9 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merged", help="merged export folder (perf; default: merge the adapter in memory)")
     p.add_argument("--gguf", help="GGUF file (perf; default: the GGUF the base model is loaded from, if any)")
     p.add_argument(
-        "--model", choices=["base", "fine_tuned"], default="base", help="which model answers (bfcl)"
+        "--model",
+        choices=["base", "fine_tuned"],
+        default="base",
+        help="which model answers (bfcl; perf --backends)",
     )
-    p.add_argument("--run", help="the run whose merged model is fine_tuned (bfcl)")
+    p.add_argument("--run", help="the run whose merged model is fine_tuned (bfcl; perf --backends)")
     p.add_argument("--categories", help="comma-separated BFCL categories (bfcl; default: all ten)")
     p.add_argument("--per-category", type=int, help="a seeded sample of N entries per category (bfcl)")
     p.add_argument("--out", help="JSON file for the summary and one record per entry (bfcl)")
@@ -240,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a param of the run or profile, e.g. --set eval.dtype=float32")  # fmt: skip
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--backend", default="transformers", choices=["transformers"], help="inference backend")
+    p.add_argument("--backend", default="transformers", choices=["transformers", "llama_cpp"],
+                   help="inference backend (llama_cpp: the GGUF in llama.cpp; pip install -e '.[llama]')")  # fmt: skip
     p.add_argument("--max-batch", type=int, default=8, help="requests decoded together at most (default 8)")
     p.add_argument("--max-tokens", type=int, default=256, help="max_tokens of a request that gives none")
     p.set_defaults(fn=cmd_serve)

@@ -439,6 +439,9 @@ class EvalParams(_Section):
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(96, ge=1, le=4096)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # both models are evaluated in this dtype
+    # who decodes: transformers (in eval.dtype) or llama.cpp (GGUF: the base model's own file; the fine-tuned
+    # model's GGUF export, else an f16 GGUF made once from its merged export); llama_cpp needs the [llama] extra
+    backend: Literal["transformers", "llama_cpp"] = "transformers"
     # eval sets; the first is the primary one (metrics.json `<model>.<metric>`)
     sets: list[Literal["test", "held_out_servers", "challenge", "handwritten"]] = Field(
         default_factory=lambda: ["test"], min_length=1

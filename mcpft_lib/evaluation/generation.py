@@ -33,6 +33,8 @@ from collections import defaultdict
 from contextlib import nullcontext
 
 from mcpft_lib.core import progressbar
+from mcpft_lib.export import formats
+from mcpft_lib.modeling import llama_cpp, loaders
 
 CALL_STOPS = ("</use_mcp_tool>", "</access_mcp_resource>")
 
@@ -57,6 +59,23 @@ _GREEDY_PROCESSORS = {
     "renormalize_logits": False,
     "remove_invalid_values": False,
 }
+
+
+def check_backend(params) -> None:
+    """`eval.backend: llama_cpp` without llama-cpp-python installed is an error before any model loads."""
+    if params.eval.backend == "llama_cpp" and not llama_cpp.available():
+        raise llama_cpp.LlamaCppUnavailable(f"eval.backend is llama_cpp: {llama_cpp.INSTALL_HINT}")
+
+
+def load_for_eval(mp, params):
+    """The model and tokenizer `params.eval.backend` decodes with: transformers in `eval.dtype`, or llama.cpp
+    on the model's GGUF (`formats.gguf_for`) with the transformers tokenizer (chat template, ids, decoding)."""
+    if params.eval.backend == "llama_cpp":
+        check_backend(params)
+        path = formats.gguf_for(mp)
+        tok = loaders.load_tokenizer(mp)
+        return llama_cpp.LlamaCppModel(path, n_slots=params.eval.batch_size), tok
+    return loaders.load_model(mp, dtype=params.eval.dtype)
 
 
 def prompt_text(tok, chat: list[dict]) -> str:
@@ -355,8 +374,33 @@ def generate_ids(
         return _generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar)
 
 
+def _llama_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar):
+    """`generate_ids` on a `modeling.llama_cpp.LlamaCppModel`: the same prompt ids, stop strings and EOS,
+    decoded by llama.cpp (shared system-prompt prefixes evaluated once, continuous batching)."""
+    stop = [s for s in (stop or []) if s]
+    ids = encode(tok, chats)
+    keys = None
+    if reuse_prefix:
+        keys = [c[0]["content"] if c and c[0].get("role") == "system" else None for c in chats]
+    eos = {t for t in [tok.eos_token_id] if t is not None}
+    ends = {s[-1] for s in stop}
+    trigger: dict[int, bool] = {}  # token id -> its text holds the last character of a stop string
+
+    def stopped(i: int, gen: list[int]) -> bool:
+        # a stop string first found now ends inside the newest token's text: decode only then
+        t = gen[-1]
+        if t not in trigger:
+            trigger[t] = any(c in tok.decode([t], skip_special_tokens=False) for c in ends)
+        return trigger[t] and _stopped(tok, ids[i], gen, stop)
+
+    done = (lambda i: bar.update(1)) if bar is not None else None
+    return model.generate_ids(ids, max_new_tokens, keys, stopped, eos, batch_size, done)
+
+
 def _generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar):
     """`generate_ids` advancing `bar` (or None) as prompts end."""
+    if getattr(model, "backend", None) == "llama_cpp":
+        return _llama_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar)
     import torch
 
     stop = [s for s in (stop or []) if s]

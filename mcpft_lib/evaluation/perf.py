@@ -435,3 +435,102 @@ if __name__ == "__main__":  # one variant per process: clean peak-memory figures
     p = load_params(params_file, overrides)
     v = spec.pop("variant")
     print(json.dumps(measure_variant(p, v, spec.pop("new_tokens"), spec.pop("per_server"), **spec)))
+
+
+# --- backends side by side: transformers against llama.cpp -------------------------------------------
+
+BACKENDS = ("transformers", "llama_cpp")
+
+
+def _with_backend(p: Params, backend: str) -> Params:
+    return p.model_copy(update={"eval": p.eval.model_copy(update={"backend": backend})})
+
+
+def _batch1(model, tok, chat: list[dict], new_tokens: int) -> dict:
+    """Prefill tokens/s (time to the first token) and decode tokens/s (the tokens after it) of one prompt,
+    greedy, no stop string; the faster of two tries each."""
+    n_prompt = len(encode(tok, [chat])[0])
+    first = min(generation.generate_ids(model, tok, [chat], 1, 1, [])[1]["seconds"] for _ in range(2))
+    runs = [generation.generate_ids(model, tok, [chat], new_tokens, 1, []) for _ in range(2)]
+    gen, stats = min(runs, key=lambda r: r[1]["seconds"])
+    n_new = len(gen[0])
+    decode_s = max(stats["seconds"] - first, 1e-9)
+    return {
+        "prompt_tokens": n_prompt,
+        "ttft_s": round(first, 3),
+        "prefill_tokens_per_s": n_prompt / max(first, 1e-9),
+        "new_tokens": n_new,
+        "decode_tokens_per_s": (n_new - 1) / decode_s if n_new > 1 else None,
+    }
+
+
+def bench_backends(
+    params_file: str,
+    overrides: list[str] | None = None,
+    backends: list[str] | None = None,
+    n: int = 16,
+    new_tokens: int = 64,
+    model_params=None,
+    log=print,
+) -> dict:
+    """Each backend on the same model and the same test-split turns, in one process, one after the other:
+    batch-1 prefill and decode tokens/s on the first prompt, then the evaluation's own path (`eval.batch_size`
+    rows, stop strings, `eval.max_new_tokens`) over all `n` prompts: aggregate new tokens/s, and how many
+    greedy outputs equal the first backend's. The ratio of the aggregates (last backend over first) is last."""
+    backends = list(backends or BACKENDS)
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        raise ValueError(f"--backends: unknown {unknown}; known: {', '.join(BACKENDS)}")
+    p = load_params(params_file, overrides)
+    mp = model_params or p.model
+    items = test_items(p, n)
+    chats = [it["chat"] for it in items]
+    bs, mnt = p.eval.batch_size, p.eval.max_new_tokens
+    log(
+        f"bench perf --backends {','.join(backends)}: {mp.id}, {len(items)} test turns, batch {bs}, "
+        f"max_new_tokens {mnt}; transformers in {p.eval.dtype}",
+        flush=True,
+    )
+    res: dict = {"model": mp.id, "items": len(items), "batch_size": bs, "max_new_tokens": mnt, "backends": {}}
+    outputs: dict[str, list[list[int]]] = {}
+    for b in backends:
+        q = _with_backend(p, b)
+        t0 = time.perf_counter()
+        model, tok = generation.load_for_eval(mp, q)
+        load_s = time.perf_counter() - t0
+        stop = stop_strings(tok)
+        generation.generate_ids(model, tok, chats[:1], 2, 1, stop)  # warm-up
+        one = _batch1(model, tok, chats[0], new_tokens)
+        gen, stats = generation.generate_ids(model, tok, chats, mnt, bs, stop)
+        outputs[b] = gen
+        where = getattr(model, "path", None)
+        r = {
+            "load_s": round(load_s, 2),
+            "weights": str(where) if where else f"transformers {p.eval.dtype}",
+            "batch1": one,
+            "aggregate_tokens_per_s": stats["tokens_per_s"],
+            "seconds": stats["seconds"],
+            "new_tokens": stats["new_tokens"],
+        }
+        res["backends"][b] = r
+        log(
+            f"{b:12} prefill {one['prefill_tokens_per_s']:7.1f} tok/s (batch 1, {one['prompt_tokens']} tokens)  "
+            f"decode {one['decode_tokens_per_s'] or 0:6.1f} tok/s (batch 1)  aggregate {r['aggregate_tokens_per_s']:6.1f} "
+            f"tok/s (batch {bs}: {r['new_tokens']} tokens in {r['seconds']:.1f} s)  [{r['weights']}]",
+            flush=True,
+        )
+        if hasattr(model, "close"):
+            model.close()
+        del model
+    first = backends[0]
+    for b in backends[1:]:
+        same = sum(x == y for x, y in zip(outputs[first], outputs[b], strict=True))
+        res["backends"][b]["identical_to_" + first] = same
+        log(f"greedy outputs of {b} identical to {first}: {same}/{len(items)}")
+    if len(backends) > 1:
+        last = backends[-1]
+        res["ratio"] = res["backends"][last]["aggregate_tokens_per_s"] / max(
+            res["backends"][first]["aggregate_tokens_per_s"], 1e-9
+        )
+        log(f"aggregate ratio ({last} / {first}, batch {bs}): {res['ratio']:.2f}x")
+    return res

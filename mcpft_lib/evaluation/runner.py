@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 from mcpft_lib.core.schema import Example, ToolCall
-from mcpft_lib.evaluation.generation import generate
+from mcpft_lib.evaluation.generation import check_backend, generate, load_for_eval
 from mcpft_lib.evaluation.metrics import METRICS, score_turn
 from mcpft_lib.evaluation.stats import compare, summarize
 from mcpft_lib.evaluation.views import reasons
@@ -173,10 +173,11 @@ def evaluate_models(candidates: dict, items: list[dict], params) -> dict:
     then replay the calls on the allowlisted live servers (`params.eval.live`; the user's own servers are
     started once before the first model loads, so a broken command fails first)."""
 
+    check_backend(params)
     live_replay = live_runner(params)
     results = {}
     for name, mp in candidates.items():
-        model, tok = loaders.load_model(mp, dtype=params.eval.dtype)
+        model, tok = load_for_eval(mp, params)
         turn_end = loaders.TURN_END.get(tok.init_kwargs.get("mcpft_template"))
         rows, stats = evaluate_model(
             model,

@@ -406,6 +406,40 @@ def write_gguf(src: Path, out: Path, fmt: str, mp: ModelParams, timeout: float =
     return target
 
 
+def gguf_for(mp: ModelParams, prefer: tuple[str, ...] = ("gguf_f16", "gguf_q8_0")) -> Path:
+    """A GGUF file of the model `mp` names, for llama.cpp: the file a GGUF-sourced base model was dequantised
+    from; for a merged safetensors export (`export/merged-<dtype>/`), a finished GGUF export beside it (in the
+    order of `prefer`), else an f16 GGUF converted once from it into `export/llama_cpp-f16/` (reused after)."""
+    src = source_gguf(mp)
+    if src is not None:
+        if not src.is_file():
+            raise ExportError(f"{src}: the model's GGUF file is gone (model.id {mp.id!r})")
+        return src
+    if mp.source != "local" or not Path(mp.id).is_dir():
+        raise ExportError(
+            f"model {mp.id!r} ({mp.source}): llama.cpp needs a GGUF; give model.source gguf_package, a local "
+            "folder with model.gguf_file, or a run's merged export"
+        )
+    folder = Path(mp.id)
+    for fmt in prefer:
+        sib = folder.parent / fmt
+        files = sorted(sib.glob("*.gguf")) if sib.is_dir() else []
+        if files and is_complete(sib):
+            return files[0]
+    cache = folder.parent / "llama_cpp-f16"
+    target = cache / f"model-{GGUF_OUTTYPE['gguf_f16']}.gguf"
+    if target.is_file():
+        return target
+    tmp = staging_dir(cache)
+    try:
+        written = write_gguf(folder, tmp, "gguf_f16", mp)
+        tmp.rename(cache)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return cache / written.name
+
+
 def _same_fs(a: Path, b: Path) -> bool:
     return a.stat().st_dev == b.stat().st_dev
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcpft_lib.config import Params, load_params
-from mcpft_lib.evaluation.generation import encode, generate_ids
+from mcpft_lib.evaluation.generation import _stopped, check_backend, encode, generate_ids, load_for_eval
 from mcpft_lib.modeling import loaders
 from mcpft_lib.runs import Run, list_runs, open_run
 
-BACKENDS = ("transformers",)
+BACKENDS = ("transformers", "llama_cpp")
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,46 @@ class TransformersBackend(Backend):
         return done
 
 
+class LlamaCppBackend(TransformersBackend):
+    """A GGUF in llama.cpp (`modeling.llama_cpp.LlamaCppModel`) with the transformers tokenizer of the same
+    model (chat template, token ids, decoding). Greedy requests take the evaluation's path; sampled ones are
+    drawn from llama.cpp's logits (temperature, top-p, seed), decoded together as well."""
+
+    name = "llama_cpp"
+
+    def context_length(self) -> int | None:
+        return min(self.model.n_ctx_train(), self.model.n_ctx)
+
+    def _eos(self) -> set[int]:
+        return {t for t in [self.tok.eos_token_id] if t is not None}
+
+    def _finish(self, ids: list[int], settings: Settings) -> Completion:
+        c = super()._finish(ids, settings)
+        if ids and self.model.is_eog(ids[-1]) and c.finish == "length":
+            c.finish = "stop"
+        return c
+
+    def generate(self, chats, settings: Settings) -> list[Completion]:
+        if settings.greedy:
+            return super().generate(chats, settings)
+        with self._lock:
+            ids = encode(self.tok, list(chats))
+            stop = list(settings.stop)
+            gen, _ = self.model.generate_ids(
+                ids,
+                settings.max_new_tokens,
+                None,
+                lambda i, g: _stopped(self.tok, ids[i], g, stop),
+                self._eos(),
+                self.batch_size,
+                sampling=(settings.temperature, settings.top_p, settings.seed),
+            )
+            done = [self._finish(g, settings) for g in gen]
+        for c, row in zip(done, ids, strict=True):
+            c.prompt_tokens = len(row)
+        return done
+
+
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -258,6 +298,8 @@ def load_backend(
     `eval.dtype`, the dtype the evaluation decoded in."""
     if backend not in BACKENDS:
         raise ValueError(f"--backend {backend!r}: available backends: {', '.join(BACKENDS)}")
+    if backend == "llama_cpp":
+        return _load_llama(params, run, batch_size)
     dtype = params.eval.dtype
     if run is None:
         model, tok = loaders.load_model(params.model, dtype=dtype)
@@ -288,3 +330,21 @@ def load_backend(
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload().eval()
         where = f"{params.model.id} + adapter {adapter} (merged in memory)"
     return Served(TransformersBackend(model, tok, batch_size), params, run.id, where, run)
+
+
+def _load_llama(params: Params, run: Run | None, batch_size: int) -> Served:
+    """llama.cpp serving: the base model's own GGUF, or the run's GGUF export (an f16 GGUF made once from its
+    merged export when it has none: `formats.gguf_for`)."""
+    q = params.model_copy(
+        update={"eval": params.eval.model_copy(update={"backend": "llama_cpp", "batch_size": batch_size})}
+    )
+    check_backend(q)
+    if run is None:
+        model, tok = load_for_eval(params.model, q)
+        return Served(LlamaCppBackend(model, tok, batch_size), params, "base", f"base model {model.path}")
+    merged = run.merged_dir(params.export.dtype)  # FileNotFoundError: notebook 03 has not exported it
+    mp = params.model.model_copy(
+        update={"source": "local", "id": str(merged), "revision": None, "gguf_file": None}
+    )
+    model, tok = load_for_eval(mp, q)
+    return Served(LlamaCppBackend(model, tok, batch_size), params, run.id, f"GGUF {model.path}", run)

@@ -14,7 +14,7 @@ from typing import Any
 
 from mcpft_lib.config import ModelParams, Params, load_params
 from mcpft_lib.evaluation.bfcl import checker, convert, source
-from mcpft_lib.evaluation.generation import CALL_STOPS, generate
+from mcpft_lib.evaluation.generation import CALL_STOPS, check_backend, generate, load_for_eval
 from mcpft_lib.evaluation.stats import bootstrap_ci, mcnemar
 from mcpft_lib.mcp import dialects
 from mcpft_lib.modeling import loaders
@@ -72,12 +72,13 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def evaluate_models(candidates: dict[str, ModelParams], p: Params) -> dict[str, list[dict[str, Any]]]:
-    """Notebook 04's BFCL section: each model (name -> ModelParams, loaded in `eval.dtype`) answers the same
+    """Notebook 04's BFCL section: each model (name -> ModelParams, loaded for `eval.backend`) answers the same
     seeded sample (`eval.bfcl`); records per model, in the same order."""
+    check_backend(p)
     items = sample(list(p.eval.bfcl.categories), p.eval.bfcl.per_category or None, p.run.seed)
     out = {}
     for name, mp in candidates.items():
-        model, tok = loaders.load_model(mp, dtype=p.eval.dtype)
+        model, tok = load_for_eval(mp, p)
         outputs, _ = answer(
             model, tok, items, p.data.dialect, p.eval.max_new_tokens, p.eval.batch_size, f"BFCL {name}"
         )
@@ -154,14 +155,16 @@ def run_bench(params_file: str, overrides: list[str] | None = None, which: str =
         raise ValueError(
             f"--categories: unknown {unknown}; BFCL v4 single-turn categories: {', '.join(source.CATEGORIES)}"
         )
+    check_backend(p)
     items = sample(categories, per_category, p.run.seed)
     mp = model_params(p, which, run_id)
     t0 = time.perf_counter()
-    model, tok = loaders.load_model(mp, dtype=p.eval.dtype)
+    model, tok = load_for_eval(mp, p)
     outputs, stats = answer(model, tok, items, p.data.dialect, p.eval.max_new_tokens, p.eval.batch_size)
     records = score(items, outputs, p.data.dialect)
     summary = summarize(records)
     result = {"bfcl_eval": source.VERSION, "model": which, "model_id": mp.id, "dialect": p.data.dialect,
+              "backend": p.eval.backend,
               "seconds": round(time.perf_counter() - t0, 1), "generation": stats, "summary": summary,
               "records": records}  # fmt: skip
     for name, s in summary.items():

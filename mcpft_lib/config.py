@@ -369,7 +369,7 @@ class TrainParams(_Section):
 
 
 class ExportParams(_Section):
-    formats: list[Literal["safetensors", "int8", "nf4", "gguf_f16", "gguf_q8_0"]] = Field(
+    formats: list[Literal["safetensors", "int8", "nf4", "gguf_f16", "gguf_q8_0", "gguf_q4_k_m"]] = Field(
         default_factory=lambda: ["safetensors"]
     )
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # dtype of the merged safetensors export

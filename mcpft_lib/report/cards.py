@@ -8,6 +8,7 @@ in for the hub (tests, air-gapped machines), and an offline machine gets a clear
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -16,8 +17,10 @@ from pathlib import Path
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from mcpft_lib.config import Params
+from mcpft_lib.core.schema import Example, Message, ToolCall
 from mcpft_lib.evaluation.metrics import CALL_METRICS
 from mcpft_lib.export import registry
+from mcpft_lib.mcp import catalogs, dialects
 
 EVAL_METRICS = CALL_METRICS
 
@@ -76,13 +79,50 @@ prompt and emits the call with arguments that validate against the tool's `input
   table above.
 - Inherits the base model's biases and license terms ({{ license }}).
 
+## Prompt and call format
+Dialect `{{ dialect }}`, exactly as in training (here with one MCP server, `time`, and compact schemas):
+{% if dialect == "xml" %}the system prompt lists the connected servers and their tools, and the model replies with one
+`<use_mcp_tool>` block (the Cline/Roo format), or with text when no tool fits or a value is missing.
+
+System prompt:
+```text
+{{ example_system }}
+```
+User: `{{ example_user }}` — the model's reply:
+```xml
+{{ example_reply }}
+```
+The call's result goes back as the next user message. The chat template (turn markers) is in the tokenizer{% if has_gguf %}
+and embedded in the GGUF files{% endif %}.
+{% else %}the tools go to the chat template as OpenAI-style functions named `server__tool` (`tools=`), after this
+system prompt:
+```text
+{{ example_system }}
+```
+Tools:
+```json
+{{ example_tools }}
+```
+User: `{{ example_user }}` — the model calls `{{ example_call }}` in its chat template's tool-call format (the
+template is in the tokenizer{% if has_gguf %} and embedded in the GGUF files{% endif %}; several calls may come in one turn).
+{% endif %}
+
 ## How to use
-Transformers (merged weights):
+OpenAI-compatible server with tool calling (`tools` in, `tool_calls` out), from the mcpft checkout that made it:
+```bash
+mcpft serve {{ run_id }} --port 8000                    # transformers
+mcpft serve {{ run_id }} --port 8000 --backend llama_cpp  # llama.cpp on the GGUF
+```
+Transformers (merged weights at the repository root):
 ```python
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 model = AutoModelForCausalLM.from_pretrained("{{ repo }}")
 tokenizer = AutoTokenizer.from_pretrained("{{ repo }}")
+messages = [{"role": "system", "content": SYSTEM_PROMPT},  # as above
+            {"role": "user", "content": "{{ example_user }}"}]
+ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt"{% if dialect != "xml" %}, tools=TOOLS{% endif %})
+print(tokenizer.decode(model.generate(ids, max_new_tokens=128, do_sample=False)[0, ids.shape[1]:]))
 ```
 PEFT adapter on the base model:
 ```python
@@ -92,14 +132,18 @@ from transformers import AutoModelForCausalLM
 base = AutoModelForCausalLM.from_pretrained("{{ base_model }}")
 model = PeftModel.from_pretrained(base, "{{ repo }}", subfolder="adapter")
 ```
-GGUF (llama.cpp, or transformers which dequantises it):
-```bash
-llama-cli -m {{ gguf_example }} -p "..."
+{% if has_gguf %}GGUF with llama.cpp (the chat template is embedded), e.g. llama-cpp-python or `llama-server -m {{ gguf_example }} --jinja`:
+```python
+from llama_cpp import Llama
+
+llm = Llama(model_path="{{ gguf_example }}", n_ctx=4096)
+reply = llm.create_chat_completion(messages=messages, temperature=0{% if dialect != "xml" %}, tools=TOOLS{% endif %})
 ```
+Transformers reads the GGUF too (dequantising it):
 ```python
 model = AutoModelForCausalLM.from_pretrained("{{ repo }}", gguf_file="{{ gguf_example }}")
 ```
-"""
+{% endif %}"""
 
 
 def _fmt(v) -> str:
@@ -178,12 +222,13 @@ def card_data(entry: dict) -> ModelCardData:
             dataset_type="mcpft/mcp-tool-calls",
             dataset_name=dataset,
             dataset_split="test",
-            metric_type=m,
-            metric_name=m.replace("_", " "),
-            metric_value=round(float(_value(ev["fine_tuned"][m])), 4),
+            metric_type=prefix + m,
+            metric_name=m.replace("_", " ") + suffix,
+            metric_value=round(float(_value(ev[model][m])), 4),
         )
+        for model, prefix, suffix in (("fine_tuned", "", ""), ("base", "base_", " (base model)"))
         for m in EVAL_METRICS
-        if _value((ev.get("fine_tuned") or {}).get(m)) is not None
+        if _value((ev.get(model) or {}).get(m)) is not None
     ]
     bfcl = ev.get("bfcl") or {}
     for model, label in (("fine_tuned", "accuracy"), ("base", "accuracy of the base model")):
@@ -202,16 +247,23 @@ def card_data(entry: dict) -> ModelCardData:
                     metric_value=round(float(_value(v)), 4),
                 )
             )
+    # the repository root holds the merged model (transformers), the adapter sits in adapter/, GGUF files
+    # only where an export wrote them; the generated dataset is not on the hub, so no `datasets:` id
     return ModelCardData(
         model_name=f"{entry['name']}",
         base_model=entry["base_model"]["id"],
-        library_name="peft",
+        base_model_relation="finetune",
+        library_name="transformers",
         license=(p.get("docs") or {}).get("license"),
-        tags=["mcp", "tool-calling", "lora", "mcpft", "transformers", "gguf"],
-        datasets=[dataset],
+        tags=["mcp", "tool-calling", "lora", "mcpft", "peft"] + (["gguf"] if gguf_files(entry) else []),
         pipeline_tag="text-generation",
         eval_results=results or None,
     )
+
+
+def gguf_files(entry: dict) -> list[str]:
+    """The GGUF files a registry version's exports wrote."""
+    return [f for e in entry.get("exports", []) for f in e.get("sha256", {}) if f.endswith(".gguf")]
 
 
 def training_length(trained: dict, train_params: dict) -> str:
@@ -246,7 +298,8 @@ def model_card(entry: dict, repo: str | None = None) -> ModelCard:
         }
         for e in entry.get("exports", [])
     ]
-    ggufs = [f for e in entry.get("exports", []) for f in e.get("sha256", {}) if f.endswith(".gguf")]
+    ggufs = gguf_files(entry)
+    example = format_example(p.get("data") or {})
     model, train, data = p.get("model") or {}, p.get("train") or {}, p.get("data") or {}
     quant = model.get("quantization", "none")
     merge = metrics.get("merge") or {}
@@ -284,7 +337,27 @@ def model_card(entry: dict, repo: str | None = None) -> ModelCard:
         license=(p.get("docs") or {}).get("license"),
         repo=repo or f"<your-namespace>/{entry['name']}",
         gguf_example=ggufs[-1] if ggufs else "model-q8_0.gguf",
+        has_gguf=bool(ggufs),
+        **example,
     )
+
+
+def format_example(data: dict) -> dict:
+    """One call as training renders it in the model's dialect (`dialects.to_chat`): system prompt, the
+    tools (native), the user turn and the reply, for the card's "Prompt and call format"."""
+    dialect = data.get("dialect", "xml")
+    call = ToolCall(server="time", tool="get_current_time", arguments={"timezone": "Asia/Tokyo"})
+    user = "What time is it in Tokyo?"
+    ex = Example(id="card", servers=catalogs.load_catalogs(["time"]), category="single_call",
+                 messages=[Message(role="user", content=user), Message(role="assistant", content="", calls=[call])])  # fmt: skip
+    chat = dialects.to_chat(ex, dialect, bool(data.get("compact_schemas", True)))
+    return {
+        "example_system": chat[0]["content"],
+        "example_tools": json.dumps(chat[0].get("tools") or [], indent=1),
+        "example_user": user,
+        "example_reply": chat[-1].get("content") or "",
+        "example_call": 'time__get_current_time({"timezone": "Asia/Tokyo"})',
+    }
 
 
 def card_for_run(params: Params, run) -> tuple[ModelCard, dict]:

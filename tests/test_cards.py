@@ -57,7 +57,10 @@ def registered(isolated_reports, monkeypatch):
     (adapter / "adapter_model.safetensors").write_bytes(b"lora")
     rows = [
         _export(run.path("export/merged"), {"model.safetensors": b"w", "config.json": b"{}"}),
-        _export(run.path("export/gguf_q8_0"), {"model-q8_0.gguf": b"gguf"}),
+        _export(
+            run.path("export/gguf_q8_0"),
+            {"model-q8_0.gguf": b"gguf", "Modelfile": b"FROM ./model-q8_0.gguf\n"},
+        ),
     ]
     entry = registry.register(params.export.model_name, registry.lineage(params, run, rows, {"max_abs_logit_diff": 3e-7, "dtype": "float32"}, adapter))  # fmt: skip
     run.record_metrics("export", {"registry": {"name": entry["name"], "version": entry["version"]}})
@@ -156,12 +159,14 @@ def test_publish_to_a_local_folder_standing_in_for_the_hub(registered, tmp_path)
             "config.json",
             "model.safetensors",
             "model-q8_0.gguf",
+            "Modelfile.q8_0",
             "adapter/adapter_config.json",
             "adapter/adapter_model.safetensors",
         ]  # fmt: skip
     )
     assert ModelCard.load(repo / "README.md").data.base_model == entry["base_model"]["id"]
     assert (repo / "model-q8_0.gguf").read_bytes() == b"gguf"
+    assert (repo / "Modelfile.q8_0").read_text() == "FROM ./model-q8_0.gguf\n"  # beside the GGUF it names
     again = cards.publish(entry, card, "me/mcp-tiny", target=str(hub))  # a second push replaces in one step
     assert again["files"] == out["files"] and not [
         p for p in (hub / "me").iterdir() if p.name.startswith(".")

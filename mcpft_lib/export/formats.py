@@ -20,6 +20,7 @@ from pathlib import Path
 from mcpft_lib.config import ModelParams
 from mcpft_lib.core import progressbar
 from mcpft_lib.core.fsutil import atomic_write
+from mcpft_lib.export import ollama
 from mcpft_lib.modeling import llama_cpp
 from mcpft_lib.modeling.loaders import (
     bnb_config,
@@ -29,6 +30,7 @@ from mcpft_lib.modeling.loaders import (
     model_dir,
     resolve_device,
     save_model,
+    template_name,
     torch_dtype,
 )
 from mcpft_lib.runs import export_dir_of
@@ -556,6 +558,8 @@ def export_format(
             write_bnb(Path(src), tmp, fmt, mp)
         else:
             write_gguf(Path(src), tmp, fmt, mp)
+            model_type = json.loads((Path(src) / "config.json").read_text()).get("model_type")
+            ollama.write_modelfile(tmp, template_name(mp, model_type))  # Ollama: `ollama create -f Modelfile`
         write_s = time.time() - t0
         _stage(bar, f"{fmt}: loading back", 1)
         t0 = time.time()

@@ -139,7 +139,11 @@ from llama_cpp import Llama
 llm = Llama(model_path="{{ gguf_example }}", n_ctx=4096)
 reply = llm.create_chat_completion(messages=messages, temperature=0{% if dialect != "xml" %}, tools=TOOLS{% endif %})
 ```
-Transformers reads the GGUF too (dequantising it):
+{% if modelfile %}Ollama (the Modelfile holds the chat template of training, its stop token and greedy decoding):
+```bash
+ollama create {{ name }} -f {{ modelfile }} && ollama run {{ name }}
+```
+{% endif %}Transformers reads the GGUF too (dequantising it):
 ```python
 model = AutoModelForCausalLM.from_pretrained("{{ repo }}", gguf_file="{{ gguf_example }}")
 ```
@@ -338,6 +342,15 @@ def model_card(entry: dict, repo: str | None = None) -> ModelCard:
         repo=repo or f"<your-namespace>/{entry['name']}",
         gguf_example=ggufs[-1] if ggufs else "model-q8_0.gguf",
         has_gguf=bool(ggufs),
+        modelfile=next(
+            (
+                f"Modelfile.{Path(g).stem.removeprefix('model-')}"
+                for e in entry.get("exports", [])
+                for g in e.get("sha256", {})
+                if g.endswith(".gguf") and (Path(e["path"]) / "Modelfile").is_file()
+            ),
+            None,
+        ),
         **example,
     )
 
@@ -415,6 +428,9 @@ def stage_upload(entry: dict, card: ModelCard, out: str | Path) -> Path:
         for rel in e.get("sha256", {}):
             if rel.endswith(".gguf"):
                 put(Path(e["path"]) / rel, out / rel)
+                modelfile = Path(e["path"]) / "Modelfile"  # FROM ./<its gguf>: beside it at the root too
+                if modelfile.is_file():
+                    put(modelfile, out / f"Modelfile.{Path(rel).stem.removeprefix('model-')}")
     adapter = (entry.get("adapter") or {}).get("path")
     if adapter and Path(adapter).is_dir():
         for p in sorted(Path(adapter).iterdir()):

@@ -78,6 +78,9 @@ def cmd_bench(args) -> int:
     if args.what == "generate":
         perf.bench_generate(args.params, args.set, n=args.items)
         return 0
+    if args.what == "bfcl" and args.compare:
+        bfcl_bench.compare_files(*args.compare)
+        return 0
     if args.what == "bfcl":
         cats = args.categories.split(",") if args.categories else None
         bfcl_bench.run_bench(args.params, args.set, args.model, args.run, cats, args.per_category, args.out)
@@ -235,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--categories", help="comma-separated BFCL categories (bfcl; default: all ten)")
     p.add_argument("--per-category", type=int, help="a seeded sample of N entries per category (bfcl)")
     p.add_argument("--out", help="JSON file for the summary and one record per entry (bfcl)")
+    p.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                   help="bfcl: pair two --out files on their common entries; accuracy per category and McNemar")  # fmt: skip
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("models", help="registered models: list [NAME] | show NAME[:vN] | compare A B")

@@ -375,6 +375,34 @@ def test_bench_answers_scores_and_writes_records(tmp_path, capsys):
     assert "needs --run RUN_ID" in capsys.readouterr().err
 
 
+def test_two_bench_files_are_compared_on_the_entries_both_answered(tmp_path, capsys):
+    import json
+
+    from mcpft_lib.cli import main
+
+    def rec(i, cat, ok):
+        return {"id": f"{cat}_{i}", "category": cat, "raw": "", "calls": [], "ok": ok, "reason": None}
+
+    a = [rec(i, "simple_python", False) for i in range(8)] + [rec(0, "irrelevance", True)]
+    b = [rec(i, "simple_python", i < 7) for i in range(8)] + [
+        rec(9, "irrelevance", True)
+    ]  # irrelevance unpaired
+    for name, recs in (("a.json", a), ("b.json", b)):
+        (tmp_path / name).write_text(json.dumps({"model": name, "model_id": "m", "records": recs}))
+    assert main(["bench", "bfcl", "params/smoke.yaml", "--compare", str(tmp_path / "a.json"),
+                 str(tmp_path / "b.json")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "8 entries answered by both" in out and "irrelevance" not in out
+    row = next(line for line in out.splitlines() if line.startswith("simple_python"))
+    assert (
+        "0.000 [0.000, 0.000]" in row and "0.875" in row and row.split()[-1] == "0.0156"
+    )  # 7 discordant: 2/2^7
+    (tmp_path / "c.json").write_text(json.dumps({"records": [rec(5, "multiple", True)]}))
+    assert main(["bench", "bfcl", "params/smoke.yaml", "--compare", str(tmp_path / "a.json"),
+                 str(tmp_path / "c.json")]) == 2  # fmt: skip
+    assert "share no BFCL entry" in capsys.readouterr().err
+
+
 def test_without_the_data_the_report_says_why(monkeypatch):
     """Offline with no cached wheel, notebook 04 records why BFCL is missing instead of failing the run."""
     from mcpft_lib.config import load_params

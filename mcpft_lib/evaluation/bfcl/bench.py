@@ -174,3 +174,21 @@ def run_bench(params_file: str, overrides: list[str] | None = None, which: str =
         Path(out).write_text(json.dumps(result, indent=1, default=str))
         log(f"wrote {out}")
     return result
+
+
+def compare_files(a_file: str, b_file: str, log=print) -> dict[str, Any]:
+    """Two `mcpft bench bfcl --out` files (e.g. base and fine-tuned) paired on the entries both answered:
+    per category, each model's accuracy with its interval and the exact McNemar test of the second against
+    the first."""
+    a, b = (json.loads(Path(f).read_text()) for f in (a_file, b_file))
+    ids = {r["id"] for r in a["records"]} & {r["id"] for r in b["records"]}
+    if not ids:
+        raise ValueError(f"{a_file} and {b_file} share no BFCL entry: nothing to pair")
+    pick = lambda res: sorted((r for r in res["records"] if r["id"] in ids), key=lambda r: r["id"])  # noqa: E731
+    rec = record({"a": pick(a), "b": pick(b)}, "a", "b")
+    log(
+        f"a = {a_file} ({a.get('model')}: {a.get('model_id')}); b = {b_file} ({b.get('model')}: {b.get('model_id')})"
+    )
+    log(f"{len(ids)} entries answered by both (bfcl-eval {rec['bfcl_eval']})")
+    log(table(rec, "a", "b").to_string())
+    return rec

@@ -408,6 +408,7 @@ def _generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_pre
     ids = encode(tok, chats)
     blockers = greedy_blockers(model)
     stats = {
+        "backend": "transformers",
         "prompt_tokens": sum(len(r) for r in ids),
         "prefix_tokens": 0,
         "reused_tokens": 0,

@@ -81,6 +81,7 @@ def test_batched_rows_with_a_shared_prefix_decode_as_each_prompt_alone(lmodel, t
     alone = [generation.generate_ids(lmodel, tok, [c], 48, 1, STOPS, reuse_prefix=False)[0][0] for c in chats]
     assert together == alone
     assert st["backend"] == "llama_cpp" and st["reused_tokens"] > 0 and st["prefix_tokens"] > 0
+    assert st["root_tokens"] > 0  # the xml preamble every prompt starts with, evaluated once
     assert st["new_tokens"] == sum(map(len, together)) and all(1 <= len(g) <= 48 for g in together)
 
 
@@ -154,3 +155,19 @@ def test_llama_cpp_serves_the_openai_api_with_the_evaluations_greedy_reply(param
     assert isinstance(json.loads(tc[0].function.arguments), dict)
     s1, s1b, s2 = (m.choices[0].message.content for m in sampled)
     assert s1 == s1b and s1 != s2  # seeded sampling is reproducible and depends on the seed
+
+
+@pytest.mark.slow
+def test_bench_perf_compares_the_backends_with_the_ratio_last(capsys):
+    from mcpft_lib.cli import main
+
+    args = ["bench", "perf", str(ROOT / "params/default.yaml"), "--items", "2", "--new-tokens", "2"]
+    assert main([*args, "--backends", "transformers,vllm"]) == 2  # before any model loads
+    assert "--backends: unknown ['vllm']" in capsys.readouterr().err
+    assert main([*args, "--backends", "transformers,llama_cpp", "--set", "eval.max_new_tokens=12"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = [line for line in lines if line.startswith(("transformers ", "llama_cpp "))]
+    assert len(rows) == 2 and all(("prefill" in r and "decode" in r and "aggregate" in r) for r in rows)
+    assert "gemma-3-270m-q4_k_m.gguf" in rows[1]
+    assert any(line.startswith("greedy outputs of llama_cpp identical to transformers: ") for line in lines)
+    assert lines[-1].startswith("aggregate ratio (llama_cpp / transformers, batch 8): ")

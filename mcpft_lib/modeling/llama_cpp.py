@@ -7,7 +7,8 @@ How several prompts are decoded together. One llama.cpp context holds a KV cache
 `n_slots` running rows (each a llama.cpp sequence id) plus a few prefix sequences. Prompts that share a
 system prompt (the same tool list) are grouped; the group's common token prefix is evaluated once into its
 own sequence and each row of the group starts from a copy of it (`llama_memory_seq_cp`: in a unified KV
-cache the cells are shared, not copied), so only the row's own suffix is prefilled. Every step sends one
+cache the cells are shared, not copied), so only the row's own suffix is prefilled; the prefix that all prompts
+share (a generic system preamble before each prompt's own tools) is evaluated once for all groups. Every step sends one
 llama_decode call holding one token per running row and the prefill of any rows joining: a row that ends
 (EOS/end of turn, a stop string, or the token budget) frees its slot and the next prompt takes it at once
 (continuous batching). Greedy: the next token is the argmax of the row's logits.
@@ -107,7 +108,7 @@ class LlamaCppModel:
         cparams.n_ctx = int(n_ctx)
         cparams.n_batch = self.n_batch
         cparams.n_ubatch = min(512, self.n_batch)
-        cparams.n_seq_max = self.n_slots + _PREFIX_SEQS
+        cparams.n_seq_max = self.n_slots + _PREFIX_SEQS + 1  # + the prefix all prompts share
         cparams.kv_unified = True  # one cell pool: a copied prefix shares its cells instead of copying them
         cparams.n_threads = cparams.n_threads_batch = self.n_threads
         cparams.no_perf = True
@@ -182,9 +183,9 @@ class LlamaCppModel:
         pr = pr[:keep] / pr[:keep].sum()
         return int(top[rng.choice(keep, p=pr)])
 
-    def _prefill_prefix(self, ids: Sequence[int], seq: int) -> None:
-        """Evaluate `ids` into sequence `seq` (no logits), in chunks of n_batch."""
-        for s in range(0, len(ids), self.n_batch):
+    def _prefill_prefix(self, ids: Sequence[int], seq: int, start: int = 0) -> None:
+        """Evaluate `ids[start:]` at their positions into sequence `seq` (no logits), in chunks of n_batch."""
+        for s in range(start, len(ids), self.n_batch):
             self._batch.reset()
             for j, t in enumerate(ids[s : s + self.n_batch]):
                 self._put(t, s + j, seq, False)
@@ -212,6 +213,12 @@ class LlamaCppModel:
         import numpy as np
 
         n = len(prompts)
+        for i, q in enumerate(prompts):  # before any work: a prompt that can never fit is the caller's error
+            if len(q) + max_new_tokens > self.n_ctx:
+                raise ValueError(
+                    f"prompt {i}: {len(q)} tokens + {max_new_tokens} new do not fit the llama.cpp context of "
+                    f"{self.n_ctx} tokens"
+                )
         slots = min(self.n_slots, int(batch_size or self.n_slots))
         if slots < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -227,6 +234,15 @@ class LlamaCppModel:
             p = len(os.path.commonprefix([list(prompts[i]) for i in idx])) if len(idx) > 1 else 0
             p = min(p, min(len(prompts[i]) for i in idx) - 1)  # every row feeds >= 1 token (its logits)
             prefix_len[k] = p if p >= _MIN_PREFIX else 0
+        # the prefix every prompt shares (a generic system preamble before each prompt's own tool list): once
+        root = 0
+        if groups is not None and n > 1:
+            root = min(len(os.path.commonprefix([list(q) for q in prompts])), min(map(len, prompts)) - 1)
+            root = root if root >= _MIN_PREFIX else 0
+        root_seq = self.n_slots + _PREFIX_SEQS
+        for k in prefix_len:
+            if prefix_len[k] < root + _MIN_PREFIX:
+                prefix_len[k] = 0  # the shared root covers it
         pending = [i for idx in by_key.values() for i in idx]  # group by group
         left = {k: len(idx) for k, idx in by_key.items()}
         prefix_seq: dict[object, int] = {}
@@ -242,18 +258,19 @@ class LlamaCppModel:
             "prefilled_tokens": 0,
             "steps": 0,
         }
+        stats["root_tokens"] = root
         self._clear()
         try:
+            if root:
+                self._prefill_prefix(prompts[0][:root], root_seq)
+                stats["prefix_tokens"] += root
             while pending or running:
                 # admit prompts into free slots (their prefix evaluated once per group)
                 while pending and free_slots:
-                    need = len(prompts[pending[0]]) + max_new_tokens
+                    k0 = keys[pending[0]]
+                    fresh = prefix_len[k0] if k0 not in prefix_seq else 0  # a new group's prefix cells too
+                    need = len(prompts[pending[0]]) + max_new_tokens + fresh
                     used = sum(r.pos + len(r.todo) + max_new_tokens - len(r.gen) for r in running)
-                    if need > self.n_ctx:
-                        raise ValueError(
-                            f"prompt {pending[0]}: {len(prompts[pending[0]])} tokens + {max_new_tokens} new do "
-                            f"not fit the llama.cpp context of {self.n_ctx} tokens"
-                        )
                     if running and used + need > self.n_ctx:  # wait until rows end and free their cells
                         break
                     i = pending.pop(0)
@@ -261,12 +278,18 @@ class LlamaCppModel:
                     p = prefix_len[k]
                     if p and k not in prefix_seq and free_prefix:
                         prefix_seq[k] = free_prefix.pop(0)
-                        self._prefill_prefix(prompts[i][:p], prefix_seq[k])
-                        stats["prefix_tokens"] += p
+                        if root:  # the group's prefix extends the shared root
+                            self._lib.llama_memory_seq_cp(self._ctx.memory, root_seq, prefix_seq[k], -1, -1)
+                        self._prefill_prefix(prompts[i][:p], prefix_seq[k], root)
+                        stats["prefix_tokens"] += p - root
                     if p and k in prefix_seq:
                         self._lib.llama_memory_seq_cp(self._ctx.memory, prefix_seq[k], seq, -1, -1)
                         stats["reused_tokens"] += p
                         row = _Row(i, seq, p, list(prompts[i][p:]))
+                    elif root:
+                        self._lib.llama_memory_seq_cp(self._ctx.memory, root_seq, seq, -1, -1)
+                        stats["reused_tokens"] += root
+                        row = _Row(i, seq, root, list(prompts[i][root:]))
                     else:
                         row = _Row(i, seq, 0, list(prompts[i]))
                     left[k] -= 1

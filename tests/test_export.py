@@ -283,7 +283,8 @@ def test_gguf_f16_and_q8_0_convert_load_back_and_generate(gguf_rows):
         assert r["new_tokens"] > 0 and r["generation"] and r["top1_agreement"] >= 0.9, r
         assert not (Path(r["path"]) / ".convert-input").exists()
         assert outtype in {t.tensor_type.name for t in gguf.GGUFReader(f).tensors}
-        assert not (Path(r["path"]) / "Modelfile").exists()  # a llama-family model: no Ollama template yet
+        # its chat template is Gemma's (model.chat_template): an Ollama Modelfile beside the GGUF names it
+        assert f"FROM ./{f.name}\n" in (Path(r["path"]) / "Modelfile").read_text()
     assert by["gguf_q8_0"]["bytes"] < by["gguf_f16"]["bytes"] < by["safetensors-float32"]["bytes"]
 
 

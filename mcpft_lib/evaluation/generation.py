@@ -383,18 +383,32 @@ def _llama_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix
     if reuse_prefix:
         keys = [c[0]["content"] if c and c[0].get("role") == "system" else None for c in chats]
     eos = {t for t in [tok.eos_token_id] if t is not None}
+    done = (lambda i: bar.update(1)) if bar is not None else None
+    return model.generate_ids(ids, max_new_tokens, keys, stop_check(tok, ids, stop), eos, batch_size, done)
+
+
+def stop_check(tok, ids: list[list[int]], stop: list[str]):
+    """`stopped(i, gen)` for `LlamaCppModel.generate_ids`: whether prompt i's reply `gen` holds a stop string
+    (`_stopped`). A stop string first found now ends inside the newest token's text, so the reply is decoded
+    only when that token's text holds the last character of a stop string."""
+    stop = [s for s in stop if s]
     ends = {s[-1] for s in stop}
     trigger: dict[int, bool] = {}  # token id -> its text holds the last character of a stop string
 
     def stopped(i: int, gen: list[int]) -> bool:
-        # a stop string first found now ends inside the newest token's text: decode only then
         t = gen[-1]
         if t not in trigger:
             trigger[t] = any(c in tok.decode([t], skip_special_tokens=False) for c in ends)
         return trigger[t] and _stopped(tok, ids[i], gen, stop)
 
-    done = (lambda i: bar.update(1)) if bar is not None else None
-    return model.generate_ids(ids, max_new_tokens, keys, stopped, eos, batch_size, done)
+    return stopped
+
+
+def with_backend(params, backend: str, **eval_updates):
+    """`params` with `eval.backend` (and any other `eval` keys given) replaced."""
+    return params.model_copy(
+        update={"eval": params.eval.model_copy(update={"backend": backend, **eval_updates})}
+    )
 
 
 def _generate_ids(model, tok, chats, max_new_tokens, batch_size, stop, reuse_prefix, bar):

@@ -442,10 +442,6 @@ if __name__ == "__main__":  # one variant per process: clean peak-memory figures
 BACKENDS = ("transformers", "llama_cpp")
 
 
-def _with_backend(p: Params, backend: str) -> Params:
-    return p.model_copy(update={"eval": p.eval.model_copy(update={"backend": backend})})
-
-
 def _batch1(model, tok, chat: list[dict], new_tokens: int) -> dict:
     """Prefill tokens/s (time to the first token) and decode tokens/s (the tokens after it) of one prompt,
     greedy, no stop string; the faster of two tries each."""
@@ -494,7 +490,7 @@ def bench_backends(
     res: dict = {"model": mp.id, "items": len(items), "batch_size": bs, "max_new_tokens": mnt, "backends": {}}
     outputs: dict[str, list[list[int]]] = {}
     for b in backends:
-        q = _with_backend(p, b)
+        q = generation.with_backend(p, b)
         t0 = time.perf_counter()
         model, tok = generation.load_for_eval(mp, q)
         load_s = time.perf_counter() - t0

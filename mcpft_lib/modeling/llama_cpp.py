@@ -257,8 +257,8 @@ class LlamaCppModel:
             "reused_tokens": 0,
             "prefilled_tokens": 0,
             "steps": 0,
+            "root_tokens": root,
         }
-        stats["root_tokens"] = root
         self._clear()
         try:
             if root:

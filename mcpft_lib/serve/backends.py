@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcpft_lib.config import Params, load_params
-from mcpft_lib.evaluation.generation import _stopped, check_backend, encode, generate_ids, load_for_eval
+from mcpft_lib.evaluation.generation import (
+    check_backend,
+    encode,
+    generate_ids,
+    load_for_eval,
+    stop_check,
+    with_backend,
+)
 from mcpft_lib.modeling import loaders
 from mcpft_lib.runs import Run, list_runs, open_run
 
@@ -187,7 +194,7 @@ class LlamaCppBackend(TransformersBackend):
                 ids,
                 settings.max_new_tokens,
                 None,
-                lambda i, g: _stopped(self.tok, ids[i], g, stop),
+                stop_check(self.tok, ids, stop),
                 self._eos(),
                 self.batch_size,
                 sampling=(settings.temperature, settings.top_p, settings.seed),
@@ -336,9 +343,7 @@ def load_backend(
 def _load_llama(params: Params, run: Run | None, batch_size: int) -> Served:
     """llama.cpp serving: the base model's own GGUF, or the run's GGUF export (an f16 GGUF made once from its
     merged export when it has none: `formats.gguf_for`)."""
-    q = params.model_copy(
-        update={"eval": params.eval.model_copy(update={"backend": "llama_cpp", "batch_size": batch_size})}
-    )
+    q = with_backend(params, "llama_cpp", batch_size=batch_size)
     check_backend(q)
     if run is None:
         model, tok = load_for_eval(params.model, q)

@@ -195,7 +195,7 @@ class DataParams(_Section):
     val_fraction: float = Field(0.2, gt=0, lt=0.5)
     test_fraction: float = Field(0.1, gt=0, lt=0.5)
     dialect: Literal["xml", "native"] = "xml"
-    compact_schemas: bool = True  # single-line JSON schemas in the system prompt (short prompts on CPU)
+    compact_schemas: bool = True  # one-line schemas, descriptions cut to their first sentence (CPU)
     max_servers_per_example: int = Field(2, ge=1, le=8)
     max_length: int = Field(1024, ge=64)  # tokens; longer examples are dropped and counted, never cut
     balance: float = Field(

@@ -258,9 +258,24 @@ def test_system_prompt_lists_servers_tools_and_resources() -> None:
         assert "# Connected MCP Servers" in p and "## time" in p and "## sqlite" in p
         assert "- get_current_time: Get current time" in p and "memo://insights" in p
     assert '"title": "Timezone"' in full and '"title"' not in compact  # compact drops schema titles
-    assert '"timezone":{"type":"string"}' in compact  # one line, property descriptions dropped
+    # one line; a property's description stays (the first sentence, cut at DESCRIPTION_CHARS)
+    assert '"timezone":{"type":"string","description":"IANA name."}' in compact
     assert len(compact) < len(full)
     assert "<access_mcp_resource>" not in system_prompt([TIME])  # only when a server has resources
+
+
+def test_compact_schema_shortens_descriptions() -> None:
+    long = "Path of the file to read, relative to the workspace root unless absolute " * 4
+    schema = {"type": "object", "description": "Arguments. More words.", "properties": {
+        "path": {"type": "string", "description": long},
+        "mode": {"type": "string", "description": "Read mode. Either text or binary."},
+        "p1": {"type": "integer", "description": "   "}}}  # fmt: skip
+    out = xml_calls.compact_schema(schema)
+    assert out["description"] == "Arguments."
+    assert out["properties"]["mode"]["description"] == "Read mode."
+    path = out["properties"]["path"]["description"]
+    assert path.endswith("…") and len(path) <= xml_calls.DESCRIPTION_CHARS + 1 and long.startswith(path[:-1])
+    assert out["properties"]["p1"] == {"type": "integer"}  # a blank description says nothing: dropped
 
 
 def test_compact_schema_keeps_property_named_title() -> None:

@@ -183,9 +183,16 @@ def test_mask_keeps_descriptions():
 def test_no_tool_requests_offer_nothing_that_serves_them():
     ex = [e for e in _built(800) if e.category == "no_tool"]
     assert len(ex) > 40
+    kinds = {e.meta["irrelevance"] for e in ex}
+    assert kinds == {"near_miss", "other_server"}, kinds  # both: a near miss on the called server, another server
     for e in ex:
-        asked = e.meta["asked"].split("/")[0]
-        assert asked not in {s.name for s in e.servers}
+        server, tool = e.meta["asked"].split("/")
+        offered = {s.name: s for s in e.servers}
+        if e.meta["irrelevance"] == "other_server":
+            assert server not in offered
+        else:  # the server is offered without the asked tool (nor one like it: unmasked names checked here)
+            assert server in offered
+            assert e.meta.get("renamed") or tool not in {t.name for t in offered[server].tools}
         assert not any(m.calls for m in e.messages)
 
 

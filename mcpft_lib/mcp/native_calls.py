@@ -10,7 +10,7 @@ from typing import Any
 
 from mcpft_lib.core.schema import RESOURCE_TOOL, Example, Server, ToolCall
 from mcpft_lib.mcp.lenient_json import JSON_DECODER, NATIVE_SEP, WHITESPACE, ParseResult, loads_lenient
-from mcpft_lib.mcp.xml_calls import NextToken, compact_schema, first_sentence
+from mcpft_lib.mcp.xml_calls import TOOL_DESCRIPTION_CHARS, NextToken, compact_schema, short_description
 
 # ----------------------------------------------------------------------------------------------------------
 # Native dialect
@@ -34,7 +34,7 @@ def tools_for(servers: list[Server], compact: bool = False) -> list[dict[str, An
     out = []
     for s in servers:
         for t in s.tools:
-            desc = t.description if not compact else first_sentence(t.description)
+            desc = t.description if not compact else short_description(t.description, TOOL_DESCRIPTION_CHARS)
             desc = f"{s.name}: {desc}" if desc else s.name
             out.append(
                 {

@@ -116,7 +116,10 @@ _SCHEMA_ONE = (
 
 
 def compact_schema(node: Any) -> Any:
-    """Drop `title`/`$schema`/`description` annotations (not properties so named): the short CPU-demo prompt."""
+    """Drop `title`/`$schema` annotations (not properties so named) and shorten every `description` to its first
+    sentence (`short_description`): the short CPU prompt. Descriptions stay because they are what tells a model
+    what a parameter takes (units, formats, which of two ids) — most of all when its name says nothing (masked
+    names in training, `p1` in the wild)."""
     if isinstance(node, list):
         return [compact_schema(x) for x in node]
     if not isinstance(node, dict):
@@ -126,6 +129,8 @@ def compact_schema(node: Any) -> Any:
         if k in ("title", "$schema") and isinstance(v, str):
             continue
         if k == "description" and isinstance(v, str):
+            if v.strip():
+                out[k] = short_description(v)
             continue
         if k in _SCHEMA_MAPS and isinstance(v, dict):
             out[k] = {name: compact_schema(s) for name, s in v.items()}
@@ -140,6 +145,19 @@ def first_sentence(text: str) -> str:
     text = " ".join(text.split())
     cut = text.find(". ")
     return text[: cut + 1] if cut != -1 else text
+
+
+DESCRIPTION_CHARS = 120  # a compact schema's descriptions: the first sentence, at most this many characters
+TOOL_DESCRIPTION_CHARS = 240  # a compact prompt's tool descriptions, likewise
+
+
+def short_description(text: str, limit: int = DESCRIPTION_CHARS) -> str:
+    """The first sentence of a description, cut at a word boundary (with "…") when it is longer than `limit`."""
+    text = first_sentence(text)
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,;:") + "…"
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -161,7 +179,7 @@ def system_prompt(servers: list[Server], compact: bool = False) -> str:
             lines.append("### Available Tools")
         for t in s.tools:
             if compact:
-                desc = first_sentence(t.description)
+                desc = short_description(t.description, TOOL_DESCRIPTION_CHARS)
                 schema = json.dumps(compact_schema(t.inputSchema), separators=(",", ":"), ensure_ascii=False)
                 lines.append(f"- {t.name}: {desc}\n  Input Schema: {schema}")
             else:

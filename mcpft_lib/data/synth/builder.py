@@ -61,6 +61,7 @@ class Options:
     max_tools: int = 30  # offered tools per example, distractors included
     distractor_p: float = 0.75  # examples that list other servers beside the called one
     optional_p: float = 0.35  # an optional parameter is set (and stated in the request)
+    near_miss_p: float = 0.5  # no_tool examples asking the called server for a tool it does not offer
 
 
 class Synthesizer:
@@ -296,15 +297,20 @@ class Synthesizer:
                                                                           "difficulty": "hard"})  # fmt: skip
 
     def _no_tool(self, r: Random, server: Server):
-        """A request for a tool of a server that is not offered (and no offered tool does the same)."""
+        """A request no offered tool can serve: for a tool of the called server that is left out of the offer (a
+        near miss, as in BFCL's irrelevance: the right server, no tool that does it; `near_miss_p` of them, where
+        the server's other tools are unlike it), else for a tool of a server that is not offered."""
         vm = ValueMaker(r)
+        if len(server.tools) > 1 and r.random() < self.opt.near_miss_p:
+            tool = r.choice(server.tools)
+            rest = server.model_copy(update={"tools": [t for t in server.tools if t.name != tool.name]})
+            offered = self.offer(r, rest, set())
+            if not _overlaps(tool, offered):
+                return self._irrelevant(r, tool, server, offered, vm, "near_miss")
         fam = self.family.get(server.name, server.name)
         others = [s for s in self.others if s.name != server.name and self.family.get(s.name, s.name) != fam]
         src = r.choice(others)
         tool = r.choice(src.tools)
-        args = self.args_for(r, tool, vm)
-        act = ph.action(tool.name, tool.description, r)
-        req = ph.noisy(ph.request(act, self.mentions(r, tool, args), r), r, [str(v) for v in args.values()])
         offered = self.offer(
             r,
             server,
@@ -318,12 +324,19 @@ class Synthesizer:
         )
         if _overlaps(tool, offered):
             raise ValueError("an offered tool may serve the irrelevant request")
+        return self._irrelevant(r, tool, src, offered, vm, "other_server")
+
+    def _irrelevant(self, r: Random, tool: Tool, src: Server, offered: list[Server], vm: ValueMaker, kind: str):
+        args = self.args_for(r, tool, vm)
+        act = ph.action(tool.name, tool.description, r)
+        req = ph.noisy(ph.request(act, self.mentions(r, tool, args), r), r, [str(v) for v in args.values()])
         listed = ", ".join(s.name for s in offered)
         answer = r.choice(ph.text()["answers"]["irrelevant"]).format(
             action=ph.base_action(tool.name, tool.description), offered=listed
         )
         msgs = [Message(role="user", content=req), Message(role="assistant", content=answer)]
-        return self._masked(r, msgs, offered, {"kind": "irrelevance", "asked": f"{src.name}/{tool.name}"})
+        meta = {"kind": "irrelevance", "asked": f"{src.name}/{tool.name}", "irrelevance": kind}
+        return self._masked(r, msgs, offered, meta)
 
     def _resource_access(self, r: Random, server: Server):
         res = r.choice(server.resources)

@@ -391,3 +391,94 @@ def test_merge_check_leaves_gradients_on(smoke_mp, adapter):
 
     formats.merge_adapter(smoke_mp, adapter, PROMPTS)
     assert torch.is_grad_enabled()  # the check's no_grad must not leak into the caller (training comes next)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@needs_converter
+def test_gguf_export_answers_a_tool_request_in_llama_cpp_pythons_own_server(gguf_rows, tmp_path):
+    """The f16 GGUF export carries the training chat template, and llama-cpp-python's OpenAI server
+    (`python -m llama_cpp.server`, not mcpft) renders a tool request with it exactly as training did: the
+    template in the file is the model's, its render of messages + `tools` equals the tokenizer's, the server's
+    prompt has that many tokens, it answers in content, and a forced `tool_choice` returns `tool_calls` whose
+    arguments validate against the tool's schema (llama.cpp's JSON-schema grammar)."""
+    import gguf
+    import jsonschema
+    import openai
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    from transformers import AutoTokenizer
+
+    from mcpft_lib.core.schema import Example, Message
+    from mcpft_lib.mcp import catalogs, dialects
+
+    (f,) = Path(gguf_rows["gguf_f16"]["path"]).glob("*.gguf")
+    field = gguf.GGUFReader(f).fields["tokenizer.chat_template"]
+    template = bytes(field.parts[field.data[0]]).decode()
+    tok = AutoTokenizer.from_pretrained(gguf_rows["safetensors-float32"]["path"])
+    assert template == tok.chat_template and "tools" in template  # the training template, tools included
+
+    time_server = next(s for s in catalogs.load_catalogs() if s.name == "time")
+    chat = dialects.to_chat(Example(id="x", servers=[time_server], category="single_call", messages=[
+        Message(role="user", content="What time is it in Tokyo?")]), "native", compact=True)  # fmt: skip
+    tools = chat[0].pop("tools")
+    ours = tok.apply_chat_template(chat, tools=tools, tokenize=False, add_generation_prompt=True)
+    theirs = Jinja2ChatFormatter(template, eos_token=tok.eos_token, bos_token=tok.bos_token,
+                                 add_generation_prompt=True)(messages=chat, tools=tools).prompt  # fmt: skip
+    assert theirs == ours and "get_current_time" in ours
+    n_prompt = len(
+        Llama(str(f), vocab_only=True, verbose=False).tokenize(ours.encode(), add_bos=False, special=True)
+    )
+
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(f), "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", "2048", "--n_threads", "2"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        client = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0, timeout=60
+        )
+        deadline = time.time() + 120
+        while True:
+            try:
+                client.models.list()
+                break
+            except openai.APIConnectionError:
+                assert proc.poll() is None and time.time() < deadline, (tmp_path / "server.log").read_text()[
+                    -2000:
+                ]
+                time.sleep(0.5)
+        r = client.chat.completions.create(
+            model=f.name, messages=chat, tools=tools, max_tokens=8, temperature=0
+        )
+        assert r.usage.prompt_tokens == n_prompt  # the server rendered the training prompt
+        assert r.choices[0].message.content is not None and r.usage.completion_tokens > 0
+        # a tool whose arguments have a bounded length (an enum), so that the random model's forced call ends
+        units = {"type": "function", "function": {"name": "time__set_units", "description": "Set the units.",
+                 "parameters": {"type": "object", "properties": {"units": {"enum": ["metric", "imperial"]}},
+                                "required": ["units"]}}}  # fmt: skip
+        forced = client.chat.completions.create(
+            model=f.name,
+            messages=chat,
+            tools=[*tools, units],
+            max_tokens=64,
+            temperature=0,
+            tool_choice={"type": "function", "function": {"name": "time__set_units"}},
+        )
+        (call,) = forced.choices[0].message.tool_calls
+        assert call.function.name == "time__set_units"
+        jsonschema.validate(json.loads(call.function.arguments), units["function"]["parameters"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

@@ -184,7 +184,9 @@ def test_no_tool_requests_offer_nothing_that_serves_them():
     ex = [e for e in _built(800) if e.category == "no_tool"]
     assert len(ex) > 40
     kinds = {e.meta["irrelevance"] for e in ex}
-    assert kinds == {"near_miss", "other_server"}, kinds  # both: a near miss on the called server, another server
+    assert kinds == {"near_miss", "other_server"}, (
+        kinds
+    )  # both: a near miss on the called server, another server
     for e in ex:
         server, tool = e.meta["asked"].split("/")
         offered = {s.name: s for s in e.servers}

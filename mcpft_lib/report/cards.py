@@ -139,6 +139,10 @@ from llama_cpp import Llama
 llm = Llama(model_path="{{ gguf_example }}", n_ctx=4096)
 reply = llm.create_chat_completion(messages=messages, temperature=0{% if dialect != "xml" %}, tools=TOOLS{% endif %})
 ```
+llama-cpp-python's own OpenAI server renders requests with the embedded template too
+(`pip install "llama-cpp-python[server]"`, then `python -m llama_cpp.server --model {{ gguf_example }}`); the model's
+call comes back as text in `content`, in the format above (with `tool_choice` naming a tool, the server constrains
+the arguments to its schema and returns `tool_calls`); `mcpft serve` parses every reply into `tool_calls`.
 {% if modelfile %}Ollama (the Modelfile holds the chat template of training, its stop token and greedy decoding):
 ```bash
 ollama create {{ name }} -f {{ modelfile }} && ollama run {{ name }}

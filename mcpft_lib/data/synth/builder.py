@@ -326,7 +326,9 @@ class Synthesizer:
             raise ValueError("an offered tool may serve the irrelevant request")
         return self._irrelevant(r, tool, src, offered, vm, "other_server")
 
-    def _irrelevant(self, r: Random, tool: Tool, src: Server, offered: list[Server], vm: ValueMaker, kind: str):
+    def _irrelevant(
+        self, r: Random, tool: Tool, src: Server, offered: list[Server], vm: ValueMaker, kind: str
+    ):
         args = self.args_for(r, tool, vm)
         act = ph.action(tool.name, tool.description, r)
         req = ph.noisy(ph.request(act, self.mentions(r, tool, args), r), r, [str(v) for v in args.values()])

@@ -106,18 +106,18 @@ def test_bad_params(figures, tmp_path, case, content, overrides, needle):
 
 @pytest.mark.slow
 def test_max_length_longer_than_the_loaded_model(figures, tmp_path):
-    """The cross-check notebook 02 runs once the model's own config is known (tiny model: 4096 positions)."""
+    """The cross-check notebook 02 runs once the model's own config is known (tiny model: 8192 positions)."""
     from mcpft_lib.modeling import loaders
 
-    with figures.case("bad_input", "params", "max_length_over_model_config", "data.max_length: 8192 with a "
-                      "4096-position model", "ParamsError naming the key and the model's limit") as fig:  # fmt: skip
-        p = load_params(SMOKE, ["data.max_length=8192"])
+    with figures.case("bad_input", "params", "max_length_over_model_config", "data.max_length: 16384 with "
+                      "an 8192-position model", "ParamsError naming the key and the model's limit") as fig:  # fmt: skip
+        p = load_params(SMOKE, ["data.max_length=16384"])
         positions = loaders.max_positions(loaders.load_config(p.model))
-        assert positions == 4096
+        assert positions == 8192
         with pytest.raises(ParamsError) as e:
             check_against_model(p, positions, str(SMOKE))
         fig.outcome = str(e.value)
-        assert "data.max_length=8192" in fig.outcome and "4096" in fig.outcome and str(SMOKE) in fig.outcome
+        assert "data.max_length=16384" in fig.outcome and "8192" in fig.outcome and str(SMOKE) in fig.outcome
 
 
 # ==========================================================================================================

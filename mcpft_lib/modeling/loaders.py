@@ -302,9 +302,12 @@ def _gguf_package_dir(mp: ModelParams) -> Path:
     return out
 
 
+TINY_POSITIONS = 8192  # the tiny model's context: room for a few servers' tool lists in its small vocabulary
+
+
 def _tiny_dir(mp: ModelParams) -> Path:
     """A tiny randomly initialised Llama-style model + a BPE tokenizer trained locally on MCP text."""
-    spec = mp.tiny.model_dump()
+    spec = {**mp.tiny.model_dump(), "max_position_embeddings": TINY_POSITIONS}  # what the build depends on
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
     out = cache_root() / "models" / f"tiny-{key}"
     if (out / "model.safetensors").is_file():
@@ -345,7 +348,7 @@ def _tiny_dir(mp: ModelParams) -> Path:
         num_hidden_layers=mp.tiny.num_layers,
         num_attention_heads=mp.tiny.num_heads,
         num_key_value_heads=mp.tiny.num_kv_heads,
-        max_position_embeddings=4096,
+        max_position_embeddings=TINY_POSITIONS,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,

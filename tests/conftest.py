@@ -170,3 +170,12 @@ def bars(monkeypatch):
 
     monkeypatch.setattr(progressbar, "bar", spy)
     return made
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a server a test starts)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

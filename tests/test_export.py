@@ -17,6 +17,8 @@ from mcpft_lib.config import ModelParams, load_params
 from mcpft_lib.export import formats
 from mcpft_lib.modeling.loaders import load_model
 
+from .conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PROMPTS = [
     "<start_of_turn>user\nWhat time is it in Berlin?<end_of_turn>\n<start_of_turn>model\n",
@@ -393,14 +395,6 @@ def test_merge_check_leaves_gradients_on(smoke_mp, adapter):
     assert torch.is_grad_enabled()  # the check's no_grad must not leak into the caller (training comes next)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 @needs_converter
 def test_gguf_export_answers_a_tool_request_in_llama_cpp_pythons_own_server(gguf_rows, tmp_path):
@@ -437,7 +431,7 @@ def test_gguf_export_answers_a_tool_request_in_llama_cpp_pythons_own_server(gguf
         Llama(str(f), vocab_only=True, verbose=False).tokenize(ours.encode(), add_bos=False, special=True)
     )
 
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(f), "--host", "127.0.0.1", "--port", str(port),

@@ -142,21 +142,6 @@ def test_requests_state_the_string_values_they_call_with():
                 assert v.lower() in user, (k, v, user)
 
 
-def test_some_requests_state_a_value_without_naming_its_parameter():
-    """As people type ("weather in Boston"): a share of plain string values go bare, so that the model must read
-    the parameter descriptions to place them; counts can come as "3 days"."""
-    bare = labelled = 0
-    for e in _built(rename_fraction=0.0):
-        if e.category != "single_call" or e.messages[1].calls[0].tool != "find_widgets":
-            continue
-        user = e.messages[0].content.lower()
-        if "search text" in user or "query" in user:
-            labelled += 1
-        else:
-            bare += 1
-    assert bare and labelled and bare < labelled, (bare, labelled)
-
-
 def test_deterministic_and_seed_dependent():
     a, b, c = _built(seed=3), _built(seed=3), _built(seed=4)
     assert [e.id for e in a] == [e.id for e in b]

@@ -128,14 +128,12 @@ def mention(name: str, schema: dict[str, Any], value: Any, r: Random, in_words: 
     shown = show(value, r)
     if in_words and isinstance(value, int) and not isinstance(value, bool) and number_words(value):
         shown = number_words(value)
-    if isinstance(value, str):
-        # a value that says what it is goes bare half the time; any other string a fifth of the time, as people
-        # type requests ("weather in Boston"): the model must match it to a parameter by its description
-        says_what = semantic_pool(name, schema.get("description", "")) in _BARE_POOLS
-        if r.random() < (0.5 if says_what else 0.2):
-            return r.choice(t["bare"]).format(value=shown)
-    elif isinstance(value, (int, float)) and lab.endswith("s") and r.random() < 0.4:
-        return r.choice(t["counted"]).format(label=lab, value=shown)  # "10 days", "for 5 retries"
+    if (
+        isinstance(value, str)
+        and semantic_pool(name, schema.get("description", "")) in _BARE_POOLS
+        and r.random() < 0.5
+    ):
+        return r.choice(t["bare"]).format(value=shown)
     return r.choice(t["labelled"]).format(label=lab, value=shown)
 
 

@@ -155,40 +155,6 @@ def test_parallel_only_when_the_dialect_allows_it():
     assert "parallel" not in {e.category for e in serial}
 
 
-def test_parallel_turns_state_every_call_and_call_one_or_two_tools():
-    """BFCL's parallel (one function, several values) and parallel_multiple (different functions) in one turn:
-    2..parallel_max calls, every string value stated in the request, no two calls alike."""
-    ex = [e for e in _built(n=400, rename_fraction=0.0, mix={"parallel": 1.0}) if e.category == "parallel"]
-    sizes, kinds = Counter(), Counter()
-    for e in ex:
-        turn = next(m for m in e.messages if m.role == "assistant" and m.calls)
-        sizes[len(turn.calls)] += 1
-        kinds[len({c.tool for c in turn.calls})] += 1
-        assert 2 <= len(turn.calls) <= Options().parallel_max
-        assert len({json.dumps(c.arguments, sort_keys=True) + c.tool for c in turn.calls}) == len(turn.calls)
-        assert sum(m.role == "tool" for m in e.messages) == len(turn.calls)
-        user = e.messages[0].content.lower()
-        for c in turn.calls:
-            for v in c.arguments.values():
-                if isinstance(v, str):
-                    assert v.lower() in user, (v, user)
-    assert set(sizes) >= {2, 3, 4}, sizes
-    assert kinds[1] and kinds[2], kinds  # one tool for several values, and two tools at once
-
-
-def test_typed_optional_parameters_are_set_more_often():
-    """Numbers and booleans must not be quoted: optional ones are set at `typed_optional_p`, strings at
-    `optional_p`."""
-    schema = {"type": "object", "properties": {"q": {"type": "string"}, "n": {"type": "integer"},
-                                               "x": {"anyOf": [{"type": "number"}, {"type": "null"}]},
-                                               "f": {"type": "boolean"}, "m": {"enum": [1, 2]}}}  # fmt: skip
-    vm = ValueMaker(Random(0))
-    seen = Counter(k for _ in range(2000) for k in vm.obj(schema, schema, 0, optional_p=0.2, typed_p=0.8))
-    assert 0.15 < seen["q"] / 2000 < 0.25 and 0.15 < seen["m"] / 2000 < 0.25
-    for k in "nxf":
-        assert 0.75 < seen[k] / 2000 < 0.85, (k, seen)
-
-
 def test_masked_names_are_consistent_and_meaningless():
     ex = _built(rename_fraction=1.0)
     assert all(e.meta.get("renamed") for e in ex if e.category != "resource_access")

@@ -26,9 +26,9 @@ from mcpft_lib.data.synth.values import ValueMaker, resolve, semantic_pool, word
 # categories the synthesizer writes, in CATEGORIES order
 SYNTH_CATEGORIES = ("single_call", "multi_step", "error_handling", "clarification", "no_tool", "code_understanding",
                     "large_context", "reasoning", "resource_access", "parallel")  # fmt: skip
-DEFAULT_MIX = {"single_call": 0.26, "multi_step": 0.09, "error_handling": 0.07, "clarification": 0.08,
+DEFAULT_MIX = {"single_call": 0.30, "multi_step": 0.10, "error_handling": 0.07, "clarification": 0.08,
                "no_tool": 0.15, "code_understanding": 0.04, "large_context": 0.06, "reasoning": 0.06,
-               "resource_access": 0.04, "parallel": 0.15}  # fmt: skip
+               "resource_access": 0.04, "parallel": 0.10}  # fmt: skip
 _CODE_POOLS = {"sql", "code", "command", "selector", "glob"}
 _ERRORS = ["{label} '{value}' not found", "404 Not Found: no resource matches {value}", "401 Unauthorized: the API token was rejected",
            "429 Too Many Requests: rate limit exceeded, retry in 30s", "permission denied for {value}",
@@ -61,9 +61,6 @@ class Options:
     max_tools: int = 30  # offered tools per example, distractors included
     distractor_p: float = 0.75  # examples that list other servers beside the called one
     optional_p: float = 0.35  # an optional parameter is set (and stated in the request)
-    typed_optional_p: float = 0.7  # ... at least this often when it takes a number, integer or boolean
-    parallel_max: int = 4  # calls in one turn of a `parallel` example: 2..parallel_max of one tool
-    parallel_multi_p: float = 0.4  # `parallel` examples that call two different tools in one turn instead
     near_miss_p: float = 0.5  # no_tool examples asking the called server for a tool it does not offer
 
 
@@ -113,13 +110,7 @@ class Synthesizer:
     def args_for(self, r: Random, tool: Tool, vm: ValueMaker, force_optional: bool = False) -> dict[str, Any]:
         s = tool.inputSchema
         for _ in range(4):
-            args = vm.obj(
-                s,
-                s,
-                0,
-                optional_p=1.0 if force_optional else self.opt.optional_p,
-                typed_p=self.opt.typed_optional_p,
-            )
+            args = vm.obj(s, s, 0, optional_p=1.0 if force_optional else self.opt.optional_p)
             if not schema_errors(tool, args):
                 return args
         raise ValueError(f"no schema-valid arguments for {tool.name}: {schema_errors(tool, args)}")
@@ -224,66 +215,43 @@ class Synthesizer:
         return self._masked(r, [Message(role="user", content=req), *steps], offered, meta)
 
     def _parallel(self, r: Random, server: Server):
-        """Several independent calls in one turn, as BFCL's parallel categories ask: one tool for 2..parallel_max
-        values ("for A, B and C"), or (`parallel_multi_p`) two different tools of the server at once."""
-        with_props = [t for t in server.tools if t.inputSchema.get("properties")]
-        if len(with_props) > 1 and r.random() < self.opt.parallel_multi_p:
-            return self._parallel_multi(r, server, r.sample(with_props, 2))
         vm = ValueMaker(r)
         tool = self._pick_tool(r, server, lambda t: bool(t.inputSchema.get("properties")))
-        calls = [self.args_for(r, tool, vm)]
-        counts = range(2, max(2, self.opt.parallel_max) + 1)
-        want = r.choices(counts, [0.5**i for i in range(len(counts))])[0]  # 2 calls most often
-        for _ in range(6 * want):
-            if len(calls) >= want:
+        a1 = self.args_for(r, tool, vm)
+        for _ in range(6):
+            a2 = self.args_for(r, tool, vm)
+            diff = [k for k in a1 if a2.get(k) != a1[k]]
+            if a2 != a1 and set(a2) == set(a1) and diff:
                 break
-            a = self.args_for(r, tool, vm)
-            if set(a) == set(calls[0]) and all(a != c for c in calls):
-                calls.append(a)
-        if len(calls) < 2:
-            raise ValueError(f"no second distinct call for {tool.name}")
-        props = tool.inputSchema.get("properties") or {}
-        diff = [k for k in calls[0] if any(c.get(k) != calls[0][k] for c in calls[1:])]
-        same = {k: calls[0][k] for k in calls[0] if k not in diff}
-        if len(diff) > 1 or isinstance(calls[0][diff[0]], bool):  # state each call's own values
-            per = [ph.join([ph.mention(k, props.get(k, {}), c[k], r) for k in diff], r) for c in calls]
         else:
-            per = [ph.show(c[diff[0]], r) for c in calls]
+            raise ValueError(f"no second distinct call for {tool.name}")
+        same = {k: a1[k] for k in a1 if k not in diff}
+        key = diff[0]
+        props = tool.inputSchema.get("properties") or {}
+        rest = [k for k in diff if k != key]
+        if rest:  # values that differ beyond the first key: state them per call
+            v1 = ph.join([ph.mention(k, props.get(k, {}), a1[k], r) for k in diff], r)
+            v2 = ph.join([ph.mention(k, props.get(k, {}), a2[k], r) for k in diff], r)
+        else:
+            v1, v2 = ph.show(a1[key], r), ph.show(a2[key], r)
+            if isinstance(a1[key], bool):
+                v1, v2 = (
+                    ph.mention(key, props.get(key, {}), a1[key], r),
+                    ph.mention(key, props.get(key, {}), a2[key], r),
+                )
         base = ph.action(tool.name, tool.description, r)
         shared = ph.join([ph.mention(k, props.get(k, {}), v, r) for k, v in same.items()], r)
         act = f"{base} ({shared})" if shared else base
-        t = ph.text()
-        if len(per) == 2 and r.random() < 0.5:
-            req = r.choice(t["parallel"]).format(A=ph.cap(act), a=act, v1=per[0], v2=per[1])
-        else:
-            listed = ", ".join(per[:-1]) + " and " + per[-1]
-            req = r.choice(t["parallel_list"]).format(A=ph.cap(act), a=act, values=listed, n=len(per))
-        req = ph.noisy(req, r, [str(v) for c in calls for v in c.values()])
-        cs = [ToolCall(server=server.name, tool=tool.name, arguments=a) for a in calls]
-        results = [self.result(r, tool, a, vm) for a in calls]
-        msgs = [Message(role="user", content=req), Message(role="assistant", calls=cs),
-                *[Message(role="tool", content=res, call=c) for c, res in zip(cs, results, strict=True)],
-                Message(role="assistant", content=_answer(r, tool, json.loads(results[-1]), multi=True))]  # fmt: skip
-        meta = {"tool": f"{server.name}/{tool.name}", "difficulty": "medium", "calls": len(cs)}
-        return self._masked(r, msgs, self.offer(r, server, {tool.name}), meta)
-
-    def _parallel_multi(self, r: Random, server: Server, tools: list[Tool]):
-        """Two different tools called together in one turn (BFCL's parallel_multiple)."""
-        vm = ValueMaker(r)
-        t1, t2 = tools
-        a1, a2 = self.args_for(r, t1, vm), self.args_for(r, t2, vm)
-        s1 = f"{ph.action(t1.name, t1.description, r)} {ph.join(self.mentions(r, t1, a1), r)}".strip()
-        s2 = f"{ph.action(t2.name, t2.description, r)} {ph.join(self.mentions(r, t2, a2), r)}".strip()
-        req = r.choice(ph.text()["parallel_multi"]).format(A=ph.cap(s1), a=s1, b=s2)
+        req = r.choice(ph.text()["parallel"]).format(A=ph.cap(act), a=act, v1=v1, v2=v2)
         req = ph.noisy(req, r, [str(v) for v in (*a1.values(), *a2.values())])
-        c1 = ToolCall(server=server.name, tool=t1.name, arguments=a1)
-        c2 = ToolCall(server=server.name, tool=t2.name, arguments=a2)
-        res1, res2 = self.result(r, t1, a1, vm), self.result(r, t2, a2, vm)
+        c1 = ToolCall(server=server.name, tool=tool.name, arguments=a1)
+        c2 = ToolCall(server=server.name, tool=tool.name, arguments=a2)
+        res1, res2 = self.result(r, tool, a1, vm), self.result(r, tool, a2, vm)
         msgs = [Message(role="user", content=req), Message(role="assistant", calls=[c1, c2]),
                 Message(role="tool", content=res1, call=c1), Message(role="tool", content=res2, call=c2),
-                Message(role="assistant", content=_answer(r, t2, json.loads(res2), multi=True))]  # fmt: skip
-        meta = {"tool": f"{server.name}/{t1.name}", "difficulty": "hard", "calls": 2, "parallel": "multiple"}
-        return self._masked(r, msgs, self.offer(r, server, {t1.name, t2.name}), meta)
+                Message(role="assistant", content=_answer(r, tool, json.loads(res2), multi=True))]  # fmt: skip
+        return self._masked(r, msgs, self.offer(r, server, {tool.name}), {"tool": f"{server.name}/{tool.name}",
+                                                                          "difficulty": "medium"})  # fmt: skip
 
     def _clarification(self, r: Random, server: Server):
         vm = ValueMaker(r)

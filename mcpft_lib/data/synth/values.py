@@ -116,16 +116,6 @@ _COUNTISH = re.compile(
 )
 
 
-def _typed(schema: dict[str, Any]) -> bool:
-    """Whether a parameter takes a number, an integer or a boolean (not an enum of strings)."""
-    if schema.get("enum"):
-        return False
-    t = schema.get("type")
-    types = set(t) if isinstance(t, list) else {t}
-    branches = [b for k in ("anyOf", "oneOf") for b in schema.get(k) or [] if isinstance(b, dict)]
-    return bool(types & {"integer", "number", "boolean"}) or any(_typed(b) for b in branches)
-
-
 class ValueMaker:
     """Draws schema-valid, realistic values (seeded by the caller's Random)."""
 
@@ -169,18 +159,14 @@ class ValueMaker:
         return self.string(s, name, desc)
 
     # -- containers ---------------------------------------------------------------------------------------------
-    def obj(self, s: dict[str, Any], root: dict, depth: int, optional_p: float = 0.4,
-            typed_p: float = 0.0) -> dict[str, Any]:  # fmt: skip
-        """An object for schema `s`: required keys, each optional one with probability `optional_p` (at least
-        `typed_p` for a number, integer or boolean: values a call must not quote)."""
+    def obj(self, s: dict[str, Any], root: dict, depth: int, optional_p: float = 0.4) -> dict[str, Any]:
         props: dict[str, Any] = s.get("properties") or {}
         required = [k for k in s.get("required", []) if k in props or not props]
         out: dict[str, Any] = {}
         if depth >= _MAX_DEPTH:
-            optional_p = typed_p = 0.0
+            optional_p = 0.0
         for key, sub in props.items():
-            p = max(optional_p, typed_p) if typed_p and _typed(resolve(sub, root)) else optional_p
-            if key in required or self.r.random() < p:
+            if key in required or self.r.random() < optional_p:
                 out[key] = self.value(sub, key, "", root, depth + 1)
         for key in required:  # required keys the schema does not describe
             out.setdefault(key, self.pick_string(key, ""))
